@@ -1,0 +1,82 @@
+#include "op_support.hpp"
+
+namespace rwd {
+
+using detail::if_needed;
+
+// y = a + b                     dy/da = g,  dy/db = g        (each summed to its input's shape)
+template <class T>
+Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
+  broadcast_shapes("add", a.shape(), b.shape());
+  return record<T>("add", detail::evaluate<T>(a.value() + b.value()), {a, b},
+                   [](const auto& in, const auto&, const Tensor<T>& g) {
+                     return Grads<T>{if_needed(in, 0, [&] { return sum_to(g, in[0].shape()); }),
+                                     if_needed(in, 1, [&] { return sum_to(g, in[1].shape()); })};
+                   });
+}
+
+// y = a - b                     dy/da = g,  dy/db = -g
+template <class T>
+Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
+  broadcast_shapes("sub", a.shape(), b.shape());
+  return record<T>("sub", detail::evaluate<T>(a.value() - b.value()), {a, b},
+                   [](const auto& in, const auto&, const Tensor<T>& g) {
+                     return Grads<T>{if_needed(in, 0, [&] { return sum_to(g, in[0].shape()); }),
+                                     if_needed(in, 1, [&] { return sum_to(neg(g), in[1].shape()); })};
+                   });
+}
+
+// y = a ⊙ b                     dy/da = g ⊙ b,  dy/db = g ⊙ a
+template <class T>
+Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
+  broadcast_shapes("mul", a.shape(), b.shape());
+  return record<T>("mul", detail::evaluate<T>(a.value() * b.value()), {a, b},
+                   [](const auto& in, const auto&, const Tensor<T>& g) {
+                     return Grads<T>{if_needed(in, 0, [&] { return sum_to(g * in[1], in[0].shape()); }),
+                                     if_needed(in, 1, [&] { return sum_to(g * in[0], in[1].shape()); })};
+                   });
+}
+
+// y = a / b                     dy/da = g / b,  dy/db = -g ⊙ y / b
+template <class T>
+Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
+  broadcast_shapes("div", a.shape(), b.shape());
+  return record<T>("div", detail::evaluate<T>(a.value() / b.value()), {a, b},
+                   [](const auto& in, const Tensor<T>& y, const Tensor<T>& g) {
+                     return Grads<T>{if_needed(in, 0, [&] { return sum_to(g / in[1], in[0].shape()); }),
+                                     if_needed(in, 1, [&] { return sum_to(neg(g * y / in[1]), in[1].shape()); })};
+                   });
+}
+
+// y = -a                        dy/da = -g
+template <class T>
+Tensor<T> neg(const Tensor<T>& a) {
+  return record<T>("neg", detail::evaluate<T>(-a.value()), {a},
+                   [](const auto&, const auto&, const Tensor<T>& g) { return Grads<T>{neg(g)}; });
+}
+
+// y = a + s                     dy/da = g
+template <class T>
+Tensor<T> add_scalar(const Tensor<T>& a, T s) {
+  return record<T>("add_scalar", detail::evaluate<T>(a.value() + s), {a},
+                   [](const auto&, const auto&, const Tensor<T>& g) { return Grads<T>{g}; });
+}
+
+// y = a · s                     dy/da = g · s
+template <class T>
+Tensor<T> mul_scalar(const Tensor<T>& a, T s) {
+  return record<T>("mul_scalar", detail::evaluate<T>(a.value() * s), {a},
+                   [s](const auto&, const auto&, const Tensor<T>& g) { return Grads<T>{g * s}; });
+}
+
+#define INSTANTIATE(T)                                                 \
+  template Tensor<T> add<T>(const Tensor<T>&, const Tensor<T>&);       \
+  template Tensor<T> sub<T>(const Tensor<T>&, const Tensor<T>&);       \
+  template Tensor<T> mul<T>(const Tensor<T>&, const Tensor<T>&);       \
+  template Tensor<T> div<T>(const Tensor<T>&, const Tensor<T>&);       \
+  template Tensor<T> neg<T>(const Tensor<T>&);                         \
+  template Tensor<T> add_scalar<T>(const Tensor<T>&, T);               \
+  template Tensor<T> mul_scalar<T>(const Tensor<T>&, T);
+REWIND_FOR_EACH_SCALAR(INSTANTIATE)
+
+}  // namespace rwd

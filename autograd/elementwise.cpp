@@ -1,0 +1,120 @@
+#include <xtensor/xmath.hpp>
+#include <xtensor/xoperation.hpp>
+
+#include "op_support.hpp"
+
+namespace rwd {
+
+using detail::constant;
+using detail::evaluate;
+using detail::if_needed;
+
+// y = e^x                       dy/dx = g ⊙ y
+template <class T>
+Tensor<T> exp(const Tensor<T>& x) {
+  return record<T>("exp", evaluate<T>(xt::exp(x.value())), {x},
+                   [](const auto&, const Tensor<T>& y, const Tensor<T>& g) { return Grads<T>{g * y}; });
+}
+
+// y = ln x                      dy/dx = g / x
+template <class T>
+Tensor<T> log(const Tensor<T>& x) {
+  return record<T>("log", evaluate<T>(xt::log(x.value())), {x},
+                   [](const auto& in, const auto&, const Tensor<T>& g) { return Grads<T>{g / in[0]}; });
+}
+
+// y = tanh x                    dy/dx = g ⊙ (1 - y²)
+template <class T>
+Tensor<T> tanh(const Tensor<T>& x) {
+  return record<T>("tanh", evaluate<T>(xt::tanh(x.value())), {x},
+                   [](const auto&, const Tensor<T>& y, const Tensor<T>& g) { return Grads<T>{g * (T(1) - y * y)}; });
+}
+
+// y = 1 / (1 + e^-x)            dy/dx = g ⊙ y ⊙ (1 - y)
+template <class T>
+Tensor<T> sigmoid(const Tensor<T>& x) {
+  return record<T>("sigmoid", evaluate<T>(T(1) / (T(1) + xt::exp(-x.value()))), {x},
+                   [](const auto&, const Tensor<T>& y, const Tensor<T>& g) { return Grads<T>{g * y * (T(1) - y)}; });
+}
+
+// y = max(x, 0)                 dy/dx = g ⊙ [x > 0]
+template <class T>
+Tensor<T> relu(const Tensor<T>& x) {
+  return record<T>("relu", evaluate<T>(xt::maximum(x.value(), T(0))), {x},
+                   [](const auto& in, const auto&, const Tensor<T>& g) {
+                     return Grads<T>{g * constant<T>(xt::cast<T>(in[0].value() > T(0)))};
+                   });
+}
+
+// y = ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|)   (no overflow)      dy/dx = g ⊙ sigmoid(x)
+template <class T>
+Tensor<T> softplus(const Tensor<T>& x) {
+  const auto& v = x.value();
+  return record<T>("softplus", evaluate<T>(xt::maximum(v, T(0)) + xt::log1p(xt::exp(-xt::abs(v)))), {x},
+                   [](const auto& in, const auto&, const Tensor<T>& g) { return Grads<T>{g * sigmoid(in[0])}; });
+}
+
+// y = x^p                       dy/dx = g ⊙ p x^(p-1)
+template <class T>
+Tensor<T> pow(const Tensor<T>& x, T exponent) {
+  return record<T>("pow", evaluate<T>(xt::pow(x.value(), exponent)), {x},
+                   [exponent](const auto& in, const auto&, const Tensor<T>& g) {
+                     return Grads<T>{g * pow(in[0], exponent - T(1)) * exponent};
+                   });
+}
+
+// y = √x                        dy/dx = g / (2y)
+template <class T>
+Tensor<T> sqrt(const Tensor<T>& x) {
+  return record<T>("sqrt", evaluate<T>(xt::sqrt(x.value())), {x},
+                   [](const auto&, const Tensor<T>& y, const Tensor<T>& g) { return Grads<T>{g / (y * T(2))}; });
+}
+
+// y = |x|                       dy/dx = g ⊙ sign(x)
+template <class T>
+Tensor<T> abs(const Tensor<T>& x) {
+  return record<T>("abs", evaluate<T>(xt::abs(x.value())), {x}, [](const auto& in, const auto&, const Tensor<T>& g) {
+    return Grads<T>{g * constant<T>(xt::sign(in[0].value()))};
+  });
+}
+
+// y = min(max(x, low), high)    dy/dx = g ⊙ [low ≤ x ≤ high]
+template <class T>
+Tensor<T> clamp(const Tensor<T>& x, T low, T high) {
+  if (!(low <= high))
+    throw Error("clamp: low (" + std::to_string(low) + ") is greater than high (" + std::to_string(high) + ")");
+  return record<T>("clamp", evaluate<T>(xt::clip(x.value(), low, high)), {x},
+                   [low, high](const auto& in, const auto&, const Tensor<T>& g) {
+                     const auto& v = in[0].value();
+                     return Grads<T>{g * constant<T>(xt::cast<T>(v >= low && v <= high))};
+                   });
+}
+
+// y = mask ? a : b              dy/da = g ⊙ m,  dy/db = g ⊙ (1 - m)     (m = [mask ≠ 0], a constant)
+template <class T>
+Tensor<T> where(const Tensor<T>& mask, const Tensor<T>& a, const Tensor<T>& b) {
+  broadcast_shapes("where", mask.shape(), broadcast_shapes("where", a.shape(), b.shape()));
+  if (mask.requires_grad()) throw Error("where: the mask must not require grad");
+  Tensor<T> m = constant<T>(xt::cast<T>(xt::not_equal(mask.value(), T(0))));
+  return record<T>("where", evaluate<T>(xt::where(xt::not_equal(m.value(), T(0)), a.value(), b.value())), {a, b},
+                   [m](const auto& in, const auto&, const Tensor<T>& g) {
+                     return Grads<T>{if_needed(in, 0, [&] { return sum_to(g * m, in[0].shape()); }),
+                                     if_needed(in, 1, [&] { return sum_to(g * (T(1) - m), in[1].shape()); })};
+                   });
+}
+
+#define INSTANTIATE(T)                                                               \
+  template Tensor<T> exp<T>(const Tensor<T>&);                                       \
+  template Tensor<T> log<T>(const Tensor<T>&);                                       \
+  template Tensor<T> tanh<T>(const Tensor<T>&);                                      \
+  template Tensor<T> sigmoid<T>(const Tensor<T>&);                                   \
+  template Tensor<T> relu<T>(const Tensor<T>&);                                      \
+  template Tensor<T> softplus<T>(const Tensor<T>&);                                  \
+  template Tensor<T> pow<T>(const Tensor<T>&, T);                                    \
+  template Tensor<T> sqrt<T>(const Tensor<T>&);                                      \
+  template Tensor<T> abs<T>(const Tensor<T>&);                                       \
+  template Tensor<T> clamp<T>(const Tensor<T>&, T, T);                               \
+  template Tensor<T> where<T>(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&);
+REWIND_FOR_EACH_SCALAR(INSTANTIATE)
+
+}  // namespace rwd

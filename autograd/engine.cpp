@@ -1,0 +1,184 @@
+#include "engine.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <queue>
+#include <string>
+#include <unordered_map>
+
+#include "grad_mode.hpp"
+#include "ops.hpp"
+
+namespace rwd {
+
+namespace {
+thread_local bool grad_enabled = true;
+thread_local bool anomaly_enabled = false;
+
+template <class T>
+bool all_finite(const xt::xarray<T>& a) {
+  return std::all_of(a.begin(), a.end(), [](T v) { return std::isfinite(v); });
+}
+}  // namespace
+
+bool GradMode::is_enabled() { return grad_enabled; }
+void GradMode::set_enabled(bool enabled) { grad_enabled = enabled; }
+bool AnomalyMode::is_enabled() { return anomaly_enabled; }
+void AnomalyMode::set_enabled(bool enabled) { anomaly_enabled = enabled; }
+
+template <class T>
+Tensor<T> record(const char* op, xt::xarray<T>&& value, std::vector<Tensor<T>> inputs, BackwardFn<T> backward) {
+  if (anomaly_enabled && !all_finite(value))
+    throw Error(std::string("anomaly: op '") + op + "' produced NaN or Inf in its output of shape " +
+                format_shape(Shape(value.shape().begin(), value.shape().end())));
+  Tensor<T> out(std::move(value));
+  if (!grad_enabled || std::none_of(inputs.begin(), inputs.end(), [](const Tensor<T>& t) { return t.requires_grad(); }))
+    return out;
+  auto& node = *out.node();
+  node.requires_grad = true;
+  node.is_leaf = false;
+  node.op = op;
+  node.inputs = std::move(inputs);
+  node.backward = std::move(backward);
+  return out;
+}
+
+namespace {
+
+// What one backward pass does with the gradient that reaches a tensor.
+template <class T>
+struct Pass {
+  bool retain_graph;
+  bool create_graph;
+  // grad(): capture the gradient of these nodes instead of accumulating .grad
+  std::unordered_map<const void*, Tensor<T>>* captured = nullptr;
+};
+
+template <class T>
+void accumulate(Tensor<T>& slot, const Tensor<T>& grad) {
+  slot = slot.defined() ? add(slot, grad) : grad;
+}
+
+template <class T>
+void execute(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& seeds, const Pass<T>& pass) {
+  if (seeds.size() != outputs.size())
+    throw Error("backward: got " + std::to_string(seeds.size()) + " seed gradients for " +
+                std::to_string(outputs.size()) + " outputs");
+  // Recording during the pass only when the backward itself is to be differentiated.
+  GradModeGuard mode(pass.create_graph);
+
+  auto later_first = [](const Tensor<T>& a, const Tensor<T>& b) {
+    return a.node()->sequence < b.node()->sequence;
+  };
+  std::priority_queue<Tensor<T>, std::vector<Tensor<T>>, decltype(later_first)> ready(later_first);
+  auto deliver = [&ready](const Tensor<T>& target, const Tensor<T>& grad) {
+    auto& node = *target.node();
+    if (!node.pending_grad.defined()) ready.push(target);
+    accumulate(node.pending_grad, grad);
+  };
+
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    const Tensor<T>& out = outputs[i];
+    if (!out.defined()) throw Error("backward: an output tensor is undefined");
+    if (!out.requires_grad())
+      throw Error("backward: the tensor does not require grad (no input of the computation has requires_grad set)");
+    Tensor<T> seed = seeds[i];
+    if (!seed.defined()) {
+      if (out.numel() != 1)
+        throw Error("backward: a seed gradient is needed for a non-scalar output of shape " +
+                    format_shape(out.shape()));
+      seed = ones<T>(out.shape());
+    } else if (seed.shape() != out.shape()) {
+      throw Error("backward: seed gradient has shape " + format_shape(seed.shape()) +
+                  " whereas the output has shape " + format_shape(out.shape()));
+    }
+    deliver(out, seed);
+  }
+
+  while (!ready.empty()) {
+    Tensor<T> tensor = ready.top();
+    ready.pop();
+    auto& node = *tensor.node();
+    Tensor<T> grad = std::move(node.pending_grad);
+    node.pending_grad = Tensor<T>();
+    for (auto& hook : node.hooks) {
+      Tensor<T> replaced = hook(grad);
+      if (replaced.defined()) grad = replaced;
+    }
+    if (pass.captured) {
+      auto it = pass.captured->find(tensor.id());
+      if (it != pass.captured->end()) accumulate(it->second, grad);
+    } else if (node.is_leaf || node.retains_grad) {
+      // .grad is a plain value unless the pass builds a graph of its own.
+      accumulate(node.grad, pass.create_graph ? grad : grad.detach());
+    }
+    if (node.is_leaf) continue;
+    if (node.released)
+      throw Error(std::string("backward: trying to backward through the graph a second time (the record of op '") +
+                  node.op + "' was freed after the first backward); pass retain_graph=true the first time");
+
+    Grads<T> grads = node.backward(node.inputs, tensor, grad);
+    for (std::size_t i = 0; i < node.inputs.size(); ++i) {
+      const Tensor<T>& input = node.inputs[i];
+      if (!input.requires_grad() || i >= grads.size() || !grads[i].defined()) continue;
+      if (grads[i].shape() != input.shape())
+        throw Error(std::string("backward of '") + node.op + "': input " + std::to_string(i) + " has shape " +
+                    format_shape(input.shape()) + " whereas its gradient has shape " +
+                    format_shape(grads[i].shape()));
+      if (anomaly_enabled && !all_finite(grads[i].value()))
+        throw Error(std::string("anomaly: backward of op '") + node.op + "' produced NaN or Inf in the gradient of input " +
+                    std::to_string(i) + " (shape " + format_shape(input.shape()) + ")");
+      deliver(input, grads[i]);
+    }
+    if (!pass.retain_graph) {
+      // Free the record eagerly: the tape's memory goes as backward proceeds.
+      node.released = true;
+      node.backward = nullptr;
+      node.inputs.clear();
+    }
+  }
+}
+
+}  // namespace
+
+template <class T>
+void run_backward(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& seeds, bool retain_graph,
+                  bool create_graph) {
+  execute<T>(outputs, seeds, Pass<T>{retain_graph || create_graph, create_graph});
+}
+
+template <class T>
+std::vector<Tensor<T>> grad(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& inputs,
+                            const std::vector<Tensor<T>>& seeds, bool retain_graph, bool create_graph,
+                            bool allow_unused) {
+  std::unordered_map<const void*, Tensor<T>> captured;
+  for (const auto& input : inputs) {
+    if (!input.defined() || !input.requires_grad()) throw Error("grad: every input must require grad");
+    captured.emplace(input.id(), Tensor<T>());
+  }
+  std::vector<Tensor<T>> all_seeds = seeds.empty() ? std::vector<Tensor<T>>(outputs.size()) : seeds;
+  execute<T>(outputs, all_seeds, Pass<T>{retain_graph || create_graph, create_graph, &captured});
+  std::vector<Tensor<T>> result;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    Tensor<T> g = captured.at(inputs[i].id());
+    if (!g.defined()) {
+      if (!allow_unused)
+        throw Error("grad: input " + std::to_string(i) +
+                    " was not used to compute the outputs (pass allow_unused=true to get zeros)");
+      g = zeros<T>(inputs[i].shape());
+    }
+    result.push_back(g);
+  }
+  return result;
+}
+
+#define REWIND_INSTANTIATE(T)                                                                                     \
+  template Tensor<T> record<T>(const char*, xt::xarray<T>&&, std::vector<Tensor<T>>, BackwardFn<T>);              \
+  template void run_backward<T>(const std::vector<Tensor<T>>&, const std::vector<Tensor<T>>&, bool, bool);        \
+  template std::vector<Tensor<T>> grad<T>(const std::vector<Tensor<T>>&, const std::vector<Tensor<T>>&,           \
+                                          const std::vector<Tensor<T>>&, bool, bool, bool);
+REWIND_INSTANTIATE(float)
+REWIND_INSTANTIATE(double)
+#undef REWIND_INSTANTIATE
+
+}  // namespace rwd

@@ -1,0 +1,205 @@
+#include "gradcheck.hpp"
+
+#include <cmath>
+#include <iomanip>
+#include <ostream>
+#include <sstream>
+
+#include "engine.hpp"
+#include "grad_mode.hpp"
+#include "ops.hpp"
+#include "random.hpp"
+
+namespace rwd {
+
+bool GradcheckReport::passed() const {
+  for (const auto& input : inputs)
+    if (!input.passed) return false;
+  return true;
+}
+
+std::string GradcheckReport::to_string() const {
+  std::ostringstream out;
+  out << "gradcheck " << name << ": " << (passed() ? "PASSED" : "FAILED") << " (" << mode << ", eps " << eps
+      << ", atol " << atol << ", rtol " << rtol << ")\n";
+  out << "  input  shape          max abs err   max rel err   worst (out, in)   analytic        numeric         result\n";
+  for (const auto& c : inputs) {
+    std::ostringstream where;
+    where << "(" << c.worst_output << ", " << c.worst_element << ")";
+    out << "  " << std::left << std::setw(7) << c.input << std::setw(15) << format_shape(c.shape) << std::scientific
+        << std::setprecision(3) << std::setw(14) << c.max_abs_error << std::setw(14) << c.max_rel_error
+        << std::setw(18) << where.str() << std::setprecision(6) << std::setw(16) << c.analytic << std::setw(16)
+        << c.numeric << (c.passed ? "pass" : "FAIL") << std::defaultfloat << "\n";
+  }
+  return out.str();
+}
+
+std::ostream& operator<<(std::ostream& out, const GradcheckReport& report) { return out << report.to_string(); }
+
+namespace {
+
+template <class T>
+struct Checker {
+  const Function<T>& f;
+  std::vector<Tensor<T>> inputs;   // fresh leaves holding the caller's values
+  std::vector<std::size_t> checked;  // positions of inputs that require grad
+  GradcheckReport report;
+
+  Checker(const Function<T>& fn, const std::vector<Tensor<T>>& given, const GradcheckOptions& o) : f(fn) {
+    report.name = o.name;
+    report.eps = o.eps.value_or(GradcheckTolerance<T>::eps);
+    report.atol = o.atol.value_or(GradcheckTolerance<T>::atol);
+    report.rtol = o.rtol.value_or(GradcheckTolerance<T>::rtol);
+    for (std::size_t i = 0; i < given.size(); ++i) {
+      if (!given[i].defined()) throw Error("gradcheck: input " + std::to_string(i) + " is undefined");
+      inputs.emplace_back(given[i].value(), given[i].requires_grad());
+      if (given[i].requires_grad()) checked.push_back(i);
+    }
+    if (checked.empty()) throw Error("gradcheck: no input requires grad, so there is nothing to check");
+  }
+
+  // Recording stays on: gradgradcheck's function differentiates inside f.
+  xt::xarray<T> value_at_inputs() { return f(inputs).value(); }
+
+  // Σ_j seed_j ∂y_j/∂x for every checked input (zeros where y does not depend on it).
+  std::vector<Tensor<T>> analytic_vjp(const Tensor<T>& y, const Tensor<T>& seed) {
+    std::vector<Tensor<T>> targets;
+    for (auto i : checked) targets.push_back(inputs[i]);
+    if (!y.requires_grad()) {
+      std::vector<Tensor<T>> zero;
+      for (auto& t : targets) zero.push_back(zeros<T>(t.shape()));
+      return zero;
+    }
+    return grad<T>({y}, targets, {seed}, /*retain_graph=*/true, /*create_graph=*/false, /*allow_unused=*/true);
+  }
+
+  // (f(x + eps d) - f(x - eps d)) / 2eps, perturbing input i along d in place.
+  xt::xarray<T> central_difference(std::size_t i, const xt::xarray<T>& direction) {
+    auto& value = inputs[i].mutable_value();
+    const xt::xarray<T> original = value;
+    const T eps = static_cast<T>(report.eps);
+    value = original + eps * direction;
+    xt::xarray<T> plus = value_at_inputs();
+    value = original - eps * direction;
+    xt::xarray<T> minus = value_at_inputs();
+    value = original;
+    return (plus - minus) / (T(2) * eps);
+  }
+
+  void compare(InputCheck& check, std::size_t out_index, std::size_t in_index, double analytic, double numeric) {
+    const double error = std::abs(analytic - numeric);
+    const double relative = error / std::max(std::abs(numeric), 1e-300);
+    if (!(error <= report.atol + report.rtol * std::abs(numeric))) check.passed = false;  // NaN fails too
+    const double ranked = std::isnan(error) ? INFINITY : error;
+    if (ranked > check.max_abs_error || (out_index == 0 && in_index == 0)) {
+      check.max_abs_error = ranked;
+      check.worst_output = out_index;
+      check.worst_element = in_index;
+      check.analytic = analytic;
+      check.numeric = numeric;
+    }
+    if (error > 0) check.max_rel_error = std::max(check.max_rel_error, std::isnan(relative) ? INFINITY : relative);
+  }
+
+  void full() {
+    report.mode = "full Jacobian";
+    Tensor<T> y = f(inputs);
+    const std::size_t n_out = y.numel();
+    std::vector<InputCheck> checks;
+    // Analytic Jacobian, one row per output element.
+    std::vector<std::vector<xt::xarray<T>>> rows;  // rows[j][c]
+    for (std::size_t j = 0; j < n_out; ++j) {
+      Tensor<T> seed = zeros<T>(y.shape());
+      seed.mutable_data()[j] = T(1);
+      std::vector<xt::xarray<T>> row;
+      for (auto& g : analytic_vjp(y, seed)) row.push_back(g.value());
+      rows.push_back(std::move(row));
+    }
+    for (std::size_t c = 0; c < checked.size(); ++c) {
+      const std::size_t i = checked[c];
+      InputCheck check;
+      check.input = i;
+      check.shape = inputs[i].shape();
+      for (std::size_t k = 0; k < inputs[i].numel(); ++k) {
+        xt::xarray<T> direction = xt::zeros<T>(inputs[i].shape());
+        direction.data()[k] = T(1);
+        const xt::xarray<T> column = central_difference(i, direction);
+        for (std::size_t j = 0; j < n_out; ++j) compare(check, j, k, rows[j][c].data()[k], column.data()[j]);
+      }
+      report.inputs.push_back(check);
+    }
+  }
+
+  void fast(std::uint64_t seed) {
+    report.mode = "fast (random projection)";
+    Generator gen(seed);
+    Tensor<T> y = f(inputs);
+    Tensor<T> v = randn<T>(y.shape(), gen);
+    const auto vjp = analytic_vjp(y, v);
+    for (std::size_t c = 0; c < checked.size(); ++c) {
+      const std::size_t i = checked[c];
+      const xt::xarray<T> u = randn<T>(inputs[i].shape(), gen).value();
+      const double analytic = xt::sum(vjp[c].value() * u)();
+      const double numeric = xt::sum(central_difference(i, u) * v.value())();
+      InputCheck check;
+      check.input = i;
+      check.shape = inputs[i].shape();
+      compare(check, 0, 0, analytic, numeric);
+      report.inputs.push_back(check);
+    }
+  }
+};
+
+}  // namespace
+
+template <class T>
+GradcheckReport gradcheck(const std::type_identity_t<Function<T>>& f, const std::vector<Tensor<T>>& inputs,
+                          const GradcheckOptions& options) {
+  GradModeGuard recording(true);
+  Checker<T> checker(f, inputs, options);
+  if (options.fast_mode)
+    checker.fast(options.seed);
+  else
+    checker.full();
+  return checker.report;
+}
+
+// Second derivatives: the first derivative, contracted with a fixed random v,
+// is itself a function of the inputs; gradcheck that function.
+//   g(x) = concat_c vec( ∂(vᵀ f(x)) / ∂x_c )
+template <class T>
+GradcheckReport gradgradcheck(const std::type_identity_t<Function<T>>& f, const std::vector<Tensor<T>>& inputs,
+                              const GradcheckOptions& options) {
+  GradModeGuard recording(true);
+  const Tensor<T> probe = f(inputs);
+  Generator gen(options.seed + 1);
+  const Tensor<T> v = randn<T>(probe.shape(), gen);
+  Function<T> first_derivative = [&f, v](const std::vector<Tensor<T>>& xs) {
+    std::vector<Tensor<T>> targets;
+    for (const auto& x : xs)
+      if (x.requires_grad()) targets.push_back(x);
+    const Tensor<T> y = f(xs);
+    std::vector<Tensor<T>> parts;
+    if (!y.requires_grad()) {
+      for (const auto& t : targets) parts.push_back(zeros<T>({t.numel()}));
+    } else {
+      for (auto& g : grad<T>({y}, targets, {v}, true, /*create_graph=*/true, true))
+        parts.push_back(reshape(g, {g.numel()}));
+    }
+    return concat(parts, 0);
+  };
+  GradcheckOptions second = options;
+  second.name = options.name + " (second derivative)";
+  return gradcheck<T>(first_derivative, inputs, second);
+}
+
+#define INSTANTIATE(T)                                                                                           \
+  template GradcheckReport gradcheck<T>(const std::type_identity_t<Function<T>>&, const std::vector<Tensor<T>>&, \
+                                        const GradcheckOptions&);                                                \
+  template GradcheckReport gradgradcheck<T>(const std::type_identity_t<Function<T>>&,                            \
+                                            const std::vector<Tensor<T>>&, const GradcheckOptions&);
+INSTANTIATE(float)
+INSTANTIATE(double)
+#undef INSTANTIATE
+
+}  // namespace rwd

@@ -1,0 +1,78 @@
+// Gradient checking: the tape's gradients against central finite differences.
+//
+//   auto report = rwd::gradcheck(f, {x, w});   // f: inputs -> Tensor
+//   std::cout << report;                           // a readable table
+//   if (!report.passed()) ...
+//
+// Each input that requires grad is checked. Full mode builds both Jacobians
+// (one backward per output element, two forwards per input element); fast
+// mode compares one random projection vᵀ J u per input, cheap for large
+// inputs. gradgradcheck checks second derivatives the same way, through
+// grad(..., create_graph=true).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "tensor.hpp"
+
+namespace rwd {
+
+struct GradcheckOptions {
+  std::optional<double> eps, atol, rtol;  // unset: the per-dtype defaults below
+  bool fast_mode = false;
+  std::uint64_t seed = 0;  // for the random projections (fast mode, gradgradcheck)
+  std::string name = "function";
+};
+
+// Default tolerances: an element passes when |analytic - numeric| <= atol + rtol |numeric|.
+//   double: eps 1e-6, atol 1e-5, rtol 1e-3 (PyTorch's gradcheck defaults)
+//   float:  eps 1e-2, atol 1e-2, rtol 1e-2 (float's 7 digits leave less room)
+template <class T>
+struct GradcheckTolerance;
+template <>
+struct GradcheckTolerance<double> {
+  static constexpr double eps = 1e-6, atol = 1e-5, rtol = 1e-3;
+};
+template <>
+struct GradcheckTolerance<float> {
+  static constexpr double eps = 1e-2, atol = 1e-2, rtol = 1e-2;
+};
+
+struct InputCheck {
+  std::size_t input = 0;  // position in the inputs list
+  Shape shape;
+  double max_abs_error = 0, max_rel_error = 0;
+  // Where the largest error is: flat indices of the output and input element
+  // (fast mode: the whole projection, both 0).
+  std::size_t worst_output = 0, worst_element = 0;
+  double analytic = 0, numeric = 0;  // the two values there
+  bool passed = true;
+};
+
+struct GradcheckReport {
+  std::string name, mode;
+  double eps = 0, atol = 0, rtol = 0;
+  std::vector<InputCheck> inputs;
+  bool passed() const;
+  std::string to_string() const;
+};
+std::ostream& operator<<(std::ostream& out, const GradcheckReport& report);
+
+template <class T>
+using Function = std::function<Tensor<T>(const std::vector<Tensor<T>>&)>;
+
+template <class T>
+GradcheckReport gradcheck(const std::type_identity_t<Function<T>>& f, const std::vector<Tensor<T>>& inputs,
+                          const GradcheckOptions& options = {});
+
+template <class T>
+GradcheckReport gradgradcheck(const std::type_identity_t<Function<T>>& f, const std::vector<Tensor<T>>& inputs,
+                              const GradcheckOptions& options = {});
+
+}  // namespace rwd

@@ -1,0 +1,101 @@
+// Every differentiable op of Rewind. Each is defined once, forward and
+// backward side by side, in the source file named in its section. Binary
+// elementwise ops broadcast as NumPy does; their backward reduces the gradient
+// to each input's shape with sum_to (broadcast.cpp), the one shared helper.
+// Axes may be negative (counted from the end). Shape errors throw rwd::Error
+// naming the op and the shapes.
+#pragma once
+
+#include <vector>
+
+#include "engine.hpp"
+#include "tensor.hpp"
+
+namespace rwd {
+
+// ---- broadcasting (broadcast.cpp) -------------------------------------------
+// The NumPy broadcast of two shapes; throws naming `op` if they do not broadcast.
+Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
+// y = x broadcast to `shape`          dy/dx: sum_to(g, x.shape)
+template <class T> Tensor<T> expand(const Tensor<T>& x, const Shape& shape);
+// y = g summed over broadcast axes so y.shape == shape   (backward: expand)
+template <class T> Tensor<T> sum_to(const Tensor<T>& g, const Shape& shape);
+
+// ---- arithmetic (arithmetic.cpp) --------------------------------------------
+template <class T> Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b);
+template <class T> Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b);
+template <class T> Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b);
+template <class T> Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b);
+template <class T> Tensor<T> neg(const Tensor<T>& a);
+template <class T> Tensor<T> add_scalar(const Tensor<T>& a, T s);  // a + s
+template <class T> Tensor<T> mul_scalar(const Tensor<T>& a, T s);  // a * s
+
+template <class T> Tensor<T> operator+(const Tensor<T>& a, const Tensor<T>& b) { return add(a, b); }
+template <class T> Tensor<T> operator-(const Tensor<T>& a, const Tensor<T>& b) { return sub(a, b); }
+template <class T> Tensor<T> operator*(const Tensor<T>& a, const Tensor<T>& b) { return mul(a, b); }
+template <class T> Tensor<T> operator/(const Tensor<T>& a, const Tensor<T>& b) { return div(a, b); }
+template <class T> Tensor<T> operator-(const Tensor<T>& a) { return neg(a); }
+template <class T> Tensor<T> operator+(const Tensor<T>& a, T s) { return add_scalar(a, s); }
+template <class T> Tensor<T> operator+(T s, const Tensor<T>& a) { return add_scalar(a, s); }
+template <class T> Tensor<T> operator-(const Tensor<T>& a, T s) { return add_scalar(a, -s); }
+template <class T> Tensor<T> operator-(T s, const Tensor<T>& a) { return add_scalar(neg(a), s); }
+template <class T> Tensor<T> operator*(const Tensor<T>& a, T s) { return mul_scalar(a, s); }
+template <class T> Tensor<T> operator*(T s, const Tensor<T>& a) { return mul_scalar(a, s); }
+template <class T> Tensor<T> operator/(const Tensor<T>& a, T s) { return mul_scalar(a, T(1) / s); }
+
+// ---- elementwise functions (elementwise.cpp) --------------------------------
+template <class T> Tensor<T> exp(const Tensor<T>& x);
+template <class T> Tensor<T> log(const Tensor<T>& x);
+template <class T> Tensor<T> tanh(const Tensor<T>& x);
+template <class T> Tensor<T> sigmoid(const Tensor<T>& x);
+template <class T> Tensor<T> relu(const Tensor<T>& x);
+template <class T> Tensor<T> softplus(const Tensor<T>& x);  // log(1 + e^x), computed stably
+template <class T> Tensor<T> pow(const Tensor<T>& x, T exponent);
+template <class T> Tensor<T> sqrt(const Tensor<T>& x);
+template <class T> Tensor<T> abs(const Tensor<T>& x);
+template <class T> Tensor<T> clamp(const Tensor<T>& x, T low, T high);
+// y = mask ? a : b, elementwise with broadcasting; mask is a constant (nonzero = true).
+template <class T> Tensor<T> where(const Tensor<T>& mask, const Tensor<T>& a, const Tensor<T>& b);
+
+// ---- reductions (reduction.cpp) ---------------------------------------------
+template <class T> Tensor<T> sum(const Tensor<T>& x);  // all elements, 0-D result
+template <class T> Tensor<T> sum(const Tensor<T>& x, const std::vector<int>& axes, bool keepdim = false);
+template <class T> Tensor<T> mean(const Tensor<T>& x);
+template <class T> Tensor<T> mean(const Tensor<T>& x, const std::vector<int>& axes, bool keepdim = false);
+// max: ties share the gradient equally (PyTorch's amax).
+template <class T> Tensor<T> max(const Tensor<T>& x);
+template <class T> Tensor<T> max(const Tensor<T>& x, int axis, bool keepdim = false);
+template <class T> Tensor<T> softmax(const Tensor<T>& x, int axis);
+template <class T> Tensor<T> log_softmax(const Tensor<T>& x, int axis);
+
+// ---- shape and indexing (shape.cpp) -----------------------------------------
+template <class T> Tensor<T> reshape(const Tensor<T>& x, const Shape& shape);
+template <class T> Tensor<T> transpose(const Tensor<T>& x, int axis0 = -2, int axis1 = -1);
+template <class T> Tensor<T> unsqueeze(const Tensor<T>& x, int axis);
+template <class T> Tensor<T> squeeze(const Tensor<T>& x, int axis);
+// x[..., start:end, ...] along `axis`
+template <class T> Tensor<T> slice(const Tensor<T>& x, int axis, std::size_t start, std::size_t end);
+// x[..., index, ...]: removes `axis`
+template <class T> Tensor<T> select(const Tensor<T>& x, int axis, std::size_t index);
+// rows of x along `axis` picked by `indices` (repeats allowed: gradients add up)
+template <class T> Tensor<T> index_select(const Tensor<T>& x, int axis, const std::vector<std::size_t>& indices);
+template <class T> Tensor<T> concat(const std::vector<Tensor<T>>& xs, int axis);
+template <class T> Tensor<T> stack(const std::vector<Tensor<T>>& xs, int axis);
+template <class T> std::vector<Tensor<T>> split(const Tensor<T>& x, const std::vector<std::size_t>& sizes, int axis);
+// The inverse of slice, used by its backward: g placed at [start, start+g.size(axis)) of zeros(shape).
+template <class T> Tensor<T> pad_slice(const Tensor<T>& g, int axis, std::size_t start, const Shape& shape);
+// The inverse of index_select: rows of g added into zeros(shape) at `indices`.
+template <class T> Tensor<T> index_add(const Tensor<T>& g, int axis, const std::vector<std::size_t>& indices, const Shape& shape);
+
+// ---- matrix products (matmul.cpp) -------------------------------------------
+// op(a) @ op(b), op = transpose when the flag is set; 2-D x 2-D, or batched
+// 3-D x 3-D with equal batch, or 3-D x 2-D (the 2-D matrix shared by the batch).
+// Transposes go to BLAS as flags: no copy is made.
+template <class T> Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b, bool transpose_a = false, bool transpose_b = false);
+// x @ weightᵀ + bias (bias may be undefined): PyTorch's F.linear.
+template <class T> Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias = Tensor<T>());
+
+// Normalise a possibly negative axis for a tensor of rank `rank`; throws naming `op`.
+std::size_t normalize_axis(const char* op, int axis, std::size_t rank);
+
+}  // namespace rwd

@@ -1,0 +1,237 @@
+#include <numeric>
+
+#include <xtensor/xmanipulation.hpp>
+#include <xtensor/xtensor.hpp>
+#include <xtensor/xstrided_view.hpp>
+
+#include "op_support.hpp"
+
+namespace rwd {
+
+using detail::evaluate;
+
+std::size_t normalize_axis(const char* op, int axis, std::size_t rank) {
+  const int r = static_cast<int>(rank);
+  const int a = axis < 0 ? axis + r : axis;
+  if (a < 0 || a >= r)
+    throw Error(std::string(op) + ": axis " + std::to_string(axis) + " is out of range for a tensor of rank " +
+                std::to_string(rank));
+  return static_cast<std::size_t>(a);
+}
+
+namespace {
+
+// A strided-view selector picking [start, end) along `axis` and everything elsewhere.
+xt::xstrided_slice_vector range_along(std::size_t rank, std::size_t axis, std::size_t start, std::size_t end) {
+  xt::xstrided_slice_vector sv(rank, xt::all());
+  sv[axis] = xt::range(start, end);
+  return sv;
+}
+
+std::size_t product(const Shape& shape) {
+  return std::accumulate(shape.begin(), shape.end(), std::size_t{1}, std::multiplies<>());
+}
+
+}  // namespace
+
+// y = x viewed with a new shape (same element order)      dy/dx = reshape(g, x.shape)
+template <class T>
+Tensor<T> reshape(const Tensor<T>& x, const Shape& shape) {
+  if (product(shape) != x.numel())
+    throw Error("reshape: cannot reshape " + format_shape(x.shape()) + " (" + std::to_string(x.numel()) +
+                " elements) to " + format_shape(shape));
+  if (x.shape() == shape) return x;
+  xt::xarray<T> value = x.value();
+  value.reshape(shape);
+  return record<T>("reshape", std::move(value), {x},
+                   [](const auto& in, const auto&, const Tensor<T>& g) { return Grads<T>{reshape(g, in[0].shape())}; });
+}
+
+// y = x with axis0 and axis1 swapped                       dy/dx = transpose(g, axis0, axis1)
+template <class T>
+Tensor<T> transpose(const Tensor<T>& x, int axis0, int axis1) {
+  const std::size_t a0 = normalize_axis("transpose", axis0, x.dim());
+  const std::size_t a1 = normalize_axis("transpose", axis1, x.dim());
+  std::vector<std::size_t> order(x.dim());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::swap(order[a0], order[a1]);
+  return record<T>("transpose", evaluate<T>(xt::transpose(x.value(), order)), {x},
+                   [axis0, axis1](const auto&, const auto&, const Tensor<T>& g) {
+                     return Grads<T>{transpose(g, axis0, axis1)};
+                   });
+}
+
+// Shape-only ops: reshapes.
+template <class T>
+Tensor<T> unsqueeze(const Tensor<T>& x, int axis) {
+  Shape shape = x.shape();
+  const std::size_t a = normalize_axis("unsqueeze", axis < 0 ? axis + 1 : axis, x.dim() + 1);
+  shape.insert(shape.begin() + static_cast<std::ptrdiff_t>(a), 1);
+  return reshape(x, shape);
+}
+
+template <class T>
+Tensor<T> squeeze(const Tensor<T>& x, int axis) {
+  Shape shape = x.shape();
+  const std::size_t a = normalize_axis("squeeze", axis, x.dim());
+  if (shape[a] != 1)
+    throw Error("squeeze: axis " + std::to_string(axis) + " of shape " + format_shape(shape) + " is not of size 1");
+  shape.erase(shape.begin() + static_cast<std::ptrdiff_t>(a));
+  return reshape(x, shape);
+}
+
+// y = x[start:end] along axis                              dy/dx = g placed back into zeros(x.shape)
+template <class T>
+Tensor<T> slice(const Tensor<T>& x, int axis, std::size_t start, std::size_t end) {
+  const std::size_t a = normalize_axis("slice", axis, x.dim());
+  if (start > end || end > x.shape()[a])
+    throw Error("slice: range [" + std::to_string(start) + ", " + std::to_string(end) + ") is out of bounds for axis " +
+                std::to_string(axis) + " of shape " + format_shape(x.shape()));
+  return record<T>("slice", evaluate<T>(xt::strided_view(x.value(), range_along(x.dim(), a, start, end))), {x},
+                   [axis, start](const auto& in, const auto&, const Tensor<T>& g) {
+                     return Grads<T>{pad_slice(g, axis, start, in[0].shape())};
+                   });
+}
+
+// y = zeros(shape) with g at [start, start + g.size(axis)) along axis     dy/dg = slice(gy, ...)
+template <class T>
+Tensor<T> pad_slice(const Tensor<T>& g, int axis, std::size_t start, const Shape& shape) {
+  const std::size_t a = normalize_axis("pad_slice", axis, shape.size());
+  const std::size_t end = start + (g.dim() == shape.size() ? g.shape()[a] : 0);
+  Shape expected = shape;
+  expected[a] = end - start;
+  if (g.dim() != shape.size() || g.shape() != expected || end > shape[a])
+    throw Error("pad_slice: shape " + format_shape(g.shape()) + " does not fit at " + std::to_string(start) +
+                " along axis " + std::to_string(axis) + " of shape " + format_shape(shape));
+  xt::xarray<T> value = xt::zeros<T>(shape);
+  xt::strided_view(value, range_along(shape.size(), a, start, end)) = g.value();
+  return record<T>("pad_slice", std::move(value), {g}, [axis, start, end](const auto&, const auto&, const Tensor<T>& gy) {
+    return Grads<T>{slice(gy, axis, start, end)};
+  });
+}
+
+// y = x[..., index, ...]  (removes axis)
+template <class T>
+Tensor<T> select(const Tensor<T>& x, int axis, std::size_t index) {
+  return squeeze(slice(x, axis, index, index + 1), axis);
+}
+
+// y_k = x[indices[k]] along axis                           dy/dx = rows of g added at indices
+template <class T>
+Tensor<T> index_select(const Tensor<T>& x, int axis, const std::vector<std::size_t>& indices) {
+  const std::size_t a = normalize_axis("index_select", axis, x.dim());
+  Shape shape = x.shape();
+  for (auto i : indices)
+    if (i >= shape[a])
+      throw Error("index_select: index " + std::to_string(i) + " is out of bounds for axis " + std::to_string(axis) +
+                  " of shape " + format_shape(shape));
+  shape[a] = indices.size();
+  xt::xarray<T> value = xt::xarray<T>::from_shape(shape);
+  for (std::size_t k = 0; k < indices.size(); ++k)
+    xt::strided_view(value, range_along(shape.size(), a, k, k + 1)) =
+        xt::strided_view(x.value(), range_along(shape.size(), a, indices[k], indices[k] + 1));
+  return record<T>("index_select", std::move(value), {x},
+                   [axis, indices](const auto& in, const auto&, const Tensor<T>& g) {
+                     return Grads<T>{index_add(g, axis, indices, in[0].shape())};
+                   });
+}
+
+// y = zeros(shape); y[indices[k]] += g_k along axis       dy/dg = index_select(gy, axis, indices)
+template <class T>
+Tensor<T> index_add(const Tensor<T>& g, int axis, const std::vector<std::size_t>& indices, const Shape& shape) {
+  const std::size_t a = normalize_axis("index_add", axis, shape.size());
+  Shape expected = shape;
+  expected[a] = indices.size();
+  if (g.shape() != expected)
+    throw Error("index_add: source has shape " + format_shape(g.shape()) + ", expected " + format_shape(expected));
+  xt::xarray<T> value = xt::zeros<T>(shape);
+  for (std::size_t k = 0; k < indices.size(); ++k) {
+    if (indices[k] >= shape[a])
+      throw Error("index_add: index " + std::to_string(indices[k]) + " is out of bounds for shape " +
+                  format_shape(shape));
+    xt::strided_view(value, range_along(shape.size(), a, indices[k], indices[k] + 1)) +=
+        xt::strided_view(g.value(), range_along(shape.size(), a, k, k + 1));
+  }
+  return record<T>("index_add", std::move(value), {g}, [axis, indices](const auto&, const auto&, const Tensor<T>& gy) {
+    return Grads<T>{index_select(gy, axis, indices)};
+  });
+}
+
+// y = [x_0, x_1, ...] joined along axis                   dy/dx_i = the slice of g where x_i went
+template <class T>
+Tensor<T> concat(const std::vector<Tensor<T>>& xs, int axis) {
+  if (xs.empty()) throw Error("concat: no tensors given");
+  const std::size_t a = normalize_axis("concat", axis, xs[0].dim());
+  Shape shape = xs[0].shape();
+  shape[a] = 0;
+  std::vector<std::size_t> offsets;
+  for (const auto& x : xs) {
+    Shape s = x.shape();
+    if (s.size() != shape.size() ||
+        !std::equal(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(a), shape.begin()) ||
+        !std::equal(s.begin() + static_cast<std::ptrdiff_t>(a) + 1, s.end(), shape.begin() + static_cast<std::ptrdiff_t>(a) + 1))
+      throw Error("concat: shape " + format_shape(s) + " does not match " + format_shape(xs[0].shape()) +
+                  " outside axis " + std::to_string(axis));
+    offsets.push_back(shape[a]);
+    shape[a] += s[a];
+  }
+  xt::xarray<T> value = xt::xarray<T>::from_shape(shape);
+  for (std::size_t i = 0; i < xs.size(); ++i)
+    xt::strided_view(value, range_along(shape.size(), a, offsets[i], offsets[i] + xs[i].shape()[a])) = xs[i].value();
+  return record<T>("concat", std::move(value), xs, [axis, offsets](const auto& in, const auto&, const Tensor<T>& g) {
+    Grads<T> grads;
+    for (std::size_t i = 0; i < in.size(); ++i)
+      grads.push_back(detail::if_needed(in, i, [&] {
+        const std::size_t a = normalize_axis("concat", axis, g.dim());
+        return slice(g, axis, offsets[i], offsets[i] + in[i].shape()[a]);
+      }));
+    return grads;
+  });
+}
+
+// y = the x_i stacked along a new axis (a concat of unsqueezed tensors)
+template <class T>
+Tensor<T> stack(const std::vector<Tensor<T>>& xs, int axis) {
+  if (xs.empty()) throw Error("stack: no tensors given");
+  std::vector<Tensor<T>> expanded;
+  for (const auto& x : xs) {
+    if (x.shape() != xs[0].shape())
+      throw Error("stack: shape " + format_shape(x.shape()) + " differs from " + format_shape(xs[0].shape()));
+    expanded.push_back(unsqueeze(x, axis));
+  }
+  return concat(expanded, axis);
+}
+
+// consecutive slices of the given sizes along axis
+template <class T>
+std::vector<Tensor<T>> split(const Tensor<T>& x, const std::vector<std::size_t>& sizes, int axis) {
+  const std::size_t a = normalize_axis("split", axis, x.dim());
+  const std::size_t total = std::accumulate(sizes.begin(), sizes.end(), std::size_t{0});
+  if (total != x.shape()[a])
+    throw Error("split: sizes add up to " + std::to_string(total) + " but axis " + std::to_string(axis) +
+                " of shape " + format_shape(x.shape()) + " has " + std::to_string(x.shape()[a]));
+  std::vector<Tensor<T>> parts;
+  std::size_t start = 0;
+  for (auto size : sizes) {
+    parts.push_back(slice(x, axis, start, start + size));
+    start += size;
+  }
+  return parts;
+}
+
+#define INSTANTIATE(T)                                                                                          \
+  template Tensor<T> reshape<T>(const Tensor<T>&, const Shape&);                                                \
+  template Tensor<T> transpose<T>(const Tensor<T>&, int, int);                                                  \
+  template Tensor<T> unsqueeze<T>(const Tensor<T>&, int);                                                       \
+  template Tensor<T> squeeze<T>(const Tensor<T>&, int);                                                         \
+  template Tensor<T> slice<T>(const Tensor<T>&, int, std::size_t, std::size_t);                                 \
+  template Tensor<T> pad_slice<T>(const Tensor<T>&, int, std::size_t, const Shape&);                            \
+  template Tensor<T> select<T>(const Tensor<T>&, int, std::size_t);                                             \
+  template Tensor<T> index_select<T>(const Tensor<T>&, int, const std::vector<std::size_t>&);                   \
+  template Tensor<T> index_add<T>(const Tensor<T>&, int, const std::vector<std::size_t>&, const Shape&);        \
+  template Tensor<T> concat<T>(const std::vector<Tensor<T>>&, int);                                             \
+  template Tensor<T> stack<T>(const std::vector<Tensor<T>>&, int);                                              \
+  template std::vector<Tensor<T>> split<T>(const Tensor<T>&, const std::vector<std::size_t>&, int);
+REWIND_FOR_EACH_SCALAR(INSTANTIATE)
+
+}  // namespace rwd

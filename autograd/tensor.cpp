@@ -1,0 +1,245 @@
+#include "tensor.hpp"
+
+#include <atomic>
+#include <sstream>
+
+#include <xtensor/xbuilder.hpp>
+
+#include "engine.hpp"
+#include "grad_mode.hpp"
+
+namespace rwd {
+
+std::string format_shape(const Shape& shape) {
+  std::ostringstream out;
+  out << '[';
+  for (std::size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
+  out << ']';
+  return out.str();
+}
+
+namespace detail {
+
+std::uint64_t next_sequence() {
+  static std::atomic<std::uint64_t> counter{0};
+  return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+template <class T>
+Node<T>::Node() : sequence(next_sequence()) {}
+
+// A T-step unrolled RNN is a chain thousands of nodes deep; letting each
+// shared_ptr destroy its inputs recursively would overflow the stack. Instead,
+// inputs this node solely owns are moved onto an explicit worklist.
+template <class T>
+Node<T>::~Node() {
+  std::vector<std::shared_ptr<Node<T>>> worklist;
+  auto adopt = [&worklist](std::vector<Tensor<T>>& inputs) {
+    for (auto& input : inputs) {
+      auto node = input.node();
+      input = Tensor<T>();
+      if (node && node.use_count() == 1) worklist.push_back(std::move(node));
+    }
+    inputs.clear();
+  };
+  adopt(inputs);
+  while (!worklist.empty()) {
+    auto node = std::move(worklist.back());
+    worklist.pop_back();
+    adopt(node->inputs);
+    node->backward = nullptr;  // closures may hold tensors too
+    // node is destroyed here with no inputs left: no recursion.
+  }
+}
+
+template struct Node<float>;
+template struct Node<double>;
+
+}  // namespace detail
+
+template <class T>
+Tensor<T>::Tensor(Array value, bool requires_grad) : node_(std::make_shared<detail::Node<T>>()) {
+  node_->value = std::move(value);
+  node_->requires_grad = requires_grad;
+}
+
+template <class T>
+Tensor<T>::Tensor(std::initializer_list<T> values) : Tensor(Array::from_shape({values.size()})) {
+  std::copy(values.begin(), values.end(), node_->value.begin());
+}
+
+template <class T>
+Tensor<T>::Tensor(std::initializer_list<std::initializer_list<T>> rows) {
+  const std::size_t cols = rows.size() ? rows.begin()->size() : 0;
+  Array value = Array::from_shape({rows.size(), cols});
+  std::size_t r = 0;
+  for (const auto& row : rows) {
+    if (row.size() != cols)
+      throw Error("Tensor: ragged initializer list: row " + std::to_string(r) + " has " +
+                  std::to_string(row.size()) + " elements, expected " + std::to_string(cols));
+    std::copy(row.begin(), row.end(), value.data() + r * cols);
+    ++r;
+  }
+  *this = Tensor(std::move(value));
+}
+
+template <class T>
+Tensor<T> Tensor<T>::scalar(T value, bool requires_grad) {
+  Array array = Array::from_shape({});
+  array() = value;
+  return Tensor(std::move(array), requires_grad);
+}
+
+template <class T>
+detail::Node<T>& Tensor<T>::checked(const char* what) const {
+  if (!node_) throw Error(std::string(what) + ": the tensor is undefined");
+  return *node_;
+}
+
+template <class T>
+const typename Tensor<T>::Array& Tensor<T>::value() const {
+  return checked("value").value;
+}
+template <class T>
+typename Tensor<T>::Array& Tensor<T>::mutable_value() {
+  return checked("mutable_value").value;
+}
+template <class T>
+const T* Tensor<T>::data() const {
+  return checked("data").value.data();
+}
+template <class T>
+T* Tensor<T>::mutable_data() {
+  return checked("mutable_data").value.data();
+}
+
+template <class T>
+Shape Tensor<T>::shape() const {
+  const auto& s = checked("shape").value.shape();
+  return Shape(s.begin(), s.end());
+}
+template <class T>
+std::size_t Tensor<T>::dim() const {
+  return checked("dim").value.dimension();
+}
+template <class T>
+std::size_t Tensor<T>::numel() const {
+  return checked("numel").value.size();
+}
+template <class T>
+std::size_t Tensor<T>::size(int axis) const {
+  const auto rank = static_cast<int>(dim());
+  const int a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank)
+    throw Error("size: axis " + std::to_string(axis) + " is out of range for shape " + format_shape(shape()));
+  return node_->value.shape()[static_cast<std::size_t>(a)];
+}
+template <class T>
+T Tensor<T>::item() const {
+  if (numel() != 1)
+    throw Error("item: tensor of shape " + format_shape(shape()) + " has " + std::to_string(numel()) +
+                " elements, expected 1");
+  return *node_->value.data();
+}
+
+template <class T>
+bool Tensor<T>::requires_grad() const {
+  return node_ && node_->requires_grad;
+}
+template <class T>
+Tensor<T>& Tensor<T>::requires_grad_(bool on) {
+  auto& node = checked("requires_grad_");
+  if (!node.is_leaf)
+    throw Error(std::string("requires_grad_: only leaf tensors can change requires_grad (this one is the result of '") +
+                node.op + "'); use detach() first");
+  node.requires_grad = on;
+  return *this;
+}
+template <class T>
+bool Tensor<T>::is_leaf() const {
+  return checked("is_leaf").is_leaf;
+}
+template <class T>
+const char* Tensor<T>::op_name() const {
+  return checked("op_name").op;
+}
+template <class T>
+Tensor<T> Tensor<T>::grad() const {
+  return checked("grad").grad;
+}
+template <class T>
+void Tensor<T>::set_grad(const Tensor& grad) {
+  auto& node = checked("set_grad");
+  if (grad.defined() && grad.shape() != shape())
+    throw Error("set_grad: gradient has shape " + format_shape(grad.shape()) + " whereas the tensor has shape " +
+                format_shape(shape()));
+  node.grad = grad;
+}
+template <class T>
+void Tensor<T>::zero_grad() {
+  checked("zero_grad").grad = Tensor();
+}
+template <class T>
+Tensor<T> Tensor<T>::detach() const {
+  // Shares nothing mutable with the graph: a copy of the value, no record.
+  return Tensor(checked("detach").value, false);
+}
+template <class T>
+void Tensor<T>::retain_grad() {
+  auto& node = checked("retain_grad");
+  if (!node.requires_grad) throw Error("retain_grad: the tensor does not require grad");
+  node.retains_grad = true;
+}
+template <class T>
+void Tensor<T>::register_hook(GradHook<T> hook) {
+  auto& node = checked("register_hook");
+  if (!node.requires_grad) throw Error("register_hook: the tensor does not require grad");
+  node.hooks.push_back(std::move(hook));
+}
+
+template <class T>
+void Tensor<T>::backward(bool retain_graph, bool create_graph) const {
+  run_backward<T>({*this}, {Tensor()}, retain_graph, create_graph);
+}
+template <class T>
+void Tensor<T>::backward(const Tensor& seed, bool retain_graph, bool create_graph) const {
+  run_backward<T>({*this}, {seed}, retain_graph, create_graph);
+}
+
+template class Tensor<float>;
+template class Tensor<double>;
+
+template <class T>
+Tensor<T> zeros(const Shape& shape, bool requires_grad) {
+  return Tensor<T>(xt::xarray<T>(xt::zeros<T>(shape)), requires_grad);
+}
+template <class T>
+Tensor<T> ones(const Shape& shape, bool requires_grad) {
+  return Tensor<T>(xt::xarray<T>(xt::ones<T>(shape)), requires_grad);
+}
+template <class T>
+Tensor<T> full(const Shape& shape, T value, bool requires_grad) {
+  xt::xarray<T> array = xt::xarray<T>::from_shape(shape);
+  array.fill(value);
+  return Tensor<T>(std::move(array), requires_grad);
+}
+template <class T>
+Tensor<T> zeros_like(const Tensor<T>& like) {
+  return zeros<T>(like.shape());
+}
+template <class T>
+Tensor<T> ones_like(const Tensor<T>& like) {
+  return ones<T>(like.shape());
+}
+
+#define REWIND_INSTANTIATE(T)                                        \
+  template Tensor<T> zeros<T>(const Shape&, bool);                   \
+  template Tensor<T> ones<T>(const Shape&, bool);                    \
+  template Tensor<T> full<T>(const Shape&, T, bool);                 \
+  template Tensor<T> zeros_like<T>(const Tensor<T>&);                \
+  template Tensor<T> ones_like<T>(const Tensor<T>&);
+REWIND_INSTANTIATE(float)
+REWIND_INSTANTIATE(double)
+#undef REWIND_INSTANTIATE
+
+}  // namespace rwd

@@ -1,0 +1,149 @@
+// Tensor: a cheap-to-copy handle on one node of the autograd graph.
+//
+// A Tensor holds a value (an xtensor array) and, when it takes part in
+// differentiation, the record of the op that produced it: the op's inputs and
+// its backward function. Nodes own their inputs, never their consumers, so the
+// graph is acyclic in ownership and freeing the loss frees the whole tape.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <xtensor/xarray.hpp>
+
+namespace rwd {
+
+// Shapes are small vectors (no heap allocation up to rank 4), as xtensor's.
+using Shape = xt::svector<std::size_t, 4>;
+
+// "[2, 3]" — every error message formats shapes this way.
+std::string format_shape(const Shape& shape);
+
+template <class T>
+class Tensor;
+
+// The gradients an op's backward returns, one per input (undefined where the
+// input needs none).
+template <class T>
+using Grads = std::vector<Tensor<T>>;
+
+// backward(inputs, output, grad_output) -> one gradient per input.
+// It receives the output as an argument instead of capturing it, so a node
+// never owns itself (no cycle) and ops like tanh can reuse their result.
+// It is written with Tensor ops, so under create_graph it is itself recorded.
+template <class T>
+using BackwardFn =
+    std::function<Grads<T>(const std::vector<Tensor<T>>& inputs, const Tensor<T>& output, const Tensor<T>& grad)>;
+
+// A hook sees the gradient flowing into a tensor and may return a replacement
+// (or an undefined Tensor to keep it).
+template <class T>
+using GradHook = std::function<Tensor<T>(const Tensor<T>& grad)>;
+
+namespace detail {
+template <class T>
+struct Node;
+}
+
+template <class T>
+class Tensor {
+ public:
+  using value_type = T;
+  using Array = xt::xarray<T>;
+
+  Tensor() = default;  // undefined: holds no node
+  explicit Tensor(Array value, bool requires_grad = false);
+  Tensor(std::initializer_list<T> values);                                 // 1-D
+  Tensor(std::initializer_list<std::initializer_list<T>> rows);            // 2-D
+  static Tensor scalar(T value, bool requires_grad = false);               // 0-D
+
+  bool defined() const { return node_ != nullptr; }
+  const Array& value() const;
+  // Writable value, for optimizers and initialisers; never use it on a tensor
+  // whose value a recorded op still needs.
+  Array& mutable_value();
+  const T* data() const;
+  T* mutable_data();
+
+  Shape shape() const;
+  std::size_t dim() const;
+  std::size_t numel() const;
+  std::size_t size(int axis) const;  // negative axes count from the end
+  T item() const;                    // the single element; throws otherwise
+
+  // ---- autograd ----
+  bool requires_grad() const;
+  Tensor& requires_grad_(bool on = true);  // leaves only
+  bool is_leaf() const;
+  const char* op_name() const;  // "leaf" or the op that produced this tensor
+  Tensor grad() const;          // accumulated gradient (undefined if none yet)
+  void set_grad(const Tensor& grad);
+  void zero_grad();             // drops the gradient
+  Tensor detach() const;        // same value, cut from the graph
+  void retain_grad();           // keep .grad() on an intermediate tensor
+  void register_hook(GradHook<T> hook);
+
+  // Backpropagate from this tensor. Without a seed the tensor must hold one
+  // element and the seed is 1. Gradients accumulate (+=) into leaves.
+  void backward(bool retain_graph = false, bool create_graph = false) const;
+  void backward(const Tensor& seed, bool retain_graph = false, bool create_graph = false) const;
+
+  // Identity of the underlying node (for maps and tests).
+  const void* id() const { return node_.get(); }
+  std::shared_ptr<detail::Node<T>> node() const { return node_; }
+  explicit Tensor(std::shared_ptr<detail::Node<T>> node) : node_(std::move(node)) {}
+
+ private:
+  detail::Node<T>& checked(const char* what) const;
+  std::shared_ptr<detail::Node<T>> node_;
+};
+
+using TensorF = Tensor<float>;
+using TensorD = Tensor<double>;
+
+namespace detail {
+
+// One recorded value. Leaves have no backward; op results hold their inputs
+// and the backward closure until backward releases them.
+template <class T>
+struct Node {
+  xt::xarray<T> value;
+  bool requires_grad = false;
+  bool is_leaf = true;
+  bool released = false;  // backward ran without retain_graph: the record is gone
+  bool retains_grad = false;
+  const char* op = "leaf";
+  std::uint64_t sequence = 0;  // creation order: a topological order of the tape
+  std::vector<Tensor<T>> inputs;
+  BackwardFn<T> backward;
+  Tensor<T> grad;          // .grad(): accumulated for leaves and retained tensors
+  Tensor<T> pending_grad;  // used by the engine while a backward pass runs
+  std::vector<GradHook<T>> hooks;
+
+  Node();
+  ~Node();  // frees long input chains iteratively (an unrolled RNN is deep)
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+};
+
+std::uint64_t next_sequence();
+
+}  // namespace detail
+
+// ---- creation --------------------------------------------------------------
+template <class T>
+Tensor<T> zeros(const Shape& shape, bool requires_grad = false);
+template <class T>
+Tensor<T> ones(const Shape& shape, bool requires_grad = false);
+template <class T>
+Tensor<T> full(const Shape& shape, T value, bool requires_grad = false);
+template <class T>
+Tensor<T> zeros_like(const Tensor<T>& like);
+template <class T>
+Tensor<T> ones_like(const Tensor<T>& like);
+
+}  // namespace rwd

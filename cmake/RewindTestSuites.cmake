@@ -1,0 +1,16 @@
+# Registers one CTest test per doctest TEST_SUITE("name") found in the sources,
+# running `binary --test-suite=name`.
+function(rewind_add_test_suites binary)
+  set(suites "")
+  foreach(source ${ARGN})
+    file(STRINGS ${source} lines REGEX "TEST_SUITE\\(\"[^\"]+\"\\)")
+    foreach(line ${lines})
+      string(REGEX MATCH "TEST_SUITE\\(\"([^\"]+)\"\\)" _ "${line}")
+      list(APPEND suites ${CMAKE_MATCH_1})
+    endforeach()
+  endforeach()
+  list(REMOVE_DUPLICATES suites)
+  foreach(suite ${suites})
+    add_test(NAME ${suite} COMMAND ${binary} --test-suite=${suite} --no-intro=true)
+  endforeach()
+endfunction()

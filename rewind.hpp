@@ -1,0 +1,10 @@
+// Rewind: reverse-mode automatic differentiation for recurrent models.
+// The umbrella header: everything public, in layers (autograd < nn < optim).
+#pragma once
+
+#include "autograd/engine.hpp"
+#include "autograd/grad_mode.hpp"
+#include "autograd/gradcheck.hpp"
+#include "autograd/ops.hpp"
+#include "autograd/random.hpp"
+#include "autograd/tensor.hpp"
