@@ -8,3 +8,4 @@
 #include "autograd/ops.hpp"
 #include "autograd/random.hpp"
 #include "autograd/tensor.hpp"
+#include "nn/module.hpp"
