@@ -424,6 +424,10 @@ NpyArray decode_npy(const char* data, std::size_t size, const std::string& what)
 
 NpzEntries read_npz(const std::filesystem::path& path) {
   const std::string file = path.string();
+  // libzip opens a 0-byte file as an empty archive; for us it is a broken file.
+  std::error_code size_error;
+  if (std::filesystem::is_regular_file(path, size_error) && std::filesystem::file_size(path, size_error) == 0)
+    throw Error(file + ": empty file, not a zip archive (a .npz file is one)");
   int code = 0;
   std::unique_ptr<zip_t, ZipDiscard> archive(zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code));
   if (!archive) {
