@@ -309,7 +309,7 @@ void replace_file_atomically(const std::filesystem::path& path, const std::vecto
 
 // ---- NpyArray -----------------------------------------------------------------
 
-template <class T>
+template <NpyElement T>
 NpyArray::NpyArray(const xt::xarray<T>& values)
     : dtype(dtype_of<T>()), shape(values.shape().begin(), values.shape().end()), bytes(values.size() * sizeof(T)) {
   // xarray is row-major by default; copy element by element in C order to be safe for any layout.
@@ -327,7 +327,7 @@ std::size_t NpyArray::numel() const {
   return n;
 }
 
-template <class T>
+template <NpyElement T>
 xt::xarray<T> NpyArray::as(const std::string& name) const {
   if (dtype != dtype_of<T>())
     throw Error("npz: '" + name + "' has dtype " + dtype_name(dtype) + ", requested " + dtype_name(dtype_of<T>()));
@@ -339,7 +339,7 @@ xt::xarray<T> NpyArray::as(const std::string& name) const {
   return values;
 }
 
-template <class T>
+template <NpyElement T>
 xt::xarray<T> npz_get(const NpzEntries& entries, const std::string& name, const std::string& source) {
   const auto it = entries.find(name);
   if (it == entries.end()) throw Error(source + ": no entry named '" + name + "'");

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstddef>
+#include <concepts>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -30,9 +31,13 @@ namespace rwd::nn {
 
 enum class DType { Float32, Float64, Int64 };
 
+// The element types an NpyArray converts from and to.
+template <class T>
+concept NpyElement = std::same_as<T, float> || std::same_as<T, double> || std::same_as<T, std::int64_t>;
+
 const char* dtype_name(DType dtype);       // "float32", "float64", "int64"
 std::size_t dtype_size(DType dtype);       // bytes per element
-template <class T> DType dtype_of();       // float, double, std::int64_t
+template <NpyElement T> DType dtype_of();  // Float32, Float64, Int64
 
 // One array: dtype, shape (empty for 0-D) and the elements' bytes, C order, little-endian.
 struct NpyArray {
@@ -43,13 +48,13 @@ struct NpyArray {
   NpyArray() = default;
   // From an array of float, double or std::int64_t (implicit, so entries can be
   // written as {{"weight", w}, {"step", steps}}).
-  template <class T>
+  template <NpyElement T>
   NpyArray(const xt::xarray<T>& values);  // NOLINT(google-explicit-constructor)
 
   std::size_t numel() const;
   // The elements as an array of T; throws naming `name` and both dtypes if
   // T is not this array's dtype (no silent conversion).
-  template <class T>
+  template <NpyElement T>
   xt::xarray<T> as(const std::string& name = "array") const;
 };
 
@@ -67,7 +72,7 @@ void write_npz(const std::filesystem::path& path, const NpzEntries& entries);
 
 // The entry `name` of an archive as an array of T; throws naming the entry if
 // it is missing or of another dtype. `source` (e.g. the file name) prefixes the message.
-template <class T>
+template <NpyElement T>
 xt::xarray<T> npz_get(const NpzEntries& entries, const std::string& name, const std::string& source = "npz");
 
 // One .npy file's bytes, and back. decode_npy throws naming `what` (e.g.
