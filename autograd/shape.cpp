@@ -1,6 +1,7 @@
 #include <numeric>
 
 #include <xtensor/xmanipulation.hpp>
+#include <xtensor/xnoalias.hpp>
 #include <xtensor/xtensor.hpp>
 #include <xtensor/xstrided_view.hpp>
 
@@ -21,7 +22,9 @@ std::size_t normalize_axis(const char* op, int axis, std::size_t rank) {
 
 namespace {
 
-// A strided-view selector picking [start, end) along `axis` and everything elsewhere.
+// A strided-view selector. Write through it with xt::noalias(strided_view(...)) = e:
+// in xtensor 0.24.3 a plain `strided_view(...) = array` silently writes nothing
+// (or garbage), while noalias and += take a path that works. picking [start, end) along `axis` and everything elsewhere.
 xt::xstrided_slice_vector range_along(std::size_t rank, std::size_t axis, std::size_t start, std::size_t end) {
   xt::xstrided_slice_vector sv(rank, xt::all());
   sv[axis] = xt::range(start, end);
@@ -65,7 +68,8 @@ Tensor<T> transpose(const Tensor<T>& x, int axis0, int axis1) {
 template <class T>
 Tensor<T> unsqueeze(const Tensor<T>& x, int axis) {
   Shape shape = x.shape();
-  const std::size_t a = normalize_axis("unsqueeze", axis < 0 ? axis + 1 : axis, x.dim() + 1);
+  // The result has rank dim + 1, and axis is counted in it: -1 appends (PyTorch).
+  const std::size_t a = normalize_axis("unsqueeze", axis, x.dim() + 1);
   shape.insert(shape.begin() + static_cast<std::ptrdiff_t>(a), 1);
   return reshape(x, shape);
 }
@@ -104,7 +108,7 @@ Tensor<T> pad_slice(const Tensor<T>& g, int axis, std::size_t start, const Shape
     throw Error("pad_slice: shape " + format_shape(g.shape()) + " does not fit at " + std::to_string(start) +
                 " along axis " + std::to_string(axis) + " of shape " + format_shape(shape));
   xt::xarray<T> value = xt::zeros<T>(shape);
-  xt::strided_view(value, range_along(shape.size(), a, start, end)) = g.value();
+  xt::noalias(xt::strided_view(value, range_along(shape.size(), a, start, end))) = g.value();
   return record<T>("pad_slice", std::move(value), {g}, [axis, start, end](const auto&, const auto&, const Tensor<T>& gy) {
     return Grads<T>{slice(gy, axis, start, end)};
   });
@@ -113,6 +117,10 @@ Tensor<T> pad_slice(const Tensor<T>& g, int axis, std::size_t start, const Shape
 // y = x[..., index, ...]  (removes axis)
 template <class T>
 Tensor<T> select(const Tensor<T>& x, int axis, std::size_t index) {
+  const std::size_t a = normalize_axis("select", axis, x.dim());
+  if (index >= x.shape()[a])
+    throw Error("select: index " + std::to_string(index) + " is out of bounds for axis " + std::to_string(axis) +
+                " of shape " + format_shape(x.shape()));
   return squeeze(slice(x, axis, index, index + 1), axis);
 }
 
@@ -128,7 +136,7 @@ Tensor<T> index_select(const Tensor<T>& x, int axis, const std::vector<std::size
   shape[a] = indices.size();
   xt::xarray<T> value = xt::xarray<T>::from_shape(shape);
   for (std::size_t k = 0; k < indices.size(); ++k)
-    xt::strided_view(value, range_along(shape.size(), a, k, k + 1)) =
+    xt::noalias(xt::strided_view(value, range_along(shape.size(), a, k, k + 1))) =
         xt::strided_view(x.value(), range_along(shape.size(), a, indices[k], indices[k] + 1));
   return record<T>("index_select", std::move(value), {x},
                    [axis, indices](const auto& in, const auto&, const Tensor<T>& g) {
@@ -177,7 +185,8 @@ Tensor<T> concat(const std::vector<Tensor<T>>& xs, int axis) {
   }
   xt::xarray<T> value = xt::xarray<T>::from_shape(shape);
   for (std::size_t i = 0; i < xs.size(); ++i)
-    xt::strided_view(value, range_along(shape.size(), a, offsets[i], offsets[i] + xs[i].shape()[a])) = xs[i].value();
+    xt::noalias(xt::strided_view(value, range_along(shape.size(), a, offsets[i], offsets[i] + xs[i].shape()[a]))) =
+        xs[i].value();
   return record<T>("concat", std::move(value), xs, [axis, offsets](const auto& in, const auto&, const Tensor<T>& g) {
     Grads<T> grads;
     for (std::size_t i = 0; i < in.size(); ++i)
