@@ -1,9 +1,8 @@
+#include <algorithm>
 #include <numeric>
 
 #include <xtensor/xmanipulation.hpp>
-#include <xtensor/xnoalias.hpp>
 #include <xtensor/xtensor.hpp>
-#include <xtensor/xstrided_view.hpp>
 
 #include "op_support.hpp"
 
@@ -22,13 +21,39 @@ std::size_t normalize_axis(const char* op, int axis, std::size_t rank) {
 
 namespace {
 
-// A strided-view selector. Write through it with xt::noalias(strided_view(...)) = e:
-// in xtensor 0.24.3 a plain `strided_view(...) = array` silently writes nothing
-// (or garbage), while noalias and += take a path that works. picking [start, end) along `axis` and everything elsewhere.
-xt::xstrided_slice_vector range_along(std::size_t rank, std::size_t axis, std::size_t start, std::size_t end) {
-  xt::xstrided_slice_vector sv(rank, xt::all());
-  sv[axis] = xt::range(start, end);
-  return sv;
+// Slicing, concatenation and indexing along one axis all move "rows": seen
+// row-major as [outer, length, inner] around `axis`, rows [r, r + count) of
+// each outer block are one contiguous run of count * inner elements. The ops
+// below copy (or add) such runs directly. (xtensor 0.24.3's strided_view is
+// not used for writing: `strided_view(...) = array` silently writes nothing and
+// `strided_view(...) += strided_view(...)` throws bad_alloc.)
+struct Rows {
+  std::size_t outer = 1, inner = 1;
+};
+
+Rows rows_around(const Shape& shape, std::size_t axis) {
+  Rows r;
+  for (std::size_t d = 0; d < axis; ++d) r.outer *= shape[d];
+  for (std::size_t d = axis + 1; d < shape.size(); ++d) r.inner *= shape[d];
+  return r;
+}
+
+// dst rows [dst_row, dst_row + count) (+)= src rows [src_row, src_row + count) along
+// `axis`; src and dst agree on every other axis.
+template <class T>
+void move_rows(const xt::xarray<T>& src, std::size_t src_row, xt::xarray<T>& dst, std::size_t dst_row,
+               std::size_t count, std::size_t axis, bool accumulate = false) {
+  const Rows r = rows_around(src.shape(), axis);
+  const std::size_t src_length = src.shape()[axis], dst_length = dst.shape()[axis];
+  const std::size_t run = count * r.inner;
+  for (std::size_t o = 0; o < r.outer; ++o) {
+    const T* from = src.data() + (o * src_length + src_row) * r.inner;
+    T* to = dst.data() + (o * dst_length + dst_row) * r.inner;
+    if (accumulate)
+      for (std::size_t i = 0; i < run; ++i) to[i] += from[i];
+    else
+      std::copy(from, from + run, to);
+  }
 }
 
 std::size_t product(const Shape& shape) {
@@ -91,7 +116,11 @@ Tensor<T> slice(const Tensor<T>& x, int axis, std::size_t start, std::size_t end
   if (start > end || end > x.shape()[a])
     throw Error("slice: range [" + std::to_string(start) + ", " + std::to_string(end) + ") is out of bounds for axis " +
                 std::to_string(axis) + " of shape " + format_shape(x.shape()));
-  return record<T>("slice", evaluate<T>(xt::strided_view(x.value(), range_along(x.dim(), a, start, end))), {x},
+  Shape shape = x.shape();
+  shape[a] = end - start;
+  xt::xarray<T> value = xt::xarray<T>::from_shape(shape);
+  move_rows(x.value(), start, value, 0, end - start, a);
+  return record<T>("slice", std::move(value), {x},
                    [axis, start](const auto& in, const auto&, const Tensor<T>& g) {
                      return Grads<T>{pad_slice(g, axis, start, in[0].shape())};
                    });
@@ -108,7 +137,7 @@ Tensor<T> pad_slice(const Tensor<T>& g, int axis, std::size_t start, const Shape
     throw Error("pad_slice: shape " + format_shape(g.shape()) + " does not fit at " + std::to_string(start) +
                 " along axis " + std::to_string(axis) + " of shape " + format_shape(shape));
   xt::xarray<T> value = xt::zeros<T>(shape);
-  xt::noalias(xt::strided_view(value, range_along(shape.size(), a, start, end))) = g.value();
+  move_rows(g.value(), 0, value, start, end - start, a);
   return record<T>("pad_slice", std::move(value), {g}, [axis, start, end](const auto&, const auto&, const Tensor<T>& gy) {
     return Grads<T>{slice(gy, axis, start, end)};
   });
@@ -135,9 +164,7 @@ Tensor<T> index_select(const Tensor<T>& x, int axis, const std::vector<std::size
                   " of shape " + format_shape(shape));
   shape[a] = indices.size();
   xt::xarray<T> value = xt::xarray<T>::from_shape(shape);
-  for (std::size_t k = 0; k < indices.size(); ++k)
-    xt::noalias(xt::strided_view(value, range_along(shape.size(), a, k, k + 1))) =
-        xt::strided_view(x.value(), range_along(shape.size(), a, indices[k], indices[k] + 1));
+  for (std::size_t k = 0; k < indices.size(); ++k) move_rows(x.value(), indices[k], value, k, 1, a);
   return record<T>("index_select", std::move(value), {x},
                    [axis, indices](const auto& in, const auto&, const Tensor<T>& g) {
                      return Grads<T>{index_add(g, axis, indices, in[0].shape())};
@@ -157,8 +184,7 @@ Tensor<T> index_add(const Tensor<T>& g, int axis, const std::vector<std::size_t>
     if (indices[k] >= shape[a])
       throw Error("index_add: index " + std::to_string(indices[k]) + " is out of bounds for shape " +
                   format_shape(shape));
-    xt::strided_view(value, range_along(shape.size(), a, indices[k], indices[k] + 1)) +=
-        xt::strided_view(g.value(), range_along(shape.size(), a, k, k + 1));
+    move_rows(g.value(), k, value, indices[k], 1, a, /*accumulate=*/true);
   }
   return record<T>("index_add", std::move(value), {g}, [axis, indices](const auto&, const auto&, const Tensor<T>& gy) {
     return Grads<T>{index_select(gy, axis, indices)};
@@ -185,8 +211,7 @@ Tensor<T> concat(const std::vector<Tensor<T>>& xs, int axis) {
   }
   xt::xarray<T> value = xt::xarray<T>::from_shape(shape);
   for (std::size_t i = 0; i < xs.size(); ++i)
-    xt::noalias(xt::strided_view(value, range_along(shape.size(), a, offsets[i], offsets[i] + xs[i].shape()[a]))) =
-        xs[i].value();
+    move_rows(xs[i].value(), 0, value, offsets[i], xs[i].shape()[a], a);
   return record<T>("concat", std::move(value), xs, [axis, offsets](const auto& in, const auto&, const Tensor<T>& g) {
     Grads<T> grads;
     for (std::size_t i = 0; i < in.size(); ++i)
