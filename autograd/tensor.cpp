@@ -25,8 +25,16 @@ std::uint64_t next_sequence() {
   return counter.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
+namespace {
+std::atomic<std::int64_t> live_node_count{0};
+}
+
+std::int64_t live_nodes() { return live_node_count.load(std::memory_order_relaxed); }
+
 template <class T>
-Node<T>::Node() : sequence(next_sequence()) {}
+Node<T>::Node() : sequence(next_sequence()) {
+  live_node_count.fetch_add(1, std::memory_order_relaxed);
+}
 
 template <class T>
 Node<T>::Node(xt::xarray<T>&& initial_value) : value(std::move(initial_value)), sequence(next_sequence()) {}
@@ -53,6 +61,7 @@ Node<T>::~Node() {
     node->backward = nullptr;  // closures may hold tensors too
     // node is destroyed here with no inputs left: no recursion.
   }
+  live_node_count.fetch_sub(1, std::memory_order_relaxed);
 }
 
 template struct Node<float>;

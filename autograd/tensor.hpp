@@ -133,6 +133,10 @@ struct Node {
 
 std::uint64_t next_sequence();
 
+// Debug counter: Nodes (of either scalar type) alive right now. A training
+// loop whose count keeps growing is leaking its tape.
+std::int64_t live_nodes();
+
 }  // namespace detail
 
 // ---- creation --------------------------------------------------------------
