@@ -64,7 +64,8 @@ enum class RecurrentInit { uniform, xavier_uniform, orthogonal };
 // (G = gates: RNN 1, LSTM 4, GRU 3); the biases are both set or both undefined.
 template <class T>
 struct CellWeights {
-  Tensor<T> weight_ih, weight_hh, bias_ih, bias_hh;
+  Tensor<T> weight_ih = Tensor<T>(), weight_hh = Tensor<T>();
+  Tensor<T> bias_ih = Tensor<T>(), bias_hh = Tensor<T>();  // may be left out: no bias
 };
 
 // The common part of RNNCell, LSTMCell and GRUCell: G gates whose
