@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "../autograd/engine.hpp"
+#include "../autograd/grad_mode.hpp"
 #include "../autograd/ops.hpp"
 #include "../autograd/op_support.hpp"
 
@@ -52,6 +53,50 @@ Tensor<T> dropout_mask(const Shape& shape, double p, Generator& generator) {
   return Tensor<T>(std::move(mask));
 }
 
+// The row blocks [k·rows, (k+1)·rows) of x [N, C] as separate tensors: the
+// time steps of a layer's projected input, the cells' initial states.
+// With slice, backward would cost O(N²/rows): each block's gradient reaches x
+// as a full-size zero-padded copy. Here the blocks' backwards add their
+// gradients into one shared buffer and pass only a scalar token to `gather`,
+// a node created just after x and hence processed after every block, which
+// hands x the buffer once. Under create_graph the blocks return pad_slice
+// instead, so that the gradient is itself differentiable.
+template <class T>
+std::vector<Tensor<T>> row_blocks(const Tensor<T>& x, std::size_t rows) {
+  struct Buffer {
+    xt::xarray<T> grad;
+    bool pending = false;
+  };
+  auto buffer = std::make_shared<Buffer>();
+  const Tensor<T> gather =
+      record<T>("gather_row_blocks", xt::xarray<T>(T(0)), {x}, [buffer](const auto&, const auto&, const auto&) {
+        Tensor<T> grad(std::move(buffer->grad));
+        buffer->grad = xt::xarray<T>();
+        buffer->pending = false;
+        return Grads<T>{grad};
+      });
+  const std::size_t block_size = rows * x.size(1);
+  std::vector<Tensor<T>> blocks;
+  for (std::size_t k = 0; k < x.size(0) / rows; ++k) {
+    xt::xarray<T> value = xt::xarray<T>::from_shape({rows, x.size(1)});
+    std::copy_n(x.data() + k * block_size, block_size, value.data());
+    blocks.push_back(record<T>(
+        "row_block", std::move(value), {gather, x},
+        [buffer, k, rows, block_size](const auto& in, const auto&, const Tensor<T>& g) {
+          if (GradMode::is_enabled()) return Grads<T>{Tensor<T>(), pad_slice(g, 0, k * rows, in[1].shape())};
+          if (!buffer->pending) {
+            buffer->grad = xt::zeros<T>(in[1].shape());
+            buffer->pending = true;
+          }
+          T* target = buffer->grad.data() + k * block_size;
+          const T* source = g.data();
+          for (std::size_t i = 0; i < block_size; ++i) target[i] += source[i];
+          return Grads<T>{Tensor<T>::scalar(T(0)), Tensor<T>()};
+        }));
+  }
+  return blocks;
+}
+
 template <class T>
 struct DirectionResult {
   Tensor<T> output;    // [T·B, H], row t·B + b
@@ -63,13 +108,13 @@ struct DirectionResult {
 //   s_t = where(m_t, step(p_t, s_prev), s_prev),  h_out_t = m_t ⊙ h_t   (some padded at t)
 template <class T>
 DirectionResult<T> unroll_direction(const std::string& name, const RecurrentCell<T>& cell,
-                                    const Tensor<T>& projected, CellState<T> state,
-                                    const std::vector<Tensor<T>>& masks, std::size_t batch, bool reverse) {
+                                    const std::vector<Tensor<T>>& projected_steps, CellState<T> state,
+                                    const std::vector<Tensor<T>>& masks, bool reverse) {
   const std::size_t steps = masks.size();
   std::vector<Tensor<T>> outputs(steps);
   for (std::size_t s = 0; s < steps; ++s) {
     const std::size_t t = reverse ? steps - 1 - s : s;
-    CellState<T> next = cell.step(slice(projected, 0, t * batch, (t + 1) * batch), state);
+    CellState<T> next = cell.step(projected_steps[t], state);
     if (s == 0) {  // a user cell's mistakes surface here, once, with names
       bool ok = next.size() == state.size();
       for (std::size_t k = 0; ok && k < next.size(); ++k) ok = next[k].defined() && next[k].shape() == state[k].shape();
@@ -171,15 +216,15 @@ RecurrentOutput<T> Recurrent<T>::forward(const Tensor<T>& input, const CellState
   if (initial_state.size() > sizes.size())
     throw Error(name_ + ": got " + std::to_string(initial_state.size()) + " initial state tensors, the cell has " +
                 std::to_string(sizes.size()));
-  // Each given initial state as [L·D·B, size]: cell j's rows are [j·B, (j+1)·B).
-  std::vector<Tensor<T>> initial(sizes.size());
+  // Each given initial state as L·D blocks [B, size], one per cell.
+  std::vector<std::vector<Tensor<T>>> initial(sizes.size());
   for (std::size_t k = 0; k < initial_state.size(); ++k) {
     if (!initial_state[k].defined()) continue;
     const Shape expected = batched ? Shape{layers * directions, batch, sizes[k]} : Shape{layers * directions, sizes[k]};
     if (initial_state[k].shape() != expected)
       throw Error(name_ + ": " + state_name(k) + " has shape " + shape_text(initial_state[k].shape()) +
                   ", expected " + shape_text(expected));
-    initial[k] = reshape(initial_state[k], {layers * directions * batch, sizes[k]});
+    initial[k] = row_blocks(reshape(initial_state[k], {layers * directions * batch, sizes[k]}), batch);
   }
   const std::vector<Tensor<T>> masks = step_masks<T>(name_, lengths, steps, batch);
 
@@ -192,13 +237,13 @@ RecurrentOutput<T> Recurrent<T>::forward(const Tensor<T>& input, const CellState
       const RecurrentCell<T>& cell = *cells_[j];
       CellState<T> state(sizes.size());
       for (std::size_t k = 0; k < sizes.size(); ++k)
-        state[k] = initial[k].defined() ? slice(initial[k], 0, j * batch, (j + 1) * batch)
-                                        : zeros<T>({batch, sizes[k]});
+        state[k] = initial[k].empty() ? zeros<T>({batch, sizes[k]}) : initial[k][j];
       const Tensor<T> projected = cell.project_input(layer_input);
       if (projected.dim() != 2 || projected.size(0) != steps * batch)
         throw Error(name_ + ": the cell's project_input turned " + shape_text(layer_input.shape()) + " into " +
                     shape_text(projected.shape()) + ", expected " + std::to_string(steps * batch) + " rows");
-      DirectionResult<T> result = unroll_direction(name_, cell, projected, std::move(state), masks, batch, direction == 1);
+      DirectionResult<T> result =
+          unroll_direction(name_, cell, row_blocks(projected, batch), std::move(state), masks, direction == 1);
       for (std::size_t k = 0; k < sizes.size(); ++k) finals[k].push_back(std::move(result.state[k]));
       direction_outputs.push_back(std::move(result.output));
     }

@@ -144,6 +144,39 @@ TEST_SUITE("recurrent") {
     }
   }
 
+  TEST_CASE("second derivatives through a layer (create_graph) are gradient-checked too") {
+    const RecurrentOptions options{.input_size = 2, .hidden_size = 2, .num_layers = 2, .bidirectional = true};
+    for (const auto& kind : layer_kinds()) {
+      CAPTURE(kind.name);
+      Generator gen(17);
+      std::vector<TensorD> inputs{randn<double>({3, 2, 2}, gen, true), randn<double>({4, 2, 2}, gen, true)};
+      for (auto& p : fresh_parameters(kind, options, gen)) inputs.push_back(p);
+      auto f = [&](const std::vector<TensorD>& in) {
+        auto layer = kind.make(options, {in.begin() + 2, in.end()}, gen);
+        std::vector<TensorD> initial{in[1]};
+        if (kind.states == 2) initial.push_back(zeros<double>({4, 2, 2}));
+        return flatten_all(kind.run(*layer, in[0], initial, {3, 2}));
+      };
+      GradcheckOptions fast;
+      fast.fast_mode = true;
+      CHECK_GRADGRAD(f, inputs, fast);
+    }
+  }
+
+  TEST_CASE("backward twice over a retained graph accumulates twice the gradient") {
+    Generator gen(2);
+    nn::LSTM<double> lstm({.input_size = 2, .hidden_size = 3, .bidirectional = true}, gen);
+    const TensorD x = randn<double>({4, 2, 2}, gen, true), h0 = randn<double>({2, 2, 3}, gen, true);
+    const TensorD loss = sum(lstm.forward(x, h0).output);
+    loss.backward(/*retain_graph=*/true);
+    const xt::xarray<double> once_x = x.grad().value(), once_h0 = h0.grad().value();
+    const xt::xarray<double> once_w = lstm.parameter("weight_ih_l0").grad().value();
+    loss.backward();
+    CHECK(xt::allclose(x.grad().value(), 2.0 * once_x));
+    CHECK(xt::allclose(h0.grad().value(), 2.0 * once_h0));
+    CHECK(xt::allclose(lstm.parameter("weight_ih_l0").grad().value(), 2.0 * once_w));
+  }
+
   TEST_CASE("parameters are named, shaped and ordered as PyTorch's") {
     nn::LSTM<float> lstm({.input_size = 3, .hidden_size = 2, .num_layers = 2, .bidirectional = true});
     // torch.nn.LSTM(3, 2, num_layers=2, bidirectional=True).named_parameters()
