@@ -54,9 +54,19 @@ struct Pass {
   std::unordered_map<const void*, Tensor<T>>* captured = nullptr;
 };
 
+// slot += grad. Without create_graph, and when nobody else holds the slot's
+// tensor (use_count 1: the same gradient tensor may have been handed to two
+// inputs, as add's backward does), the sum is done in place: no allocation.
 template <class T>
-void accumulate(Tensor<T>& slot, const Tensor<T>& grad) {
-  slot = slot.defined() ? add(slot, grad) : grad;
+void accumulate(Tensor<T>& slot, const Tensor<T>& grad, bool create_graph) {
+  if (!slot.defined()) {
+    slot = grad;
+  } else if (!create_graph && slot.node().use_count() == 2 && !slot.requires_grad() && slot.shape() == grad.shape()) {
+    // use_count 2: the slot itself plus the temporary returned by node().
+    slot.mutable_value() += grad.value();
+  } else {
+    slot = add(slot, grad);
+  }
 }
 
 template <class T>
@@ -71,10 +81,10 @@ void execute(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>
     return a.node()->sequence < b.node()->sequence;
   };
   std::priority_queue<Tensor<T>, std::vector<Tensor<T>>, decltype(later_first)> ready(later_first);
-  auto deliver = [&ready](const Tensor<T>& target, const Tensor<T>& grad) {
+  auto deliver = [&ready, &pass](const Tensor<T>& target, const Tensor<T>& grad) {
     auto& node = *target.node();
     if (!node.pending_grad.defined()) ready.push(target);
-    accumulate(node.pending_grad, grad);
+    accumulate(node.pending_grad, grad, pass.create_graph);
   };
 
   for (std::size_t i = 0; i < outputs.size(); ++i) {
@@ -107,10 +117,14 @@ void execute(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>
     }
     if (pass.captured) {
       auto it = pass.captured->find(tensor.id());
-      if (it != pass.captured->end()) accumulate(it->second, grad);
+      if (it != pass.captured->end()) accumulate(it->second, grad, pass.create_graph);
     } else if (node.is_leaf || node.retains_grad) {
-      // .grad is a plain value unless the pass builds a graph of its own.
-      accumulate(node.grad, pass.create_graph ? grad : grad.detach());
+      // .grad is a plain value unless the pass builds a graph of its own; it
+      // never aliases a gradient that is still flowing elsewhere.
+      if (pass.create_graph || node.grad.defined())
+        accumulate(node.grad, grad, pass.create_graph);
+      else
+        node.grad = grad.node().use_count() == 2 && !grad.requires_grad() ? grad : grad.detach();
     }
     if (node.is_leaf) continue;
     if (node.released)

@@ -28,6 +28,9 @@ std::uint64_t next_sequence() {
 template <class T>
 Node<T>::Node() : sequence(next_sequence()) {}
 
+template <class T>
+Node<T>::Node(xt::xarray<T>&& initial_value) : value(std::move(initial_value)), sequence(next_sequence()) {}
+
 // A T-step unrolled RNN is a chain thousands of nodes deep; letting each
 // shared_ptr destroy its inputs recursively would overflow the stack. Instead,
 // inputs this node solely owns are moved onto an explicit worklist.
@@ -58,8 +61,7 @@ template struct Node<double>;
 }  // namespace detail
 
 template <class T>
-Tensor<T>::Tensor(Array value, bool requires_grad) : node_(std::make_shared<detail::Node<T>>()) {
-  node_->value = std::move(value);
+Tensor<T>::Tensor(Array value, bool requires_grad) : node_(std::make_shared<detail::Node<T>>(std::move(value))) {
   node_->requires_grad = requires_grad;
 }
 

@@ -125,6 +125,7 @@ struct Node {
   std::vector<GradHook<T>> hooks;
 
   Node();
+  explicit Node(xt::xarray<T>&& initial_value);
   ~Node();  // frees long input chains iteratively (an unrolled RNN is deep)
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
