@@ -36,14 +36,16 @@ struct Setup {
 template <class T>
 std::vector<Setup<T>> setups() {
   return {
-      {"SGD", [](ElmanRNN<T>& m) { return std::make_unique<SGD<T>>(m, SGDOptions{.lr = 0.1, .momentum = 0.9}); },
-       60, 5e-3},
-      {"Adam", [](ElmanRNN<T>& m) { return std::make_unique<Adam<T>>(m, AdamOptions{.lr = 0.02}); }, 60, 5e-3},
-      {"AdamW", [](ElmanRNN<T>& m) { return std::make_unique<AdamW<T>>(m, AdamWOptions{.lr = 0.02}); }, 60, 5e-3},
+      {"SGD", [](ElmanRNN<T>& m) {
+         return std::make_unique<SGD<T>>(m, SGDOptions{.lr = 0.05, .momentum = 0.9, .nesterov = true});
+       },
+       80, 1e-2},
+      {"Adam", [](ElmanRNN<T>& m) { return std::make_unique<Adam<T>>(m, AdamOptions{.lr = 0.02}); }, 60, 1e-2},
+      {"AdamW", [](ElmanRNN<T>& m) { return std::make_unique<AdamW<T>>(m, AdamWOptions{.lr = 0.02}); }, 60, 1e-2},
       {"RMSprop", [](ElmanRNN<T>& m) { return std::make_unique<RMSprop<T>>(m, RMSpropOptions{.lr = 0.005}); }, 60,
-       5e-3},
+       1e-2},
       {"Adagrad", [](ElmanRNN<T>& m) { return std::make_unique<Adagrad<T>>(m, AdagradOptions{.lr = 0.1}); }, 60,
-       5e-3},
+       1e-2},
   };
 }
 
