@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <vector>
 
@@ -41,6 +42,9 @@ class LRScheduler {
   // optimizer's own state (as in PyTorch).
   StateDict state_dict() const;
   void load_state_dict(const StateDict& state);
+  // The same through a .npz file.
+  void save(const std::filesystem::path& path) const { write_state_npz(path, state_dict()); }
+  void load(const std::filesystem::path& path) { load_state_dict(read_state_npz(path)); }
 
  protected:
   // Records the groups' current lrs as base lrs; the derived constructor then

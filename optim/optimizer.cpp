@@ -7,6 +7,7 @@
 #include <xtensor/xmath.hpp>
 
 #include "../autograd/grad_mode.hpp"
+#include "../nn/npz.hpp"
 
 namespace rwd::optim {
 
@@ -95,6 +96,25 @@ std::size_t count_groups(const StateDict& in, const std::string& optimizer) {
 }
 
 }  // namespace detail
+
+void write_state_npz(const std::filesystem::path& path, const StateDict& state) {
+  nn::NpzEntries entries;
+  for (const auto& [name, array] : state) entries.emplace(name, nn::NpyArray(array));
+  nn::write_npz(path, entries);
+}
+
+StateDict read_state_npz(const std::filesystem::path& path) {
+  StateDict state;
+  for (const auto& [name, array] : nn::read_npz(path)) {
+    const std::string what = path.string() + ": entry '" + name + "'";
+    switch (array.dtype) {
+      case nn::DType::Float64: state[name] = array.as<double>(what); break;
+      case nn::DType::Float32: state[name] = xt::cast<double>(array.as<float>(what)); break;
+      case nn::DType::Int64: state[name] = xt::cast<double>(array.as<std::int64_t>(what)); break;
+    }
+  }
+  return state;
+}
 
 template <class T>
 Optimizer<T>::Optimizer(std::vector<std::vector<Tensor<T>>> groups, const std::string& name)

@@ -23,6 +23,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <utility>
@@ -39,6 +40,12 @@ namespace rwd::optim {
 // Named arrays: optimizer and scheduler state as exported and loaded. Values
 // are doubles whatever the parameter type (float -> double -> float is exact).
 using StateDict = std::map<std::string, xt::xarray<double>>;
+
+// A StateDict as a .npz archive (every entry float64, named as in the dict;
+// numpy.load reads it), written atomically with nn::write_npz; and back
+// (float32 and int64 entries are accepted too). Errors name the file.
+void write_state_npz(const std::filesystem::path& path, const StateDict& state);
+StateDict read_state_npz(const std::filesystem::path& path);
 
 // The parts of an optimizer every optimizer has, independent of the scalar
 // type: what LR schedulers and training loops drive.
@@ -61,6 +68,10 @@ class OptimizerBase {
   // Validates everything (names, group sizes, shapes, option values) before
   // changing anything: on error the optimizer is left as it was.
   virtual void load_state_dict(const StateDict& state) = 0;
+
+  // state_dict() to a .npz file, and load_state_dict from one.
+  void save(const std::filesystem::path& path) const { write_state_npz(path, state_dict()); }
+  void load(const std::filesystem::path& path) { load_state_dict(read_state_npz(path)); }
 };
 
 // One parameter's state: how many updates it received (PyTorch's state["step"])
