@@ -174,6 +174,17 @@ void Optimizer<T>::step() {
       const Tensor<T> grad = param.grad();
       if (!grad.defined()) continue;  // not reached by backward: PyTorch skips it too
       ParamState<T>& state = states_[g][i];
+      // Shapes are compared in place (no allocation): a parameter whose value
+      // was replaced by one of another shape no longer fits its state.
+      const auto& shape = param.value().shape();
+      auto where = [&] { return name() + ": parameter " + std::to_string(i) + " of group " + std::to_string(g); };
+      if (grad.value().shape() != shape)
+        throw Error(where() + " has shape " + format_shape(param.shape()) + " but its gradient has shape " +
+                    format_shape(grad.shape()));
+      if (!state.buffers.empty() && state.buffers[0].shape() != shape)
+        throw Error(where() + " has shape " + format_shape(param.shape()) + " but its optimizer state has shape " +
+                    format_shape(Shape(state.buffers[0].shape().begin(), state.buffers[0].shape().end())) +
+                    " (was its value replaced by one of another shape?)");
       ++state.step;
       update(g, state, param.mutable_value(), grad.value());
     }

@@ -310,6 +310,16 @@ TEST_SUITE("optim") {
     CHECK_FALSE(used.grad().defined());
   }
 
+  TEST_CASE("a parameter whose value changed shape since construction is reported, not corrupted") {
+    auto w = TensorD({1.0, 2.0}).requires_grad_();
+    Adam<double> adam({w});
+    w.mutable_value() = xt::zeros<double>({3});
+    w.set_grad(TensorD({1.0, 1.0, 1.0}));
+    CHECK_THROWS_WITH_AS(adam.step(),
+                         doctest::Contains("Adam: parameter 0 of group 0 has shape [3] but its optimizer state has shape [2]"),
+                         Error);
+  }
+
   TEST_CASE("optimizers accept a module's parameters; groups keep their own lr") {
     optim_test::ElmanRNN<double> rnn(1, 3, 1, 7);
     SGD<double> sgd(rnn, {.lr = 0.5});

@@ -144,11 +144,11 @@ TEST_SUITE("optim_training") {
       double last = first;
       for (int epoch = 1; epoch < setup.epochs; ++epoch) last = train_pass(model, task, *optimizer);
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+      // (Measured, Release: 0.15-0.3 s per optimizer; not asserted, machines differ.)
       INFO(setup.name << ": first pass " << first << ", pass " << setup.epochs << " " << last << " (" << seconds
                       << " s)");
       CHECK(first > 0.1);  // the untrained model is poor (predicting 0 scores ~0.5)
       CHECK(last < setup.threshold);
-      CHECK(seconds < 5.0);  // ~0.25 s measured (Release); generous for sanitizer builds
     }
   }
 
@@ -253,7 +253,6 @@ TEST_SUITE("optim_training") {
       INFO(kind << ": first pass " << first << ", pass 60 " << last << " (" << seconds << " s)");
       CHECK(first > 0.1);
       CHECK(last < 1e-2);
-      CHECK(seconds < 5.0);
     }
   }
 }
