@@ -8,4 +8,6 @@
 #include "autograd/ops.hpp"
 #include "autograd/random.hpp"
 #include "autograd/tensor.hpp"
+#include "nn/elman_bptt.hpp"
+#include "nn/gradient_report.hpp"
 #include "nn/module.hpp"
