@@ -1,12 +1,28 @@
-// The rewind program (placeholder main; subcommands grow in app/).
+// rewind: the command-line program. `rewind --help` lists the subcommands;
+// with none, it runs the built-in default task (the README's main job).
 #include <cstdio>
+#include <exception>
+
+#include <fmt/core.h>
 
 #include <rewind/rewind.hpp>
 
-int main() {
-  using namespace rwd;
-  auto x = TensorD::scalar(2.0, true);
-  auto y = tanh(x) * x;
-  y.backward();
-  std::printf("%g\n", x.grad().item());
+#include "commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App cli{"rewind: reverse-mode automatic differentiation for recurrent models"};
+  cli.require_subcommand(0, 1);
+  int exit_code = 0;
+  rwd::app::add_gradcheck_command(cli, exit_code);
+  try {
+    cli.parse(argc, argv);
+    if (cli.get_subcommands().empty()) exit_code = rwd::app::run_default_task();
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e);
+  } catch (const std::exception& e) {
+    // Every failure is one line naming what was wrong.
+    fmt::print(stderr, "rewind: error: {}\n", e.what());
+    return 1;
+  }
+  return exit_code;
 }

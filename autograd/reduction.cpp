@@ -50,7 +50,7 @@ template <class T>
 Tensor<T> sum(const Tensor<T>& x, const std::vector<int>& axes, bool keepdim) {
   const auto reduced = normalize_axes("sum", axes, x.dim());
   const Shape kept = kept_shape(x.shape(), reduced);
-  xt::xarray<T> value = xt::sum(x.value(), reduced, xt::evaluation_strategy::immediate);
+  xt::xarray<T> value = xt::sum(x.value(), reduced);
   if (keepdim) value.reshape(kept);
   return record<T>("sum", std::move(value), {x}, [kept](const auto& in, const auto&, const Tensor<T>& g) {
     return Grads<T>{expand(reshape(g, kept), in[0].shape())};
@@ -90,10 +90,10 @@ Tensor<T> max(const Tensor<T>& x, int axis, bool keepdim) {
   const std::size_t a = normalize_axis("max", axis, x.dim());
   if (x.shape()[a] == 0) throw Error("max: reducing over an empty axis of shape " + format_shape(x.shape()));
   const Shape kept = kept_shape(x.shape(), {a});
-  xt::xarray<T> top = xt::amax(x.value(), {a}, xt::evaluation_strategy::immediate);
+  xt::xarray<T> top = xt::amax(x.value(), {a});
   top.reshape(kept);
   xt::xarray<T> ties = xt::cast<T>(xt::equal(x.value(), top));  // top broadcasts along axis
-  xt::xarray<T> count = xt::sum(ties, {a}, xt::evaluation_strategy::immediate);
+  xt::xarray<T> count = xt::sum(ties, {a});
   count.reshape(kept);
   ties /= count;
   xt::xarray<T> value = std::move(top);
@@ -114,10 +114,10 @@ template <class T>
 Tensor<T> softmax(const Tensor<T>& x, int axis) {
   const std::size_t a = normalize_axis("softmax", axis, x.dim());
   const Shape kept = kept_shape(x.shape(), {a});
-  xt::xarray<T> top = xt::amax(x.value(), {a}, xt::evaluation_strategy::immediate);
+  xt::xarray<T> top = xt::amax(x.value(), {a});
   top.reshape(kept);
   xt::xarray<T> e = xt::exp(x.value() - top);
-  xt::xarray<T> total = xt::sum(e, {a}, xt::evaluation_strategy::immediate);
+  xt::xarray<T> total = xt::sum(e, {a});
   total.reshape(kept);
   e /= total;
   const int ax = static_cast<int>(a);
@@ -132,10 +132,10 @@ template <class T>
 Tensor<T> log_softmax(const Tensor<T>& x, int axis) {
   const std::size_t a = normalize_axis("log_softmax", axis, x.dim());
   const Shape kept = kept_shape(x.shape(), {a});
-  xt::xarray<T> top = xt::amax(x.value(), {a}, xt::evaluation_strategy::immediate);
+  xt::xarray<T> top = xt::amax(x.value(), {a});
   top.reshape(kept);
   xt::xarray<T> shifted = x.value() - top;
-  xt::xarray<T> log_total = xt::log(xt::sum(xt::exp(shifted), {a}, xt::evaluation_strategy::immediate));
+  xt::xarray<T> log_total = xt::log(xt::sum(xt::exp(shifted), {a}));
   log_total.reshape(kept);
   shifted -= log_total;
   const int ax = static_cast<int>(a);

@@ -2,7 +2,6 @@
 
 #include <xtensor/xmanipulation.hpp>
 #include <xtensor/xtensor.hpp>
-#include <xtensor/xstrided_view.hpp>
 
 #include "op_support.hpp"
 
@@ -21,11 +20,37 @@ std::size_t normalize_axis(const char* op, int axis, std::size_t rank) {
 
 namespace {
 
-// A strided-view selector picking [start, end) along `axis` and everything elsewhere.
-xt::xstrided_slice_vector range_along(std::size_t rank, std::size_t axis, std::size_t start, std::size_t end) {
-  xt::xstrided_slice_vector sv(rank, xt::all());
-  sv[axis] = xt::range(start, end);
-  return sv;
+// A row-major array seen as [outer, extent, inner] around one axis: slicing
+// along the axis copies `count * inner` contiguous elements per outer index.
+// (Plain block copies: xtensor 0.24's strided-view assignment is both slow in
+// loops and, for xrange slices, did not write through here.)
+struct AxisLayout {
+  std::size_t outer = 1, extent = 1, inner = 1;
+};
+
+AxisLayout around_axis(const Shape& shape, std::size_t axis) {
+  AxisLayout layout;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i < axis) layout.outer *= shape[i];
+    if (i > axis) layout.inner *= shape[i];
+  }
+  layout.extent = shape[axis];
+  return layout;
+}
+
+// dst[:, dst_start + k, :] (+)= src[:, src_start + k, :] for k < count.
+template <class T>
+void copy_along(const T* src, const AxisLayout& from, std::size_t src_start, T* dst, const AxisLayout& to,
+                std::size_t dst_start, std::size_t count, bool accumulate = false) {
+  const std::size_t block = count * from.inner;
+  for (std::size_t o = 0; o < from.outer; ++o) {
+    const T* s = src + (o * from.extent + src_start) * from.inner;
+    T* d = dst + (o * to.extent + dst_start) * to.inner;
+    if (accumulate)
+      for (std::size_t i = 0; i < block; ++i) d[i] += s[i];
+    else
+      std::copy(s, s + block, d);
+  }
 }
 
 std::size_t product(const Shape& shape) {
@@ -87,7 +112,11 @@ Tensor<T> slice(const Tensor<T>& x, int axis, std::size_t start, std::size_t end
   if (start > end || end > x.shape()[a])
     throw Error("slice: range [" + std::to_string(start) + ", " + std::to_string(end) + ") is out of bounds for axis " +
                 std::to_string(axis) + " of shape " + format_shape(x.shape()));
-  return record<T>("slice", evaluate<T>(xt::strided_view(x.value(), range_along(x.dim(), a, start, end))), {x},
+  Shape shape = x.shape();
+  shape[a] = end - start;
+  xt::xarray<T> value = xt::xarray<T>::from_shape(shape);
+  copy_along(x.data(), around_axis(x.shape(), a), start, value.data(), around_axis(shape, a), 0, end - start);
+  return record<T>("slice", std::move(value), {x},
                    [axis, start](const auto& in, const auto&, const Tensor<T>& g) {
                      return Grads<T>{pad_slice(g, axis, start, in[0].shape())};
                    });
@@ -104,7 +133,7 @@ Tensor<T> pad_slice(const Tensor<T>& g, int axis, std::size_t start, const Shape
     throw Error("pad_slice: shape " + format_shape(g.shape()) + " does not fit at " + std::to_string(start) +
                 " along axis " + std::to_string(axis) + " of shape " + format_shape(shape));
   xt::xarray<T> value = xt::zeros<T>(shape);
-  xt::strided_view(value, range_along(shape.size(), a, start, end)) = g.value();
+  copy_along(g.data(), around_axis(expected, a), 0, value.data(), around_axis(shape, a), start, end - start);
   return record<T>("pad_slice", std::move(value), {g}, [axis, start, end](const auto&, const auto&, const Tensor<T>& gy) {
     return Grads<T>{slice(gy, axis, start, end)};
   });
@@ -127,9 +156,8 @@ Tensor<T> index_select(const Tensor<T>& x, int axis, const std::vector<std::size
                   " of shape " + format_shape(shape));
   shape[a] = indices.size();
   xt::xarray<T> value = xt::xarray<T>::from_shape(shape);
-  for (std::size_t k = 0; k < indices.size(); ++k)
-    xt::strided_view(value, range_along(shape.size(), a, k, k + 1)) =
-        xt::strided_view(x.value(), range_along(shape.size(), a, indices[k], indices[k] + 1));
+  const AxisLayout from = around_axis(x.shape(), a), to = around_axis(shape, a);
+  for (std::size_t k = 0; k < indices.size(); ++k) copy_along(x.data(), from, indices[k], value.data(), to, k, 1);
   return record<T>("index_select", std::move(value), {x},
                    [axis, indices](const auto& in, const auto&, const Tensor<T>& g) {
                      return Grads<T>{index_add(g, axis, indices, in[0].shape())};
@@ -145,12 +173,12 @@ Tensor<T> index_add(const Tensor<T>& g, int axis, const std::vector<std::size_t>
   if (g.shape() != expected)
     throw Error("index_add: source has shape " + format_shape(g.shape()) + ", expected " + format_shape(expected));
   xt::xarray<T> value = xt::zeros<T>(shape);
+  const AxisLayout from = around_axis(expected, a), to = around_axis(shape, a);
   for (std::size_t k = 0; k < indices.size(); ++k) {
     if (indices[k] >= shape[a])
       throw Error("index_add: index " + std::to_string(indices[k]) + " is out of bounds for shape " +
                   format_shape(shape));
-    xt::strided_view(value, range_along(shape.size(), a, indices[k], indices[k] + 1)) +=
-        xt::strided_view(g.value(), range_along(shape.size(), a, k, k + 1));
+    copy_along(g.data(), from, k, value.data(), to, indices[k], 1, /*accumulate=*/true);
   }
   return record<T>("index_add", std::move(value), {g}, [axis, indices](const auto&, const auto&, const Tensor<T>& gy) {
     return Grads<T>{index_select(gy, axis, indices)};
@@ -177,7 +205,8 @@ Tensor<T> concat(const std::vector<Tensor<T>>& xs, int axis) {
   }
   xt::xarray<T> value = xt::xarray<T>::from_shape(shape);
   for (std::size_t i = 0; i < xs.size(); ++i)
-    xt::strided_view(value, range_along(shape.size(), a, offsets[i], offsets[i] + xs[i].shape()[a])) = xs[i].value();
+    copy_along(xs[i].data(), around_axis(xs[i].shape(), a), 0, value.data(), around_axis(shape, a), offsets[i],
+               xs[i].shape()[a]);
   return record<T>("concat", std::move(value), xs, [axis, offsets](const auto& in, const auto&, const Tensor<T>& g) {
     Grads<T> grads;
     for (std::size_t i = 0; i < in.size(); ++i)
