@@ -76,9 +76,9 @@ double max_abs(const Arr& a) {
 // Elementwise relative error max_i |a_i - r_i| / |r_i|, with |r_i| floored at
 // 1e-6 of the reference's largest entry (entries that are sums cancelling to
 // nearly nothing carry the rounding of their terms, not of themselves).
-double rel_error(const Arr& a, const Arr& r) {
+double rel_error(const Arr& a, const Arr& r, double floor_fraction = 1e-6) {
   REQUIRE(Shape(a.shape().begin(), a.shape().end()) == Shape(r.shape().begin(), r.shape().end()));
-  const double floor = 1e-6 * max_abs(r);
+  const double floor = floor_fraction * max_abs(r);
   double worst = 0;
   for (std::size_t i = 0; i < a.size(); ++i) {
     const double diff = std::abs(a.data()[i] - r.data()[i]);
@@ -89,9 +89,9 @@ double rel_error(const Arr& a, const Arr& r) {
   return worst;
 }
 
-#define CHECK_CLOSE(tape, ref, tol)                                   \
-  do {                                                                \
-    const double rewind_err_ = rel_error(tape, ref);                  \
+#define CHECK_CLOSE(tape, ref, tol, ...)                                   \
+  do {                                                                     \
+    const double rewind_err_ = rel_error(tape, ref __VA_OPT__(,) __VA_ARGS__); \
     CHECK_MESSAGE(rewind_err_ <= (tol), #tape " rel err " << rewind_err_); \
   } while (false)
 
@@ -422,6 +422,8 @@ TEST_SUITE("elman_bptt") {
   }
 
   TEST_CASE("float: the same code in single precision") {
+    // float against the double reference: 1e-4 relative, entries below 1% of the
+    // largest measured against that 1% (float's 7 digits, summed over 30 steps)
     Generator gen(3);
     const auto model = random_model(gen, 3, {6, 4}, 2, Act::tanh);
     const std::size_t T = 30, B = 2;
@@ -438,11 +440,11 @@ TEST_SUITE("elman_bptt") {
     const std::vector<xt::xarray<float>> h0f = {xt::cast<float>(h0[0]), xt::cast<float>(h0[1])};
     const auto gf = elman_backward(mf, xf, elman_forward(mf, xf, h0f), xt::xarray<float>(xt::cast<float>(dL_do)));
     for (std::size_t l = 0; l < 2; ++l) {
-      CHECK_CLOSE(Arr(xt::cast<double>(gf.layers[l].U)), ref.layers[l].U, 1e-4);
-      CHECK_CLOSE(Arr(xt::cast<double>(gf.layers[l].W)), ref.layers[l].W, 1e-4);
-      CHECK_CLOSE(Arr(xt::cast<double>(gf.layers[l].dh)), ref.layers[l].dh, 1e-4);
+      CHECK_CLOSE(Arr(xt::cast<double>(gf.layers[l].U)), ref.layers[l].U, 1e-4, 1e-2);
+      CHECK_CLOSE(Arr(xt::cast<double>(gf.layers[l].W)), ref.layers[l].W, 1e-4, 1e-2);
+      CHECK_CLOSE(Arr(xt::cast<double>(gf.layers[l].dh)), ref.layers[l].dh, 1e-4, 1e-2);
     }
-    CHECK_CLOSE(Arr(xt::cast<double>(gf.V)), ref.V, 1e-4);
+    CHECK_CLOSE(Arr(xt::cast<double>(gf.V)), ref.V, 1e-4, 1e-2);
   }
 
   TEST_CASE("bad shapes and arguments throw rwd::Error naming them") {
