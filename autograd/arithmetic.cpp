@@ -7,8 +7,8 @@ using detail::if_needed;
 // y = a + b                     dy/da = g,  dy/db = g        (each summed to its input's shape)
 template <class T>
 Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
-  broadcast_shapes("add", a.shape(), b.shape());
-  return record<T>("add", detail::evaluate<T>(a.value() + b.value()), {a, b},
+  auto f = [](const auto& x, const auto& y) { return x + y; };
+  return record<T>("add", detail::broadcast_apply("add", a, b, f), {a, b},
                    [](const auto& in, const auto&, const Tensor<T>& g) {
                      return Grads<T>{if_needed(in, 0, [&] { return sum_to(g, in[0].shape()); }),
                                      if_needed(in, 1, [&] { return sum_to(g, in[1].shape()); })};
@@ -18,8 +18,8 @@ Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
 // y = a - b                     dy/da = g,  dy/db = -g
 template <class T>
 Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
-  broadcast_shapes("sub", a.shape(), b.shape());
-  return record<T>("sub", detail::evaluate<T>(a.value() - b.value()), {a, b},
+  auto f = [](const auto& x, const auto& y) { return x - y; };
+  return record<T>("sub", detail::broadcast_apply("sub", a, b, f), {a, b},
                    [](const auto& in, const auto&, const Tensor<T>& g) {
                      return Grads<T>{if_needed(in, 0, [&] { return sum_to(g, in[0].shape()); }),
                                      if_needed(in, 1, [&] { return sum_to(neg(g), in[1].shape()); })};
@@ -29,8 +29,8 @@ Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
 // y = a ⊙ b                     dy/da = g ⊙ b,  dy/db = g ⊙ a
 template <class T>
 Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
-  broadcast_shapes("mul", a.shape(), b.shape());
-  return record<T>("mul", detail::evaluate<T>(a.value() * b.value()), {a, b},
+  auto f = [](const auto& x, const auto& y) { return x * y; };
+  return record<T>("mul", detail::broadcast_apply("mul", a, b, f), {a, b},
                    [](const auto& in, const auto&, const Tensor<T>& g) {
                      return Grads<T>{if_needed(in, 0, [&] { return sum_to(g * in[1], in[0].shape()); }),
                                      if_needed(in, 1, [&] { return sum_to(g * in[0], in[1].shape()); })};
@@ -40,8 +40,8 @@ Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
 // y = a / b                     dy/da = g / b,  dy/db = -g ⊙ y / b
 template <class T>
 Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
-  broadcast_shapes("div", a.shape(), b.shape());
-  return record<T>("div", detail::evaluate<T>(a.value() / b.value()), {a, b},
+  auto f = [](const auto& x, const auto& y) { return x / y; };
+  return record<T>("div", detail::broadcast_apply("div", a, b, f), {a, b},
                    [](const auto& in, const Tensor<T>& y, const Tensor<T>& g) {
                      return Grads<T>{if_needed(in, 0, [&] { return sum_to(g / in[1], in[0].shape()); }),
                                      if_needed(in, 1, [&] { return sum_to(neg(g * y / in[1]), in[1].shape()); })};

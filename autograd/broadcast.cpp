@@ -18,11 +18,22 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
   return out;
 }
 
+namespace {
+// Whether `from` broadcasts to exactly `to` (one direction only: expand, sum_to).
+bool broadcasts_to(const Shape& from, const Shape& to) {
+  if (from.size() > to.size()) return false;
+  const std::size_t lead = to.size() - from.size();
+  for (std::size_t i = 0; i < from.size(); ++i)
+    if (from[i] != 1 && from[i] != to[lead + i]) return false;
+  return true;
+}
+}  // namespace
+
 // y = x broadcast to `shape`            dy/dx = sum_to(g, x.shape)
 template <class T>
 Tensor<T> expand(const Tensor<T>& x, const Shape& shape) {
   if (x.shape() == shape) return x;
-  if (x.dim() > shape.size() || broadcast_shapes("expand", x.shape(), shape) != shape)
+  if (!broadcasts_to(x.shape(), shape))
     throw Error("expand: cannot broadcast shape " + format_shape(x.shape()) + " to " + format_shape(shape));
   return record<T>("expand", detail::evaluate<T>(xt::broadcast(x.value(), shape)), {x},
                    [](const auto& in, const auto&, const Tensor<T>& g) { return Grads<T>{sum_to(g, in[0].shape())}; });
@@ -35,7 +46,7 @@ template <class T>
 Tensor<T> sum_to(const Tensor<T>& g, const Shape& shape) {
   const Shape from = g.shape();
   if (from == shape) return g;
-  if (from.size() < shape.size() || broadcast_shapes("sum_to", shape, from) != from)
+  if (!broadcasts_to(shape, from))
     throw Error("sum_to: cannot reduce shape " + format_shape(from) + " to " + format_shape(shape));
   const std::size_t lead = from.size() - shape.size();
   std::vector<int> axes;

@@ -14,6 +14,18 @@ namespace rwd {
 namespace {
 thread_local bool grad_enabled = true;
 thread_local bool anomaly_enabled = false;
+// Set while an op's backward runs: its inner ops are not checked one by one, so
+// that a NaN/Inf is reported by the engine naming the op whose backward made it
+// (sqrt's backward at 0, not the 'div' inside it).
+thread_local bool inside_backward = false;
+
+struct InsideBackward {
+  bool previous = inside_backward;
+  InsideBackward() { inside_backward = true; }
+  ~InsideBackward() { inside_backward = previous; }
+  InsideBackward(const InsideBackward&) = delete;
+  InsideBackward& operator=(const InsideBackward&) = delete;
+};
 
 template <class T>
 bool all_finite(const xt::xarray<T>& a) {
@@ -28,7 +40,7 @@ void AnomalyMode::set_enabled(bool enabled) { anomaly_enabled = enabled; }
 
 template <class T>
 Tensor<T> record(const char* op, xt::xarray<T>&& value, std::vector<Tensor<T>> inputs, BackwardFn<T> backward) {
-  if (anomaly_enabled && !all_finite(value))
+  if (anomaly_enabled && !inside_backward && !all_finite(value))
     throw Error(std::string("anomaly: op '") + op + "' produced NaN or Inf in its output of shape " +
                 format_shape(Shape(value.shape().begin(), value.shape().end())));
   Tensor<T> out(std::move(value));
@@ -54,27 +66,59 @@ struct Pass {
   std::unordered_map<const void*, Tensor<T>>* captured = nullptr;
 };
 
+// slot += grad. Without create_graph, and when nobody else holds the slot's
+// tensor (use_count 1: the same gradient tensor may have been handed to two
+// inputs, as add's backward does), the sum is done in place: no allocation.
 template <class T>
-void accumulate(Tensor<T>& slot, const Tensor<T>& grad) {
-  slot = slot.defined() ? add(slot, grad) : grad;
+void accumulate(Tensor<T>& slot, const Tensor<T>& grad, bool create_graph) {
+  if (!slot.defined()) {
+    slot = grad;
+  } else if (!create_graph && slot.node().use_count() == 2 && !slot.requires_grad() && slot.shape() == grad.shape()) {
+    // use_count 2: the slot itself plus the temporary returned by node().
+    slot.mutable_value() += grad.value();
+  } else {
+    slot = add(slot, grad);
+  }
 }
 
 template <class T>
+using ReadyQueue = std::priority_queue<Tensor<T>, std::vector<Tensor<T>>, bool (*)(const Tensor<T>&, const Tensor<T>&)>;
+
+template <class T>
+bool later_first(const Tensor<T>& a, const Tensor<T>& b) {
+  return a.node()->sequence < b.node()->sequence;
+}
+
+template <class T>
+void execute_pass(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& seeds, const Pass<T>& pass,
+                  ReadyQueue<T>& ready);
+
+// Runs one pass. If it throws (anomaly, bad hook, freed graph) the gradients
+// still pending on the nodes are dropped, so a later pass starts clean.
+template <class T>
 void execute(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& seeds, const Pass<T>& pass) {
+  ReadyQueue<T> ready(&later_first<T>);
+  try {
+    execute_pass(outputs, seeds, pass, ready);
+  } catch (...) {
+    for (; !ready.empty(); ready.pop()) ready.top().node()->pending_grad = Tensor<T>();
+    throw;
+  }
+}
+
+template <class T>
+void execute_pass(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& seeds, const Pass<T>& pass,
+                  ReadyQueue<T>& ready) {
   if (seeds.size() != outputs.size())
     throw Error("backward: got " + std::to_string(seeds.size()) + " seed gradients for " +
                 std::to_string(outputs.size()) + " outputs");
   // Recording during the pass only when the backward itself is to be differentiated.
   GradModeGuard mode(pass.create_graph);
 
-  auto later_first = [](const Tensor<T>& a, const Tensor<T>& b) {
-    return a.node()->sequence < b.node()->sequence;
-  };
-  std::priority_queue<Tensor<T>, std::vector<Tensor<T>>, decltype(later_first)> ready(later_first);
-  auto deliver = [&ready](const Tensor<T>& target, const Tensor<T>& grad) {
+  auto deliver = [&ready, &pass](const Tensor<T>& target, const Tensor<T>& grad) {
     auto& node = *target.node();
     if (!node.pending_grad.defined()) ready.push(target);
-    accumulate(node.pending_grad, grad);
+    accumulate(node.pending_grad, grad, pass.create_graph);
   };
 
   for (std::size_t i = 0; i < outputs.size(); ++i) {
@@ -103,21 +147,33 @@ void execute(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>
     node.pending_grad = Tensor<T>();
     for (auto& hook : node.hooks) {
       Tensor<T> replaced = hook(grad);
-      if (replaced.defined()) grad = replaced;
+      if (!replaced.defined()) continue;
+      if (replaced.shape() != grad.shape())
+        throw Error("backward: a hook on a tensor of shape " + format_shape(tensor.shape()) +
+                    " returned a gradient of shape " + format_shape(replaced.shape()));
+      grad = replaced;
     }
     if (pass.captured) {
       auto it = pass.captured->find(tensor.id());
-      if (it != pass.captured->end()) accumulate(it->second, grad);
+      if (it != pass.captured->end()) accumulate(it->second, grad, pass.create_graph);
     } else if (node.is_leaf || node.retains_grad) {
-      // .grad is a plain value unless the pass builds a graph of its own.
-      accumulate(node.grad, pass.create_graph ? grad : grad.detach());
+      // .grad is a plain value unless the pass builds a graph of its own; it
+      // never aliases a gradient that is still flowing elsewhere.
+      if (pass.create_graph || node.grad.defined())
+        accumulate(node.grad, grad, pass.create_graph);
+      else
+        node.grad = grad.node().use_count() == 2 && !grad.requires_grad() ? grad : grad.detach();
     }
     if (node.is_leaf) continue;
     if (node.released)
       throw Error(std::string("backward: trying to backward through the graph a second time (the record of op '") +
                   node.op + "' was freed after the first backward); pass retain_graph=true the first time");
 
-    Grads<T> grads = node.backward(node.inputs, tensor, grad);
+    Grads<T> grads;
+    {
+      InsideBackward scope;
+      grads = node.backward(node.inputs, tensor, grad);
+    }
     for (std::size_t i = 0; i < node.inputs.size(); ++i) {
       const Tensor<T>& input = node.inputs[i];
       if (!input.requires_grad() || i >= grads.size() || !grads[i].defined()) continue;

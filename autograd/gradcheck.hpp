@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -48,10 +49,13 @@ struct InputCheck {
   std::size_t input = 0;  // position in the inputs list
   Shape shape;
   double max_abs_error = 0, max_rel_error = 0;
-  // Where the largest error is: flat indices of the output and input element
-  // (fast mode: the whole projection, both 0).
+  // The worst element: the one whose error uses up the largest share of its
+  // tolerance, error / (atol + rtol |numeric|) (> 1 fails). Flat (row-major)
+  // indices of the output and input element; fast mode checks one projection,
+  // so both are 0 there.
   std::size_t worst_output = 0, worst_element = 0;
   double analytic = 0, numeric = 0;  // the two values there
+  double tolerance_used = 0;         // its error / (atol + rtol |numeric|)
   bool passed = true;
 };
 
@@ -74,5 +78,17 @@ GradcheckReport gradcheck(const std::type_identity_t<Function<T>>& f, const std:
 template <class T>
 GradcheckReport gradgradcheck(const std::type_identity_t<Function<T>>& f, const std::vector<Tensor<T>>& inputs,
                               const GradcheckOptions& options = {});
+
+// gradcheck(f, {x, w}): a braced list deduces T (a std::vector parameter cannot).
+template <class T>
+GradcheckReport gradcheck(const std::type_identity_t<Function<T>>& f, std::initializer_list<Tensor<T>> inputs,
+                          const GradcheckOptions& options = {}) {
+  return gradcheck<T>(f, std::vector<Tensor<T>>(inputs), options);
+}
+template <class T>
+GradcheckReport gradgradcheck(const std::type_identity_t<Function<T>>& f, std::initializer_list<Tensor<T>> inputs,
+                              const GradcheckOptions& options = {}) {
+  return gradgradcheck<T>(f, std::vector<Tensor<T>>(inputs), options);
+}
 
 }  // namespace rwd

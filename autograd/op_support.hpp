@@ -26,6 +26,25 @@ Tensor<T> constant(E&& expression) {
   return Tensor<T>(xt::xarray<T>(std::forward<E>(expression)));
 }
 
+// f(a, b) elementwise with NumPy broadcasting. `f` is a generic lambda that
+// works on scalars and on xtensor expressions: equal shapes (the common case,
+// and every tiny op) take a plain loop, others xtensor's broadcasting.
+template <class T, class F>
+xt::xarray<T> broadcast_apply(const char* op, const Tensor<T>& a, const Tensor<T>& b, F f) {
+  const auto& va = a.value();
+  const auto& vb = b.value();
+  if (va.shape() == vb.shape()) {
+    xt::xarray<T> out = xt::xarray<T>::from_shape(va.shape());
+    const T* pa = va.data();
+    const T* pb = vb.data();
+    T* po = out.data();
+    for (std::size_t i = 0, n = out.size(); i < n; ++i) po[i] = f(pa[i], pb[i]);
+    return out;
+  }
+  broadcast_shapes(op, shape_of(va), shape_of(vb));
+  return xt::xarray<T>(f(va, vb));
+}
+
 // The gradient for input i, computed only when that input needs one.
 template <class T, class F>
 Tensor<T> if_needed(const std::vector<Tensor<T>>& inputs, std::size_t i, F&& compute) {

@@ -13,6 +13,11 @@ using detail::evaluate;
 
 namespace {
 
+// Reductions are written `xt::xarray<T> r = xt::sum(a, axes);`: the lazy
+// reducer is evaluated into a container at once, while `a` and `axes` are
+// alive. xtensor 0.24.3's evaluation_strategy::immediate is broken (bad_alloc
+// or a crash for plain cases, xtensor issue #1955), so it is not used.
+
 // Sorted, de-duplicated, non-negative axes.
 std::vector<std::size_t> normalize_axes(const char* op, const std::vector<int>& axes, std::size_t rank) {
   std::vector<std::size_t> out;

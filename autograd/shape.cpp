@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <numeric>
 
 #include <xtensor/xmanipulation.hpp>
@@ -20,36 +21,38 @@ std::size_t normalize_axis(const char* op, int axis, std::size_t rank) {
 
 namespace {
 
-// A row-major array seen as [outer, extent, inner] around one axis: slicing
-// along the axis copies `count * inner` contiguous elements per outer index.
-// (Plain block copies: xtensor 0.24's strided-view assignment is both slow in
-// loops and, for xrange slices, did not write through here.)
-struct AxisLayout {
-  std::size_t outer = 1, extent = 1, inner = 1;
+// Slicing, concatenation and indexing along one axis all move "rows": seen
+// row-major as [outer, length, inner] around `axis`, rows [r, r + count) of
+// each outer block are one contiguous run of count * inner elements. The ops
+// below copy (or add) such runs directly. (xtensor 0.24.3's strided_view is
+// not used for writing: `strided_view(...) = array` silently writes nothing and
+// `strided_view(...) += strided_view(...)` throws bad_alloc.)
+struct Rows {
+  std::size_t outer = 1, inner = 1;
 };
 
-AxisLayout around_axis(const Shape& shape, std::size_t axis) {
-  AxisLayout layout;
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (i < axis) layout.outer *= shape[i];
-    if (i > axis) layout.inner *= shape[i];
-  }
-  layout.extent = shape[axis];
-  return layout;
+Rows rows_around(const Shape& shape, std::size_t axis) {
+  Rows r;
+  for (std::size_t d = 0; d < axis; ++d) r.outer *= shape[d];
+  for (std::size_t d = axis + 1; d < shape.size(); ++d) r.inner *= shape[d];
+  return r;
 }
 
-// dst[:, dst_start + k, :] (+)= src[:, src_start + k, :] for k < count.
+// dst rows [dst_row, dst_row + count) (+)= src rows [src_row, src_row + count) along
+// `axis`; src and dst agree on every other axis.
 template <class T>
-void copy_along(const T* src, const AxisLayout& from, std::size_t src_start, T* dst, const AxisLayout& to,
-                std::size_t dst_start, std::size_t count, bool accumulate = false) {
-  const std::size_t block = count * from.inner;
-  for (std::size_t o = 0; o < from.outer; ++o) {
-    const T* s = src + (o * from.extent + src_start) * from.inner;
-    T* d = dst + (o * to.extent + dst_start) * to.inner;
+void move_rows(const xt::xarray<T>& src, std::size_t src_row, xt::xarray<T>& dst, std::size_t dst_row,
+               std::size_t count, std::size_t axis, bool accumulate = false) {
+  const Rows r = rows_around(src.shape(), axis);
+  const std::size_t src_length = src.shape()[axis], dst_length = dst.shape()[axis];
+  const std::size_t run = count * r.inner;
+  for (std::size_t o = 0; o < r.outer; ++o) {
+    const T* from = src.data() + (o * src_length + src_row) * r.inner;
+    T* to = dst.data() + (o * dst_length + dst_row) * r.inner;
     if (accumulate)
-      for (std::size_t i = 0; i < block; ++i) d[i] += s[i];
+      for (std::size_t i = 0; i < run; ++i) to[i] += from[i];
     else
-      std::copy(s, s + block, d);
+      std::copy(from, from + run, to);
   }
 }
 
@@ -90,7 +93,8 @@ Tensor<T> transpose(const Tensor<T>& x, int axis0, int axis1) {
 template <class T>
 Tensor<T> unsqueeze(const Tensor<T>& x, int axis) {
   Shape shape = x.shape();
-  const std::size_t a = normalize_axis("unsqueeze", axis < 0 ? axis + 1 : axis, x.dim() + 1);
+  // The result has rank dim + 1, and axis is counted in it: -1 appends (PyTorch).
+  const std::size_t a = normalize_axis("unsqueeze", axis, x.dim() + 1);
   shape.insert(shape.begin() + static_cast<std::ptrdiff_t>(a), 1);
   return reshape(x, shape);
 }
@@ -115,7 +119,7 @@ Tensor<T> slice(const Tensor<T>& x, int axis, std::size_t start, std::size_t end
   Shape shape = x.shape();
   shape[a] = end - start;
   xt::xarray<T> value = xt::xarray<T>::from_shape(shape);
-  copy_along(x.data(), around_axis(x.shape(), a), start, value.data(), around_axis(shape, a), 0, end - start);
+  move_rows(x.value(), start, value, 0, end - start, a);
   return record<T>("slice", std::move(value), {x},
                    [axis, start](const auto& in, const auto&, const Tensor<T>& g) {
                      return Grads<T>{pad_slice(g, axis, start, in[0].shape())};
@@ -133,7 +137,7 @@ Tensor<T> pad_slice(const Tensor<T>& g, int axis, std::size_t start, const Shape
     throw Error("pad_slice: shape " + format_shape(g.shape()) + " does not fit at " + std::to_string(start) +
                 " along axis " + std::to_string(axis) + " of shape " + format_shape(shape));
   xt::xarray<T> value = xt::zeros<T>(shape);
-  copy_along(g.data(), around_axis(expected, a), 0, value.data(), around_axis(shape, a), start, end - start);
+  move_rows(g.value(), 0, value, start, end - start, a);
   return record<T>("pad_slice", std::move(value), {g}, [axis, start, end](const auto&, const auto&, const Tensor<T>& gy) {
     return Grads<T>{slice(gy, axis, start, end)};
   });
@@ -142,6 +146,10 @@ Tensor<T> pad_slice(const Tensor<T>& g, int axis, std::size_t start, const Shape
 // y = x[..., index, ...]  (removes axis)
 template <class T>
 Tensor<T> select(const Tensor<T>& x, int axis, std::size_t index) {
+  const std::size_t a = normalize_axis("select", axis, x.dim());
+  if (index >= x.shape()[a])
+    throw Error("select: index " + std::to_string(index) + " is out of bounds for axis " + std::to_string(axis) +
+                " of shape " + format_shape(x.shape()));
   return squeeze(slice(x, axis, index, index + 1), axis);
 }
 
@@ -156,8 +164,7 @@ Tensor<T> index_select(const Tensor<T>& x, int axis, const std::vector<std::size
                   " of shape " + format_shape(shape));
   shape[a] = indices.size();
   xt::xarray<T> value = xt::xarray<T>::from_shape(shape);
-  const AxisLayout from = around_axis(x.shape(), a), to = around_axis(shape, a);
-  for (std::size_t k = 0; k < indices.size(); ++k) copy_along(x.data(), from, indices[k], value.data(), to, k, 1);
+  for (std::size_t k = 0; k < indices.size(); ++k) move_rows(x.value(), indices[k], value, k, 1, a);
   return record<T>("index_select", std::move(value), {x},
                    [axis, indices](const auto& in, const auto&, const Tensor<T>& g) {
                      return Grads<T>{index_add(g, axis, indices, in[0].shape())};
@@ -173,12 +180,11 @@ Tensor<T> index_add(const Tensor<T>& g, int axis, const std::vector<std::size_t>
   if (g.shape() != expected)
     throw Error("index_add: source has shape " + format_shape(g.shape()) + ", expected " + format_shape(expected));
   xt::xarray<T> value = xt::zeros<T>(shape);
-  const AxisLayout from = around_axis(expected, a), to = around_axis(shape, a);
   for (std::size_t k = 0; k < indices.size(); ++k) {
     if (indices[k] >= shape[a])
       throw Error("index_add: index " + std::to_string(indices[k]) + " is out of bounds for shape " +
                   format_shape(shape));
-    copy_along(g.data(), from, k, value.data(), to, indices[k], 1, /*accumulate=*/true);
+    move_rows(g.value(), k, value, indices[k], 1, a, /*accumulate=*/true);
   }
   return record<T>("index_add", std::move(value), {g}, [axis, indices](const auto&, const auto&, const Tensor<T>& gy) {
     return Grads<T>{index_select(gy, axis, indices)};
@@ -205,8 +211,7 @@ Tensor<T> concat(const std::vector<Tensor<T>>& xs, int axis) {
   }
   xt::xarray<T> value = xt::xarray<T>::from_shape(shape);
   for (std::size_t i = 0; i < xs.size(); ++i)
-    copy_along(xs[i].data(), around_axis(xs[i].shape(), a), 0, value.data(), around_axis(shape, a), offsets[i],
-               xs[i].shape()[a]);
+    move_rows(xs[i].value(), 0, value, offsets[i], xs[i].shape()[a], a);
   return record<T>("concat", std::move(value), xs, [axis, offsets](const auto& in, const auto&, const Tensor<T>& g) {
     Grads<T> grads;
     for (std::size_t i = 0; i < in.size(); ++i)

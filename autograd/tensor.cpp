@@ -25,8 +25,19 @@ std::uint64_t next_sequence() {
   return counter.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
+namespace {
+std::atomic<std::int64_t> live_node_count{0};
+}
+
+std::int64_t live_nodes() { return live_node_count.load(std::memory_order_relaxed); }
+
 template <class T>
-Node<T>::Node() : sequence(next_sequence()) {}
+Node<T>::Node() : sequence(next_sequence()) {
+  live_node_count.fetch_add(1, std::memory_order_relaxed);
+}
+
+template <class T>
+Node<T>::Node(xt::xarray<T>&& initial_value) : value(std::move(initial_value)), sequence(next_sequence()) {}
 
 // A T-step unrolled RNN is a chain thousands of nodes deep; letting each
 // shared_ptr destroy its inputs recursively would overflow the stack. Instead,
@@ -50,6 +61,7 @@ Node<T>::~Node() {
     node->backward = nullptr;  // closures may hold tensors too
     // node is destroyed here with no inputs left: no recursion.
   }
+  live_node_count.fetch_sub(1, std::memory_order_relaxed);
 }
 
 template struct Node<float>;
@@ -58,8 +70,7 @@ template struct Node<double>;
 }  // namespace detail
 
 template <class T>
-Tensor<T>::Tensor(Array value, bool requires_grad) : node_(std::make_shared<detail::Node<T>>()) {
-  node_->value = std::move(value);
+Tensor<T>::Tensor(Array value, bool requires_grad) : node_(std::make_shared<detail::Node<T>>(std::move(value))) {
   node_->requires_grad = requires_grad;
 }
 

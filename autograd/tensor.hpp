@@ -125,12 +125,17 @@ struct Node {
   std::vector<GradHook<T>> hooks;
 
   Node();
+  explicit Node(xt::xarray<T>&& initial_value);
   ~Node();  // frees long input chains iteratively (an unrolled RNN is deep)
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 };
 
 std::uint64_t next_sequence();
+
+// Debug counter: Nodes (of either scalar type) alive right now. A training
+// loop whose count keeps growing is leaking its tape.
+std::int64_t live_nodes();
 
 }  // namespace detail
 
