@@ -37,7 +37,9 @@ Node<T>::Node() : sequence(next_sequence()) {
 }
 
 template <class T>
-Node<T>::Node(xt::xarray<T>&& initial_value) : value(std::move(initial_value)), sequence(next_sequence()) {}
+Node<T>::Node(xt::xarray<T>&& initial_value) : value(std::move(initial_value)), sequence(next_sequence()) {
+  live_node_count.fetch_add(1, std::memory_order_relaxed);
+}
 
 // A T-step unrolled RNN is a chain thousands of nodes deep; letting each
 // shared_ptr destroy its inputs recursively would overflow the stack. Instead,
