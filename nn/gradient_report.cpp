@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "../autograd/engine.hpp"
+#include "../autograd/ops.hpp"
 
 namespace rwd::nn {
 
@@ -221,6 +222,82 @@ xt::xarray<T> grad_or_zeros(const Tensor<T>& t) {
   return xt::zeros<T>(t.shape());
 }
 
+// One row per layer and step: the tape's dL/dh_t ([B, H] each) against the reference's.
+template <class T>
+void add_steps(const char* op, GradientReport& report, const std::vector<std::vector<xt::xarray<T>>>& tape_dh,
+               const ElmanGradients<T>& reference) {
+  if (tape_dh.size() > reference.layers.size())
+    throw Error(std::string(op) + ": got hidden states for " + std::to_string(tape_dh.size()) +
+                " layers, the reference has " + std::to_string(reference.layers.size()));
+  for (std::size_t l = 0; l < tape_dh.size(); ++l) {
+    const auto& dh = reference.layers[l].dh;
+    const std::size_t steps = dh.shape()[0], batch = dh.shape()[1], hidden = dh.shape()[2];
+    if (tape_dh[l].size() != steps)
+      throw Error(std::string(op) + ": layer " + std::to_string(l) + ": got " + std::to_string(tape_dh[l].size()) +
+                  " hidden states, the reference has " + std::to_string(steps) + " steps");
+    xt::xarray<T> ref_t = xt::xarray<T>::from_shape({batch, hidden});
+    for (std::size_t t = 0; t < steps; ++t) {
+      std::copy(dh.data() + t * batch * hidden, dh.data() + (t + 1) * batch * hidden, ref_t.data());
+      StepDifference s;
+      s.layer = l;
+      s.step = t + 1;
+      s.difference = compare_gradient("dL/dh_" + std::to_string(t + 1), tape_dh[l][t], ref_t, report.tolerance);
+      report.steps.push_back(std::move(s));
+    }
+  }
+}
+
+// [L, B, H] -> one [B, H] per layer (an undefined or empty tensor: none, i.e. zeros)
+template <class T>
+std::vector<xt::xarray<T>> split_layers(const char* op, const Tensor<T>& h0) {
+  std::vector<xt::xarray<T>> out;
+  if (!h0.defined()) return out;
+  const auto& v = h0.value();
+  if (v.dimension() == 2) {
+    out.push_back(v);
+    return out;
+  }
+  if (v.dimension() != 3)
+    throw Error(std::string(op) + ": h0 must be [B, H] or [L, B, H], got " + format_shape(h0.shape()));
+  const std::size_t per = v.shape()[1] * v.shape()[2];
+  for (std::size_t l = 0; l < v.shape()[0]; ++l) {
+    xt::xarray<T> layer_h0 = xt::xarray<T>::from_shape({v.shape()[1], v.shape()[2]});
+    std::copy(v.data() + l * per, v.data() + (l + 1) * per, layer_h0.data());
+    out.push_back(std::move(layer_h0));
+  }
+  return out;
+}
+
+// Exactly the same numbers (both runs do the same ops in the same order).
+template <class T>
+bool rnn_values_differ(const xt::xarray<T>& a, const xt::xarray<T>& b) {
+  if (a.size() != b.size()) return true;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (!(a.data()[i] == b.data()[i])) return true;
+  return false;
+}
+
+// Runs another cell and keeps every h_t it returns, so dL/dh_t can be asked for.
+template <class T>
+class RecordingCell : public RecurrentCell<T> {
+ public:
+  RecordingCell(const RecurrentCell<T>& inner, std::vector<Tensor<T>>& record) : inner_(inner), record_(record) {}
+  std::string type_name() const override { return "RecordingCell"; }
+  std::size_t input_size() const override { return inner_.input_size(); }
+  std::size_t hidden_size() const override { return inner_.hidden_size(); }
+  std::vector<std::size_t> state_sizes() const override { return inner_.state_sizes(); }
+  Tensor<T> project_input(const Tensor<T>& x) const override { return inner_.project_input(x); }
+  CellState<T> step(const Tensor<T>& projected_input, const CellState<T>& state) const override {
+    CellState<T> next = inner_.step(projected_input, state);
+    record_.push_back(next[0]);
+    return next;
+  }
+
+ private:
+  const RecurrentCell<T>& inner_;
+  std::vector<Tensor<T>>& record_;
+};
+
 }  // namespace
 
 template <class T>
@@ -273,27 +350,10 @@ GradientReport compare_with_reference(const TapeGradients<T>& tape, const ElmanG
     if (!n_layers) throw Error(std::string(op) + ": the reference has no layers");
     report.parameters.push_back(compare_gradient("x", grad_or_zeros(tape.x), reference.layers[0].x, tolerance));
   }
-  if (tape.hidden.size() > n_layers)
-    throw Error(std::string(op) + ": got hidden states for " + std::to_string(tape.hidden.size()) +
-                " layers, the reference has " + std::to_string(n_layers));
-  for (std::size_t l = 0; l < tape.hidden.size(); ++l) {
-    const auto& dh = reference.layers[l].dh;
-    const std::size_t steps = dh.shape()[0], batch = dh.shape()[1], hidden = dh.shape()[2];
-    if (tape.hidden[l].size() != steps)
-      throw Error(std::string(op) + ": layer " + std::to_string(l) + ": got " +
-                  std::to_string(tape.hidden[l].size()) + " hidden states, the reference has " +
-                  std::to_string(steps) + " steps");
-    xt::xarray<T> ref_t = xt::xarray<T>::from_shape({batch, hidden});
-    for (std::size_t t = 0; t < steps; ++t) {
-      std::copy(dh.data() + t * batch * hidden, dh.data() + (t + 1) * batch * hidden, ref_t.data());
-      StepDifference s;
-      s.layer = l;
-      s.step = t + 1;
-      s.difference = compare_gradient("dL/dh_" + std::to_string(t + 1), grad_or_zeros(tape.hidden[l][t]), ref_t,
-                                      tolerance);
-      report.steps.push_back(std::move(s));
-    }
-  }
+  std::vector<std::vector<xt::xarray<T>>> tape_dh(tape.hidden.size());
+  for (std::size_t l = 0; l < tape.hidden.size(); ++l)
+    for (const auto& h : tape.hidden[l]) tape_dh[l].push_back(grad_or_zeros(h));
+  add_steps(op, report, tape_dh, reference);
   return report;
 }
 
@@ -340,25 +400,61 @@ GradientReport check_elman_gradients(const TapeGradients<T>& tape, ElmanActivati
                                      const GradientTolerance& tolerance) {
   if (!tape.x.defined()) throw Error("check_elman_gradients: the tape's input x is needed to run the reference");
   const ElmanModel<T> model = elman_model_from_parameters(tape.parameters, activation);
-  std::vector<xt::xarray<T>> h0;
-  if (tape.h0.defined()) {
-    const auto& v = tape.h0.value();
-    if (v.dimension() == 2) {
-      h0.push_back(v);
-    } else if (v.dimension() == 3) {
-      const std::size_t per = v.shape()[1] * v.shape()[2];
-      for (std::size_t l = 0; l < v.shape()[0]; ++l) {
-        xt::xarray<T> layer_h0 = xt::xarray<T>::from_shape({v.shape()[1], v.shape()[2]});
-        std::copy(v.data() + l * per, v.data() + (l + 1) * per, layer_h0.data());
-        h0.push_back(std::move(layer_h0));
-      }
-    } else {
-      throw Error("check_elman_gradients: h0 must be [B, H] or [L, B, H], got " + format_shape(tape.h0.shape()));
-    }
-  }
+  const std::vector<xt::xarray<T>> h0 = split_layers("check_elman_gradients", tape.h0);
   const auto trace = elman_forward(model, tape.x.value(), h0);
   const auto reference = elman_backward(model, tape.x.value(), trace, dL_do, options);
   return compare_with_reference(tape, reference, tolerance);
+}
+
+template <class T>
+GradientReport check_rnn_gradients(RNN<T>& rnn, const Tensor<T>& x, const Tensor<T>& h0,
+                                   const std::type_identity_t<std::function<Tensor<T>(const Tensor<T>& output)>>& loss,
+                                   const GradientTolerance& tolerance) {
+  const char* op = "check_rnn_gradients";
+  const RecurrentOptions& options = rnn.options();
+  if (options.bidirectional) throw Error(std::string(op) + ": the Elman reference has no bidirectional RNN");
+  if (options.batch_first) throw Error(std::string(op) + ": pass a time-major RNN (batch_first=false)");
+  if (options.dropout > 0 && options.num_layers > 1 && rnn.is_training())
+    throw Error(std::string(op) + ": dropout is active (call eval() first)");
+  if (!x.defined() || x.dim() != 3)
+    throw Error(std::string(op) + ": x must be [T, B, I], got " + (x.defined() ? format_shape(x.shape()) : "undefined"));
+  if (!loss) throw Error(std::string(op) + ": no loss function given");
+  const ElmanActivation activation =
+      options.nonlinearity == Nonlinearity::relu ? ElmanActivation::relu : ElmanActivation::tanh;
+
+  // 1. the RNN itself: parameters, h0 and x
+  Tensor<T> x_leaf(x.value(), true), h0_leaf;
+  if (h0.defined()) h0_leaf = Tensor<T>(h0.value(), true);
+  rnn.zero_grad();
+  Tensor<T> output = rnn.forward(x_leaf, h0_leaf).output;
+  output.retain_grad();
+  loss(output).backward();
+  const xt::xarray<T> dL_do = output.grad().defined() ? output.grad().value() : xt::xarray<T>(xt::zeros<T>(output.shape()));
+  const TapeGradients<T> tape{rnn.named_parameters(), {}, h0_leaf, x_leaf};
+  const ElmanModel<T> model = elman_model_from_parameters(tape.parameters, activation);
+  const auto trace = elman_forward(model, x.value(), split_layers(op, h0));
+  const auto reference = elman_backward(model, x.value(), trace, dL_do);
+  GradientReport report = compare_with_reference(tape, reference, tolerance);
+
+  // 2. the same cells through the same unroll, keeping each h_t: dL/dh_t per step
+  std::vector<std::vector<Tensor<T>>> hs(options.num_layers);
+  auto next_layer = std::make_shared<std::size_t>(0);
+  Recurrent<T> recorder(options, [&rnn, &hs, next_layer](std::size_t) -> std::shared_ptr<RecurrentCell<T>> {
+    const std::size_t layer = (*next_layer)++;
+    return std::make_shared<RecordingCell<T>>(rnn.cell(layer), hs[layer]);
+  });
+  recorder.train(rnn.is_training());
+  const Tensor<T> replayed = recorder.forward(Tensor<T>(x.value()), {h0.defined() ? Tensor<T>(h0.value()) : Tensor<T>()}).output;
+  if (rnn_values_differ(replayed.value(), output.value()))
+    throw Error(std::string(op) + ": replaying the RNN's cells gave a different output than RNN::forward");
+  std::vector<Tensor<T>> all_hs;
+  for (const auto& layer : hs) all_hs.insert(all_hs.end(), layer.begin(), layer.end());
+  const auto dh = grad<T>({loss(replayed)}, all_hs, {}, false, false, /*allow_unused=*/true);
+  std::vector<std::vector<xt::xarray<T>>> tape_dh(hs.size());
+  for (std::size_t l = 0, k = 0; l < hs.size(); ++l)
+    for (std::size_t t = 0; t < hs[l].size(); ++t) tape_dh[l].push_back(dh[k++].value());
+  add_steps(op, report, tape_dh, reference);
+  return report;
 }
 
 #define INSTANTIATE(T)                                                                                          \
@@ -370,7 +466,10 @@ GradientReport check_elman_gradients(const TapeGradients<T>& tape, ElmanActivati
                                                         ElmanActivation);                                      \
   template GradientReport check_elman_gradients<T>(const TapeGradients<T>&, ElmanActivation,                   \
                                                    const xt::xarray<T>&, const BpttOptions&,                   \
-                                                   const GradientTolerance&);
+                                                   const GradientTolerance&);                                  \
+  template GradientReport check_rnn_gradients<T>(RNN<T>&, const Tensor<T>&, const Tensor<T>&,                  \
+                                                 const std::function<Tensor<T>(const Tensor<T>&)>&,            \
+                                                 const GradientTolerance&);
 INSTANTIATE(float)
 INSTANTIATE(double)
 #undef INSTANTIATE

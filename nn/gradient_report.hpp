@@ -8,6 +8,8 @@
 //   auto report = rwd::nn::check_elman_gradients(tape, rwd::nn::ElmanActivation::tanh, dL_do);
 //   std::cout << report;   // a table; report.passed(), report.first_divergence()
 //
+// For nn::RNN itself, one call does all of it (check_rnn_gradients, below).
+//
 // Parameter names follow torch.nn.RNN (the last dotted component counts, so
 // "rnn.weight_ih_l0" works): weight_ih_l{n} ↔ U of layer n, weight_hh_l{n} ↔ W,
 // bias_ih_l{n} and bias_hh_l{n} ↔ b (the reference's b is their sum, so both
@@ -16,9 +18,11 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -26,6 +30,7 @@
 
 #include "../autograd/tensor.hpp"
 #include "elman_bptt.hpp"
+#include "recurrent_layers.hpp"
 
 namespace rwd::nn {
 
@@ -102,5 +107,21 @@ template <class T>
 GradientReport check_elman_gradients(const TapeGradients<T>& tape, ElmanActivation activation,
                                      const xt::xarray<T>& dL_do, const BpttOptions& options = {},
                                      const GradientTolerance& tolerance = default_gradient_tolerance<T>());
+
+// nn::RNN against the hand BPTT, per parameter and per step.
+//   1. rnn.zero_grad(), then loss(rnn.forward(x, h0).output).backward(): the
+//      RNN's .grad()s are left holding this loss's gradients; every parameter,
+//      h0 and x (copied into fresh leaves) is compared with the reference,
+//      which is seeded with the tape's own dL/doutput, so `loss` may be any
+//      function of the output (a Linear head and MSE, say);
+//   2. the same unroll again (nn::Recurrent with the RNN's own cells, each
+//      wrapped to keep the h_t it returns), and dL/dh_t of every layer and
+//      step, taken with rwd::grad (nothing accumulates), is compared too.
+// Covers what the Elman reference models: unidirectional, time-major, batched,
+// without dropout in training mode (anything else throws rwd::Error).
+template <class T>
+GradientReport check_rnn_gradients(RNN<T>& rnn, const Tensor<T>& x, const Tensor<T>& h0,
+                                   const std::type_identity_t<std::function<Tensor<T>(const Tensor<T>& output)>>& loss,
+                                   const GradientTolerance& tolerance = default_gradient_tolerance<T>());
 
 }  // namespace rwd::nn
