@@ -203,40 +203,40 @@ template <class T>
 void windowed(const std::vector<LayerRef<T>>& layers, Sizes s, const T* top_direct, int k,
               std::vector<ElmanLayerGradients<T>>& grads) {
   const std::size_t n_layers = layers.size(), depth = std::min<std::size_t>(static_cast<std::size_t>(k), s.steps);
-  std::vector<Array<T>> eps(n_layers), del(n_layers), delta_sum(n_layers);
+  std::vector<Array<T>> chain_dh(n_layers), chain_delta(n_layers), delta_sum(n_layers);
   for (std::size_t l = 0; l < n_layers; ++l) {
     const std::size_t H = layers[l].hidden_size;
-    eps[l] = xt::zeros<T>({s.steps, s.batch, H});
-    del[l] = Array<T>::from_shape({s.steps, s.batch, H});
+    chain_dh[l] = xt::zeros<T>({s.steps, s.batch, H});
+    chain_delta[l] = Array<T>::from_shape({s.steps, s.batch, H});
     delta_sum[l] = xt::zeros<T>({s.steps, s.batch, H});
   }
-  std::copy(top_direct, top_direct + eps.back().size(), eps.back().data());
+  std::copy(top_direct, top_direct + chain_dh.back().size(), chain_dh.back().data());
 
   for (std::size_t d = 0; d < depth; ++d) {
     const std::size_t live = s.steps - d;  // chains t = d+1..T at steps s = 1..T-d
     for (std::size_t l = n_layers; l-- > 0;) {
       const auto& L = layers[l];
       const std::size_t H = L.hidden_size, BH = s.batch * H, n = live * BH;
-      T* e = eps[l].data() + d * BH;
-      T* dl = del[l].data() + d * BH;
+      T* e = chain_dh[l].data() + d * BH;
+      T* dl = chain_delta[l].data() + d * BH;
       times_derivative(L.layer->activation, L.trace->a.data(), L.trace->h.data() + BH, e, dl, n);
       accumulate(e, grads[l].dh.data(), n);
       accumulate(dl, delta_sum[l].data(), n);
       if (l > 0) {  // into the layer below, same chains, same steps; it holds δ W from the last depth (or 0)
         const std::size_t I = L.input_size;
         blas::gemm(false, false, live * s.batch, I, H, T(1), dl, H, L.layer->U.data(), I, d == 0 ? T(0) : T(1),
-                   eps[l - 1].data() + d * s.batch * I, I);
+                   chain_dh[l - 1].data() + d * s.batch * I, I);
       }
     }
     for (std::size_t l = 0; l < n_layers; ++l) {
       const auto& L = layers[l];
       const std::size_t H = L.hidden_size, BH = s.batch * H;
-      const T* dl = del[l].data() + d * BH;
+      const T* dl = chain_delta[l].data() + d * BH;
       // chain t = d+1 is at s = 1: its next state is h_0, inside its window since d < k
       blas::gemm(false, false, s.batch, H, H, T(1), dl, H, L.layer->W.data(), H, T(1), grads[l].h0.data(), H);
       if (d + 1 < depth)  // chains t = d+2..T step back to s - 1 >= 1
         blas::gemm(false, false, (live - 1) * s.batch, H, H, T(1), dl + BH, H, L.layer->W.data(), H, T(0),
-                   eps[l].data() + (d + 1) * BH, H);
+                   chain_dh[l].data() + (d + 1) * BH, H);
     }
   }
   for (std::size_t l = 0; l < n_layers; ++l) parameter_gradients(layers[l], s, delta_sum[l].data(), grads[l]);

@@ -23,7 +23,9 @@
 // Truncated BPTT (d2l's regular truncation, per loss term): the gradient of the
 // loss term at step t flows back through at most k steps — through a_t … a_{t-k+1}
 // (so it reaches h_t … h_{t-k+1}), as if h_{t-k} were detached; when t ≤ k the
-// window starts at the given h_0, which then receives it. k ≥ T is full BPTT.
+// window starts at the given h_0, which then receives it. Stacked layers share
+// the window (every layer runs steps t-k+1..t from detached states). k ≥ T is
+// full BPTT. Cost: O(T·k) instead of O(T) (one GEMM per window depth).
 //
 // Shapes are time-major like torch.nn.RNN: x [T, B, I], h_t [B, H], o [T, B, O].
 #pragma once
