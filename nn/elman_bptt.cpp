@@ -132,14 +132,14 @@ struct LayerRef {
 };
 
 template <class T>
-ElmanLayerGradients<T> allocate_gradients(const LayerRef<T>& L, Sizes s, bool per_step) {
+ElmanLayerGradients<T> allocate_gradients(const LayerRef<T>& L, Sizes s, bool per_step, bool input_grad = true) {
   const std::size_t I = L.input_size, H = L.hidden_size;
   ElmanLayerGradients<T> g;
   g.U = Array<T>::from_shape({H, I});
   g.W = Array<T>::from_shape({H, H});
   g.b = Array<T>::from_shape({H});
   g.h0 = xt::zeros<T>({s.batch, H});
-  g.x = Array<T>::from_shape({s.steps, s.batch, I});
+  if (input_grad) g.x = Array<T>::from_shape({s.steps, s.batch, I});
   g.dh = xt::zeros<T>({s.steps, s.batch, H});
   if (per_step) g.W_per_step = Array<T>::from_shape({s.steps, H, H});
   return g;
@@ -160,7 +160,7 @@ void parameter_gradients(const LayerRef<T>& L, Sizes s, const T* delta, ElmanLay
   blas::gemm(true, false, H, I, rows, T(1), delta, H, L.x, I, T(0), g.U.data(), I);
   blas::gemm(true, false, H, H, rows, T(1), delta, H, h, H, T(0), g.W.data(), H);
   column_sums(delta, rows, H, g.b.data());
-  blas::gemm(false, false, rows, I, H, T(1), delta, H, L.layer->U.data(), I, T(0), g.x.data(), I);
+  if (g.x.dimension() == 3) blas::gemm(false, false, rows, I, H, T(1), delta, H, L.layer->U.data(), I, T(0), g.x.data(), I);
   if (g.W_per_step.dimension() != 3) return;
   for (std::size_t t = 0; t < s.steps; ++t)  // δ_tᵀ h_{t-1}, one [H, H] per step
     blas::gemm(true, false, H, H, s.batch, T(1), delta + t * s.batch * H, H, h + t * s.batch * H, H, T(0),
@@ -372,7 +372,7 @@ ElmanLayerGradients<T> elman_layer_backward(const ElmanLayer<T>& layer, const xt
   if (options.truncation) check_truncation(op, *options.truncation);
   const LayerRef<T> ref{&layer, x.data(), I, H, &trace};
   std::vector<ElmanLayerGradients<T>> grads;
-  grads.push_back(allocate_gradients(ref, s, options.per_step_weight_grads));
+  grads.push_back(allocate_gradients(ref, s, options.per_step_weight_grads, options.input_grad));
   if (options.truncation && static_cast<std::size_t>(*options.truncation) < s.steps) {
     windowed<T>({ref}, s, dh_direct.data(), *options.truncation, grads);
   } else {
@@ -410,13 +410,14 @@ Array<T> readout_backward(const char* op, const ElmanModel<T>& model, const Laye
 template <class T>
 ElmanGradients<T> model_backward(const char* op, const ElmanModel<T>& model, const xt::xarray<T>& x,
                                  const ElmanTrace<T>& trace, const xt::xarray<T>& dL_do, std::optional<int> k,
-                                 bool per_step) {
+                                 bool per_step, bool input_grad) {
   const Sizes s = check_input(op, x);
   const auto refs = layer_refs(op, model, x, trace, s);
   if (k) check_truncation(op, *k);
   ElmanGradients<T> grads;
   const Array<T> top_direct = readout_backward(op, model, refs.back(), s, dL_do, grads);
-  for (const auto& ref : refs) grads.layers.push_back(allocate_gradients(ref, s, per_step));
+  for (std::size_t l = 0; l < refs.size(); ++l)  // upper layers' dL/dx feeds the layer below: always made
+    grads.layers.push_back(allocate_gradients(refs[l], s, per_step, l > 0 || input_grad));
   if (k) {
     windowed(refs, s, top_direct.data(), *k, grads.layers);
     return grads;
@@ -442,7 +443,8 @@ ElmanGradients<T> elman_backward(const ElmanModel<T>& model, const xt::xarray<T>
                                  const xt::xarray<T>& dL_do, const BpttOptions& options) {
   std::optional<int> k = options.truncation;
   if (k && *k > 0 && x.dimension() == 3 && static_cast<std::size_t>(*k) >= x.shape()[0]) k.reset();  // k >= T: full
-  return model_backward("elman_backward", model, x, trace, dL_do, k, options.per_step_weight_grads);
+  return model_backward("elman_backward", model, x, trace, dL_do, k, options.per_step_weight_grads,
+                        options.input_grad);
 }
 
 namespace detail {
@@ -450,7 +452,7 @@ template <class T>
 ElmanGradients<T> elman_backward_windowed(const ElmanModel<T>& model, const xt::xarray<T>& x,
                                           const ElmanTrace<T>& trace, const xt::xarray<T>& dL_do, int k,
                                           bool per_step_weight_grads) {
-  return model_backward("elman_backward", model, x, trace, dL_do, std::optional<int>(k), per_step_weight_grads);
+  return model_backward("elman_backward", model, x, trace, dL_do, std::optional<int>(k), per_step_weight_grads, true);
 }
 }  // namespace detail
 

@@ -82,13 +82,17 @@ struct BpttOptions {
   std::optional<int> truncation;
   // Also return each step's term δ_t h_{t-1}ᵀ of dL/dW ([T, H, H] per layer).
   bool per_step_weight_grads = false;
+  // Compute dL/dx_t (of the data; upper layers' are always made). Off saves a
+  // GEMM, e.g. when timing against a tape whose input needs no gradient.
+  bool input_grad = true;
 };
 
 template <class T>
 struct ElmanLayerGradients {
   xt::xarray<T> U, W, b;     // dL/dU [H, I], dL/dW [H, H], dL/db [H]
   xt::xarray<T> h0;          // dL/dh_0 [B, H]
-  xt::xarray<T> x;           // dL/dx_t [T, B, I]  (for an upper layer: its share of the lower layer's dL/dh_t)
+  xt::xarray<T> x;           // dL/dx_t [T, B, I]  (upper layers: their share of the lower layer's dL/dh_t);
+                             // empty (0-D) with input_grad = false
   xt::xarray<T> dh;          // dL/dh_t [T, B, H], t = 1..T: the total, through o_t and through h_{t+1}
   xt::xarray<T> W_per_step;  // [T, H, H]: δ_t h_{t-1}ᵀ, summing to W; empty unless asked
 };

@@ -421,6 +421,25 @@ TEST_SUITE("elman_bptt") {
     }
   }
 
+  TEST_CASE("input_grad = false skips dL/dx of the data and changes nothing else") {
+    Generator gen(31);
+    const auto model = random_model(gen, 3, {4, 3}, 2, Act::relu);
+    const Arr x = random_array({8, 2, 3}, gen);
+    const Arr dL_do = random_array({8, 2, 2}, gen);
+    const auto trace = elman_forward(model, x);
+    BpttOptions options;
+    const auto with = elman_backward(model, x, trace, dL_do, options);
+    options.input_grad = false;
+    const auto without = elman_backward(model, x, trace, dL_do, options);
+    CHECK(without.layers[0].x.dimension() == 0);
+    CHECK(without.layers[1].x == with.layers[1].x);  // the lower layer's dL/dh direct
+    for (std::size_t l = 0; l < 2; ++l) {
+      CHECK(without.layers[l].U == with.layers[l].U);
+      CHECK(without.layers[l].W == with.layers[l].W);
+      CHECK(without.layers[l].dh == with.layers[l].dh);
+    }
+  }
+
   TEST_CASE("float: the same code in single precision") {
     // float against the double reference: 1e-4 relative, entries below 1% of the
     // largest measured against that 1% (float's 7 digits, summed over 30 steps)
