@@ -14,11 +14,19 @@ int main(int argc, char** argv) {
   cli.require_subcommand(0, 1);
   int exit_code = 0;
   rwd::app::add_gradcheck_command(cli, exit_code);
+  rwd::app::add_train_command(cli, exit_code);
+  rwd::app::add_bptt_command(cli, exit_code);
   try {
     cli.parse(argc, argv);
     if (cli.get_subcommands().empty()) exit_code = rwd::app::run_default_task();
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return cli.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return cli.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // A bad flag or value: one line, exit code 2 (help stays one --help away).
+    fmt::print(stderr, "rewind: error: {}\n", e.what());
+    return 2;
   } catch (const std::exception& e) {
     // Every failure is one line naming what was wrong.
     fmt::print(stderr, "rewind: error: {}\n", e.what());

@@ -1,0 +1,57 @@
+// `rewind train`'s engine, shared with the default task (no subcommand): the
+// configuration, and a run that trains, logs, checkpoints and reports.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "train_model.hpp"
+
+namespace rwd::app {
+
+struct TrainConfig {
+  // model (with --init/--resume the architecture is read from the file)
+  std::string model = "rnn";
+  std::size_t num_layers = 1, hidden_size = 32;
+  // optimizer; unset options take PyTorch's default for the chosen optimizer
+  std::string optimizer = "adam";
+  std::optional<double> lr, momentum, weight_decay, eps;
+  bool nesterov = false;
+  std::vector<double> betas{0.9, 0.999};
+  double clip_norm = 0;    // 0: no clipping
+  std::size_t tbptt = 0;   // 0: full BPTT
+  std::size_t steps = 500;
+  std::size_t batch_size = 32, seq_len = 50;
+  std::uint64_t seed = 0;
+  std::string task = "sine";  // sine | adding; "files" with --input
+  std::string dtype = "float64";
+  // the reproducible mode
+  std::string input, target, init, loss = "mse";
+  // outputs
+  std::string out_dir = "rewind-out", save, resume;
+  std::size_t checkpoint_every = 100, log_every = 0;
+  bool explicit_model = false, explicit_layers = false, explicit_hidden = false;
+};
+
+struct TrainSummary {
+  std::vector<double> losses;
+  double seconds = 0;
+  std::size_t steps_run = 0;
+  std::filesystem::path csv, checkpoint, plot;  // plot empty when none was drawn
+};
+
+// Thrown when the loss or the gradient norm stops being finite.
+struct Diverged : Error {
+  using Error::Error;
+};
+
+// Trains; `after` (optional) sees the trained model (double runs only). Throws
+// rwd::Error on bad input before writing anything.
+TrainSummary run_training(const TrainConfig& config,
+                          const std::function<void(SequenceModel<double>&)>& after = {});
+
+}  // namespace rwd::app
