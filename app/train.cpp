@@ -36,6 +36,8 @@ namespace {
 
 // ---- files -----------------------------------------------------------------------
 
+}  // namespace
+
 nn::NpyArray read_npy(const std::string& path, const std::string& flag) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(flag + " '" + path + "': cannot open the file (missing or unreadable)");
@@ -47,6 +49,8 @@ nn::NpzEntries read_npz_file(const std::string& path, const std::string& flag) {
   if (!fs::is_regular_file(path)) fail(flag + " '" + path + "': no such file");
   return nn::read_npz(path);
 }
+
+namespace {
 
 template <class T>
 void check_finite(const xt::xarray<T>& values, const std::string& what) {
@@ -121,11 +125,22 @@ struct Data {
   Batch<T> fixed;  // the whole data set (files)
 };
 
-// What the weights file says about the architecture.
-struct Architecture {
-  ModelKind kind;
-  std::size_t hidden, layers, output;
-};
+
+template <class T>
+nn::StateDict<T> model_entries(const nn::NpzEntries& entries, const std::string& source) {
+  nn::StateDict<T> state;
+  for (const auto& [name, array] : entries) {
+    if (name.rfind("optimizer.", 0) == 0 || name.rfind("train.", 0) == 0) continue;
+    if (array.dtype != nn::dtype_of<T>())
+      fail(source + ": entry '" + name + "' is " + nn::dtype_name(array.dtype) + ", expected " +
+           nn::dtype_name(nn::dtype_of<T>()) + " (the dtype of the data)");
+    state[name] = array.template as<T>(name);
+    check_finite(state[name], source + ": entry '" + name + "'");
+  }
+  return state;
+}
+
+}  // namespace
 
 Architecture architecture_of(const nn::NpzEntries& entries, const std::string& source) {
   auto it = entries.find("rnn.weight_hh_l0");
@@ -144,8 +159,27 @@ Architecture architecture_of(const nn::NpzEntries& entries, const std::string& s
   if (head == entries.end() || head->second.shape.size() != 2)
     fail(source + ": no 2-D entry 'head.weight'");
   a.output = head->second.shape[0];
+  auto ih = entries.find("rnn.weight_ih_l0");
+  if (ih == entries.end() || ih->second.shape.size() != 2) fail(source + ": no 2-D entry 'rnn.weight_ih_l0'");
+  a.input = ih->second.shape[1];
+  a.dtype = it->second.dtype;
   return a;
 }
+
+template <class T>
+std::unique_ptr<SequenceModel<T>> load_model(const std::string& path, const std::string& flag) {
+  const nn::NpzEntries entries = read_npz_file(path, flag);
+  const std::string source = flag + " '" + path + "'";
+  const Architecture a = architecture_of(entries, source);
+  Generator gen(0);
+  auto model = std::make_unique<SequenceModel<T>>(a.kind, a.input, a.hidden, a.layers, a.output, gen);
+  nn::load_state_dict(*model, model_entries<T>(entries, source), true);
+  return model;
+}
+template std::unique_ptr<SequenceModel<float>> load_model<float>(const std::string&, const std::string&);
+template std::unique_ptr<SequenceModel<double>> load_model<double>(const std::string&, const std::string&);
+
+namespace {
 
 ModelKind parse_kind(const std::string& name) {
   return name == "lstm" ? ModelKind::lstm : name == "gru" ? ModelKind::gru : ModelKind::rnn;
@@ -185,20 +219,6 @@ std::unique_ptr<optim::Optimizer<T>> make_optimizer(const TrainConfig& c, const 
         model, optim::AdagradOptions{.lr = c.lr.value_or(1e-2), .weight_decay = c.weight_decay.value_or(0),
                                      .eps = c.eps.value_or(1e-10)});
   fail("unknown optimizer '" + o + "', expected sgd, adam, adamw, rmsprop or adagrad");
-}
-
-template <class T>
-nn::StateDict<T> model_entries(const nn::NpzEntries& entries, const std::string& source) {
-  nn::StateDict<T> state;
-  for (const auto& [name, array] : entries) {
-    if (name.rfind("optimizer.", 0) == 0 || name.rfind("train.", 0) == 0) continue;
-    if (array.dtype != nn::dtype_of<T>())
-      fail(source + ": entry '" + name + "' is " + nn::dtype_name(array.dtype) + ", expected " +
-           nn::dtype_name(nn::dtype_of<T>()) + " (the dtype of the data)");
-    state[name] = array.template as<T>(name);
-    check_finite(state[name], source + ": entry '" + name + "'");
-  }
-  return state;
 }
 
 template <class T>
@@ -244,6 +264,7 @@ class Trainer {
       if (!c_.init.empty()) fail("--init and --resume exclude each other (a checkpoint holds the weights)");
       weights = read_npz_file(c_.resume, "--resume");
       weights_source = "--resume '" + c_.resume + "'";
+      if (!weights->count("train.step")) fail(weights_source + ": no 'train.step' entry: not a rewind checkpoint");
     } else if (!c_.init.empty()) {
       weights = read_npz_file(c_.init, "--init");
       weights_source = "--init '" + c_.init + "'";
@@ -276,7 +297,6 @@ class Trainer {
 
     if (!c_.resume.empty()) {
       const auto& w = *weights;
-      if (!w.count("train.step")) fail(weights_source + ": no 'train.step' entry: not a rewind checkpoint");
       optim::StateDict state;
       for (const auto& [name, array] : w)
         if (name.rfind("optimizer.", 0) == 0) state[name.substr(10)] = array.template as<double>(name);

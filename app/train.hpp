@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,6 +49,20 @@ struct TrainSummary {
 struct Diverged : Error {
   using Error::Error;
 };
+
+// What a weights file (rnn.*, head.*) says about the architecture.
+struct Architecture {
+  ModelKind kind;
+  std::size_t input, hidden, layers, output;
+  nn::DType dtype;
+};
+Architecture architecture_of(const nn::NpzEntries& entries, const std::string& source);
+// A whole .npy file / .npz archive; errors name `flag` and the path.
+nn::NpyArray read_npy(const std::string& path, const std::string& flag);
+nn::NpzEntries read_npz_file(const std::string& path, const std::string& flag);
+// The model stored in a weights file or checkpoint (T must be its dtype).
+template <class T>
+std::unique_ptr<SequenceModel<T>> load_model(const std::string& path, const std::string& flag);
 
 // Trains; `after` (optional) sees the trained model (double runs only). Throws
 // rwd::Error on bad input before writing anything.
