@@ -2,6 +2,7 @@
 // must be in actual with the same shape and |a - e| <= atol + rtol |e|
 // (float entries compared as double). Prints the worst entry; exit 1 on mismatch.
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -28,7 +29,9 @@ int main(int argc, char** argv) {
         continue;
       }
       auto to_double = [&](const rwd::nn::NpyArray& a) {
-        return a.dtype == rwd::nn::DType::Float32 ? xt::xarray<double>(a.as<float>(name)) : a.as<double>(name);
+        if (a.dtype == rwd::nn::DType::Float32) return xt::xarray<double>(a.as<float>(name));
+        if (a.dtype == rwd::nn::DType::Int64) return xt::xarray<double>(a.as<std::int64_t>(name));
+        return a.as<double>(name);
       };
       const xt::xarray<double> a = to_double(it->second), b = to_double(e);
       for (std::size_t i = 0; i < a.size(); ++i) {
