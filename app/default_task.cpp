@@ -16,16 +16,16 @@ namespace rwd::app {
 int run_default_task() {
   TrainConfig config;
   config.model = "rnn";
-  config.hidden_size = 24;
+  config.hidden_size = 32;
   config.num_layers = 1;
   config.optimizer = "adam";
   config.lr = 1e-2;
   config.clip_norm = 1.0;
-  config.steps = 300;
+  config.steps = 800;
   config.batch_size = 16;
-  config.seq_len = 40;
+  config.seq_len = 50;
   config.seed = 1;
-  config.checkpoint_every = 100;
+  config.checkpoint_every = 200;
   fmt::print("rewind: sine-wave next-value prediction with a tanh RNN and a Linear head, trained by BPTT on the tape\n\n");
 
   bool passed = false;

@@ -45,7 +45,8 @@ int predict(const std::string& checkpoint, const nn::NpyArray& x, const std::str
   NoGradGuard no_grad;
   const Tensor<T> o = model->forward(Tensor<T>(values)).output;
   write_file_atomic(output, nn::encode_npy(nn::NpyArray(o.value())), "predict");
-  fmt::print("wrote {} [{}]\n", output, fmt::join(o.shape().begin(), o.shape().end(), ", "));
+  const Shape shape = o.shape();
+  fmt::print("wrote {} [{}]\n", output, fmt::join(shape.begin(), shape.end(), ", "));
   return 0;
 }
 
