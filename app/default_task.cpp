@@ -3,6 +3,7 @@
 // the tape's gradients of the trained RNN against the hand-derived BPTT
 // (nn/elman_bptt.hpp), parameter by parameter and step by step.
 #include <chrono>
+#include <cstdlib>
 
 #include <fmt/core.h>
 
@@ -26,6 +27,8 @@ int run_default_task() {
   config.seq_len = 50;
   config.seed = 1;
   config.checkpoint_every = 200;
+  // The CLI test shortens the run (tests/cli/default_task.sh); nothing else reads this.
+  if (const char* steps = std::getenv("REWIND_DEFAULT_TASK_STEPS")) config.steps = std::strtoul(steps, nullptr, 10);
   fmt::print("rewind: sine-wave next-value prediction with a tanh RNN and a Linear head, trained by BPTT on the tape\n\n");
 
   bool passed = false;

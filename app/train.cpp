@@ -447,7 +447,7 @@ class Trainer {
     const std::size_t total = c_.steps;
     if (tty_) {
       const std::size_t width = 30, filled = width * step / total;
-      fmt::print("\r[{}{}] {}/{}  loss {:.6g}  {:.1f} steps/s{}", std::string(filled, '#'),
+      fmt::print("\r[{}{}] {}/{}  loss {:.6g}  {:.1f} steps/s\033[K{}", std::string(filled, '#'),
                  std::string(width - filled, '-'), step, total, loss, rate, last ? "\n" : "");
       std::fflush(stdout);
     } else {
