@@ -242,6 +242,9 @@ class Trainer {
     if (c_.checkpoint_every == 0) fail("--checkpoint-every must be >= 1");
 
     if (!c_.input.empty()) {
+      if (!c_.task_flags_given.empty())
+        fail(c_.task_flags_given.front() + " applies to the built-in tasks; with --input every step is one pass over "
+             "the whole [T, B, I] array, in its dtype");
       data_.task = TaskKind::files;
       load_files();
     } else {
@@ -309,6 +312,10 @@ class Trainer {
       grad_norms_.assign(norms.begin(), norms.end());
       if (losses_.size() != start_step_ || norms.size() != start_step_)
         fail(weights_source + ": the loss history does not match train.step");
+      const auto seed = static_cast<std::uint64_t>(nn::npz_get<std::int64_t>(w, "train.seed", weights_source).flat(0));
+      if (seed != c_.seed)
+        fail(fmt::format("{} was trained with --seed {}, got --seed {} (the data would differ)", weights_source, seed,
+                         c_.seed));
       if (start_step_ >= c_.steps)
         fail(fmt::format("{} is at step {}, nothing to do for --steps {}", weights_source, start_step_, c_.steps));
     }
@@ -437,6 +444,7 @@ class Trainer {
     for (const auto& [name, value] : nn::state_dict(*model_)) entries[name] = value;
     for (const auto& [name, value] : optimizer_->state_dict()) entries["optimizer." + name] = value;
     entries["train.step"] = xt::xarray<std::int64_t>{static_cast<std::int64_t>(step)};
+    entries["train.seed"] = xt::xarray<std::int64_t>{static_cast<std::int64_t>(c_.seed)};
     entries["train.losses"] = xt::xarray<double>(xt::adapt(losses_, {losses_.size()}));
     entries["train.grad_norms"] = xt::xarray<double>(xt::adapt(grad_norms_, {grad_norms_.size()}));
     nn::write_npz(out_dir_ / "checkpoint.npz", entries);

@@ -36,6 +36,7 @@ struct TrainConfig {
   std::string out_dir = "rewind-out", save, resume;
   std::size_t checkpoint_every = 100, log_every = 0;
   bool explicit_model = false, explicit_layers = false, explicit_hidden = false;
+  std::vector<std::string> task_flags_given;  // --task, --batch-size, --seq-len, --dtype as typed (refused with --input)
 };
 
 struct TrainSummary {

@@ -56,6 +56,9 @@ void mark_explicit(const CLI::App& cmd, TrainConfig& c) {
   c.explicit_model = cmd.count("--model") > 0;
   c.explicit_hidden = cmd.count("--hidden-size") > 0;
   c.explicit_layers = cmd.count("--num-layers") > 0;
+  c.task_flags_given.clear();
+  for (const char* flag : {"--task", "--batch-size", "--seq-len", "--dtype"})
+    if (cmd.count(flag) > 0) c.task_flags_given.emplace_back(flag);
 }
 
 void add_train_command(CLI::App& cli, int& exit_code) {

@@ -38,4 +38,5 @@ bad "model" --model transformer
 bad "betas" --betas 0.9
 bad "could not be converted\|not a valid\|Could not convert" --lr abc
 bad "tbptt does not apply" --task adding --tbptt 5
+bad "batch-size applies to the built-in tasks" --input "$D/x.npy" --target "$D/y.npy" --batch-size 4
 OUT_DIR=out/loss.csv bad "not a directory"

@@ -12,5 +12,11 @@ resume() {  # resume NAME ARGS...
   "$ALLCLOSE" "$name-twice/checkpoint.npz" "$name-once/checkpoint.npz" 0 0 || fail "$name: optimizer state differs"
   cmp "$name-once/loss.csv" "$name-twice/loss.csv" || fail "$name: loss history differs"
 }
+# a resume with another seed would see other data: refused
+status=0
+"$REWIND" train --steps 4 --hidden-size 6 --seq-len 16 --batch-size 4 --out-dir seeded > /dev/null || fail "seeded run"
+"$REWIND" train --steps 8 --hidden-size 6 --seq-len 16 --batch-size 4 --out-dir seeded --seed 5 \
+  --resume seeded/checkpoint.npz 2> err.log > /dev/null || status=$?
+[ "$status" = 1 ] && grep -q 'was trained with --seed 0, got --seed 5' err.log || fail "seed check: $(cat err.log)"
 resume lstm_adam --model lstm --lr 0.01 --tbptt 6 --clip-norm 0.5
 resume gru_sgd --model gru --optimizer sgd --lr 0.05 --momentum 0.9
