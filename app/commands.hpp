@@ -7,6 +7,12 @@
 namespace rwd::app {
 
 void add_gradcheck_command(CLI::App& cli, int& exit_code);
+// `rewind train` (exit 3 when the loss diverges to NaN/Inf).
+void add_train_command(CLI::App& cli, int& exit_code);
+// `rewind bptt`: tape vs hand-derived BPTT on an Elman RNN, timings, ||dL/dh_t|| CSV.
+void add_bptt_command(CLI::App& cli, int& exit_code);
+// `rewind predict` and `rewind sample`: use a trained checkpoint.
+void add_predict_commands(CLI::App& cli, int& exit_code);
 
 // The main job: what `rewind` does with no subcommand.
 int run_default_task();

@@ -1,0 +1,151 @@
+// `rewind bptt`: an Elman RNN (nn::RNN + Linear head, MSE on random targets)
+// differentiated two ways: by the tape, and by the hand-derived BPTT of
+// nn/elman_bptt.hpp. Prints the per-parameter and per-step comparison and both
+// timings, and writes ||dL/dh_t|| against t for full and truncated BPTT as CSV
+// (+ an SVG plot through gnuplot when it is on PATH).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <fmt/core.h>
+#include <xtensor/xview.hpp>
+
+#include <rewind/rewind.hpp>
+
+#include "commands.hpp"
+
+namespace rwd::app {
+
+namespace {
+
+struct BpttConfig {
+  std::size_t input_size = 3, hidden_size = 16, num_layers = 1, seq_len = 50, batch_size = 4, truncation = 10;
+  std::size_t repeats = 5;
+  std::string activation = "tanh", out_dir = "rewind-out";
+  std::uint64_t seed = 0;
+};
+
+template <class F>
+double best_ms(std::size_t repeats, F&& f) {
+  double best = 1e300;
+  for (std::size_t r = 0; r < repeats; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    f();
+    best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  return best;
+}
+
+int run_bptt(const BpttConfig& c) {
+  using T = double;
+  auto positive = [](std::size_t v, const char* flag) {
+    if (v == 0) throw Error(std::string("bptt: ") + flag + " must be >= 1");
+  };
+  positive(c.input_size, "--input-size"), positive(c.hidden_size, "--hidden-size");
+  positive(c.num_layers, "--num-layers"), positive(c.seq_len, "--seq-len"), positive(c.batch_size, "--batch-size");
+  positive(c.truncation, "--truncation"), positive(c.repeats, "--repeats");
+  namespace fs = std::filesystem;
+  if (fs::exists(c.out_dir) && !fs::is_directory(c.out_dir))
+    throw Error("bptt: --out-dir '" + c.out_dir + "' exists and is not a directory");
+
+  Generator gen(c.seed);
+  const bool relu = c.activation == "relu";
+  nn::RNN<T> rnn({.input_size = c.input_size, .hidden_size = c.hidden_size, .num_layers = c.num_layers,
+                  .nonlinearity = relu ? nn::Nonlinearity::relu : nn::Nonlinearity::tanh},
+                 gen);
+  nn::Linear<T> head(c.hidden_size, 1, true, gen);
+  const Tensor<T> x = randn<T>({c.seq_len, c.batch_size, c.input_size}, gen);
+  const Tensor<T> y = randn<T>({c.seq_len, c.batch_size, std::size_t{1}}, gen);
+  auto loss_of = [&](const Tensor<T>& output) { return nn::mse_loss(head.forward(output), y); };
+
+  // The tape: forward + backward of every parameter.
+  const double tape_ms = best_ms(c.repeats, [&] {
+    rnn.zero_grad(), head.zero_grad();
+    loss_of(rnn.forward(x).output).backward();
+  });
+  // The hand-derived BPTT on the same weights (head.weight/bias become the readout V, c).
+  auto named = rnn.named_parameters();
+  named.emplace_back("head.weight", head.weight);
+  named.emplace_back("head.bias", head.bias);
+  const auto activation = relu ? nn::ElmanActivation::relu : nn::ElmanActivation::tanh;
+  const nn::ElmanModel<T> model = nn::elman_model_from_parameters(named, activation);
+  nn::ElmanGradients<T> full;
+  const double hand_ms = best_ms(c.repeats, [&] {
+    const auto trace = nn::elman_forward(model, x.value());
+    full = nn::elman_backward(model, x.value(), trace, nn::elman_mse_loss(trace.o, y.value()).grad);
+  });
+  nn::BpttOptions truncated_options;
+  truncated_options.truncation = static_cast<int>(std::min<std::size_t>(c.truncation, 1u << 30));
+  nn::ElmanGradients<T> truncated;
+  const double truncated_ms = best_ms(c.repeats, [&] {
+    const auto trace = nn::elman_forward(model, x.value());
+    truncated = nn::elman_backward(model, x.value(), trace, nn::elman_mse_loss(trace.o, y.value()).grad,
+                                   truncated_options);
+  });
+
+  const nn::GradientReport report = nn::check_rnn_gradients<T>(
+      rnn, x, zeros<T>({c.num_layers, c.batch_size, c.hidden_size}), loss_of);
+  fmt::print("Elman RNN ({}, {} layer{}, I={}, H={}), T={}, B={}, seed {}: tape vs hand-derived BPTT (float64)\n\n",
+             c.activation, c.num_layers, c.num_layers > 1 ? "s" : "", c.input_size, c.hidden_size, c.seq_len,
+             c.batch_size, c.seed);
+  fmt::print("{}\n", report.to_string());
+  fmt::print("timing (best of {}): tape forward+backward {:.3f} ms, hand BPTT {:.3f} ms, hand truncated BPTT "
+             "(k={}) {:.3f} ms\n",
+             c.repeats, tape_ms, hand_ms, c.truncation, truncated_ms);
+
+  // ||dL/dh_t|| for every layer and step, full and truncated.
+  fs::create_directories(c.out_dir);
+  const fs::path csv = fs::path(c.out_dir) / "bptt_grad_norms.csv", tmp = csv.string() + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << "layer,t,full,truncated_k" << c.truncation << "\n";
+    for (std::size_t l = 0; l < c.num_layers; ++l)
+      for (std::size_t t = 0; t < c.seq_len; ++t) {
+        const xt::xarray<T> a = xt::view(full.layers[l].dh, t), b = xt::view(truncated.layers[l].dh, t);
+        out << fmt::format("{},{},{:.17g},{:.17g}\n", l, t + 1, std::sqrt(xt::sum(a * a)()),
+                           std::sqrt(xt::sum(b * b)()));
+      }
+    if (!out) throw Error("bptt: cannot write '" + tmp.string() + "'");
+  }
+  fs::rename(tmp, csv);
+  const fs::path script = fs::path(c.out_dir) / "bptt_grad_norms.gp", svg = fs::path(c.out_dir) / "bptt_grad_norms.svg";
+  {
+    std::ofstream out(script);
+    out << fmt::format("set terminal svg size 800,480\nset output '{}'\nset datafile separator ','\nset logscale y\n"
+                       "set xlabel 't'\nset ylabel '||dL/dh_t||'\nset grid\n"
+                       "plot '{}' using 2:($1=={}?$3:1/0) skip 1 with lines title 'full BPTT (top layer)', "
+                       "'' using 2:($1=={}?$4:1/0) skip 1 with lines title 'truncated, k={}'\n",
+                       svg.string(), csv.string(), c.num_layers - 1, c.num_layers - 1, c.truncation);
+  }
+  const int plotted = std::system(("command -v gnuplot >/dev/null 2>&1 && gnuplot '" + script.string() + "'").c_str());
+  fmt::print("wrote {} (||dL/dh_t|| per layer and step); {}\n", csv.string(),
+             plotted == 0 && fs::exists(svg) ? "plot: " + svg.string()
+                                             : "no plot (gnuplot is not on PATH; run: gnuplot " + script.string() + ")");
+  return report.passed() ? 0 : 1;
+}
+
+}  // namespace
+
+void add_bptt_command(CLI::App& cli, int& exit_code) {
+  auto config = std::make_shared<BpttConfig>();
+  auto* cmd = cli.add_subcommand("bptt", "Elman RNN: tape vs hand-derived BPTT gradients, timings, ||dL/dh_t|| per step");
+  cmd->add_option("--input-size", config->input_size, "Input features")->capture_default_str();
+  cmd->add_option("--hidden-size", config->hidden_size, "Hidden units")->capture_default_str();
+  cmd->add_option("--num-layers", config->num_layers, "Stacked layers")->capture_default_str();
+  cmd->add_option("--seq-len", config->seq_len, "Time steps T")->capture_default_str();
+  cmd->add_option("--batch-size", config->batch_size, "Batch size B")->capture_default_str();
+  cmd->add_option("--truncation", config->truncation, "Truncated BPTT depth k for the second curve")
+      ->capture_default_str();
+  cmd->add_option("--activation", config->activation, "tanh or relu")
+      ->check(CLI::IsMember({"tanh", "relu"}))
+      ->capture_default_str();
+  cmd->add_option("--seed", config->seed, "Seed of the weights and data")->capture_default_str();
+  cmd->add_option("--repeats", config->repeats, "Timing repetitions (best is reported)")->capture_default_str();
+  cmd->add_option("--out-dir", config->out_dir, "Where bptt_grad_norms.csv goes")->capture_default_str();
+  cmd->callback([config, &exit_code] { exit_code = run_bptt(*config); });
+}
+
+}  // namespace rwd::app

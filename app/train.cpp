@@ -1,0 +1,547 @@
+// The training run behind `rewind train` and the default task.
+//
+// One step (PyTorch's loop, so a float64 run equals torch doing the same):
+//   optimizer.zero_grad(); loss = L(head(rnn(x)), y); loss.backward();
+//   clip_grad_norm_(params, clip) if --clip-norm; optimizer.step()
+// With --tbptt k the step walks the sequence in windows of k time steps, the
+// state carried across windows detached, one update per window (optim/tbptt.hpp).
+// Everything the user gave is checked before any file is written.
+#include "train.hpp"
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include <fmt/core.h>
+#include <xtensor/xadapt.hpp>
+
+extern char** environ;
+
+namespace rwd::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+[[noreturn]] void fail(const std::string& what) { throw Error("train: " + what); }
+
+// ---- files -----------------------------------------------------------------------
+
+}  // namespace
+
+nn::NpyArray read_npy(const std::string& path, const std::string& flag) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(flag + " '" + path + "': cannot open the file (missing or unreadable)");
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return nn::decode_npy(bytes.data(), bytes.size(), flag + " '" + path + "'");
+}
+
+nn::NpzEntries read_npz_file(const std::string& path, const std::string& flag) {
+  if (!fs::is_regular_file(path)) fail(flag + " '" + path + "': no such file");
+  return nn::read_npz(path);
+}
+
+namespace {
+
+template <class T>
+void check_finite(const xt::xarray<T>& values, const std::string& what) {
+  for (std::size_t i = 0; i < values.size(); ++i)
+    if (!std::isfinite(static_cast<double>(values.flat(i))))
+      fail(what + ": element " + std::to_string(i) + " is " + fmt::format("{}", static_cast<double>(values.flat(i))) +
+           ", expected finite numbers");
+}
+
+std::string shape_string(const Shape& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// Writes `text` to `path` atomically (temporary file + rename).
+void write_text_atomic(const fs::path& path, const std::string& text) {
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    if (!out) fail("cannot write '" + tmp.string() + "'");
+  }
+  fs::rename(tmp, path);
+}
+
+std::optional<fs::path> find_on_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  if (!path) return std::nullopt;
+  std::stringstream dirs(path);
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    if (dir.empty()) continue;
+    const fs::path candidate = fs::path(dir) / program;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return std::nullopt;
+}
+
+// Draws the loss curve with gnuplot (SVG); returns the plot's path, or empty
+// with `note` saying why there is none.
+fs::path plot_losses(const fs::path& csv, const fs::path& out_dir, std::string& note) {
+  const auto gnuplot = find_on_path("gnuplot");
+  const fs::path script = out_dir / "loss.gp", svg = out_dir / "loss.svg";
+  write_text_atomic(script, fmt::format("set terminal svg size 800,480\nset output '{}'\nset datafile separator ','\n"
+                                        "set logscale y\nset xlabel 'step'\nset ylabel 'loss'\nset grid\n"
+                                        "plot '{}' using 1:2 skip 1 with lines title 'training loss'\n",
+                                        svg.string(), csv.string()));
+  if (!gnuplot) {
+    note = "no plot: gnuplot is not on PATH (install gnuplot, then run: gnuplot " + script.string() + ")";
+    return {};
+  }
+  std::string arg0 = gnuplot->string(), arg1 = script.string();
+  char* argv[] = {arg0.data(), arg1.data(), nullptr};
+  pid_t pid = 0;
+  int status = 0;
+  if (posix_spawn(&pid, arg0.c_str(), nullptr, nullptr, argv, environ) != 0 || waitpid(pid, &status, 0) < 0 ||
+      !WIFEXITED(status) || WEXITSTATUS(status) != 0 || !fs::exists(svg)) {
+    note = "no plot: gnuplot failed on " + script.string();
+    return {};
+  }
+  return svg;
+}
+
+// ---- the run -----------------------------------------------------------------------
+
+template <class T>
+struct Data {
+  TaskKind task = TaskKind::sine;
+  std::size_t input_size = 1, output_size = 1;
+  bool cross_entropy = false;
+  Batch<T> fixed;  // the whole data set (files)
+};
+
+
+template <class T>
+nn::StateDict<T> model_entries(const nn::NpzEntries& entries, const std::string& source) {
+  nn::StateDict<T> state;
+  for (const auto& [name, array] : entries) {
+    if (name.rfind("optimizer.", 0) == 0 || name.rfind("train.", 0) == 0) continue;
+    if (array.dtype != nn::dtype_of<T>())
+      fail(source + ": entry '" + name + "' is " + nn::dtype_name(array.dtype) + ", expected " +
+           nn::dtype_name(nn::dtype_of<T>()) + " (the dtype of the data)");
+    state[name] = array.template as<T>(name);
+    check_finite(state[name], source + ": entry '" + name + "'");
+  }
+  return state;
+}
+
+}  // namespace
+
+Architecture architecture_of(const nn::NpzEntries& entries, const std::string& source) {
+  auto it = entries.find("rnn.weight_hh_l0");
+  if (it == entries.end() || it->second.shape.size() != 2)
+    fail(source + ": no 2-D entry 'rnn.weight_hh_l0' (expected weights named as PyTorch's rnn.* and head.*)");
+  Architecture a{};
+  a.hidden = it->second.shape[1];
+  const std::size_t gates = a.hidden ? it->second.shape[0] / a.hidden : 0;
+  if (a.hidden == 0 || it->second.shape[0] % a.hidden || (gates != 1 && gates != 3 && gates != 4))
+    fail(source + ": rnn.weight_hh_l0 has shape " + shape_string(it->second.shape) +
+         ", expected [G·H, H] with G = 1 (rnn), 3 (gru) or 4 (lstm)");
+  a.kind = gates == 1 ? ModelKind::rnn : gates == 3 ? ModelKind::gru : ModelKind::lstm;
+  a.layers = 0;
+  while (entries.count("rnn.weight_hh_l" + std::to_string(a.layers))) ++a.layers;
+  auto head = entries.find("head.weight");
+  if (head == entries.end() || head->second.shape.size() != 2)
+    fail(source + ": no 2-D entry 'head.weight'");
+  a.output = head->second.shape[0];
+  auto ih = entries.find("rnn.weight_ih_l0");
+  if (ih == entries.end() || ih->second.shape.size() != 2) fail(source + ": no 2-D entry 'rnn.weight_ih_l0'");
+  a.input = ih->second.shape[1];
+  a.dtype = it->second.dtype;
+  return a;
+}
+
+template <class T>
+std::unique_ptr<SequenceModel<T>> load_model(const std::string& path, const std::string& flag) {
+  const nn::NpzEntries entries = read_npz_file(path, flag);
+  const std::string source = flag + " '" + path + "'";
+  const Architecture a = architecture_of(entries, source);
+  Generator gen(0);
+  auto model = std::make_unique<SequenceModel<T>>(a.kind, a.input, a.hidden, a.layers, a.output, gen);
+  nn::load_state_dict(*model, model_entries<T>(entries, source), true);
+  return model;
+}
+template std::unique_ptr<SequenceModel<float>> load_model<float>(const std::string&, const std::string&);
+template std::unique_ptr<SequenceModel<double>> load_model<double>(const std::string&, const std::string&);
+
+namespace {
+
+ModelKind parse_kind(const std::string& name) {
+  return name == "lstm" ? ModelKind::lstm : name == "gru" ? ModelKind::gru : ModelKind::rnn;
+}
+
+template <class T>
+std::unique_ptr<optim::Optimizer<T>> make_optimizer(const TrainConfig& c, const nn::Module<T>& model) {
+  const auto& o = c.optimizer;
+  if (c.momentum && o != "sgd" && o != "rmsprop") fail("--momentum applies to sgd and rmsprop, not " + o);
+  if (c.nesterov && o != "sgd") fail("--nesterov applies to sgd only, not " + o);
+  if (c.eps && o == "sgd") fail("--eps does not apply to sgd");
+  if (c.betas != std::vector<double>{0.9, 0.999} && o != "adam" && o != "adamw")
+    fail("--betas applies to adam and adamw, not " + o);
+  if (c.betas.size() != 2) fail("--betas takes two numbers, e.g. 0.9,0.999");
+  if (o == "sgd") {
+    if (!c.lr) fail("--optimizer sgd needs --lr (PyTorch's SGD has no default learning rate)");
+    return std::make_unique<optim::SGD<T>>(
+        model, optim::SGDOptions{.lr = *c.lr, .momentum = c.momentum.value_or(0),
+                                 .weight_decay = c.weight_decay.value_or(0), .nesterov = c.nesterov});
+  }
+  if (o == "adam" || o == "adamw") {
+    const std::array<double, 2> betas{c.betas[0], c.betas[1]};
+    if (o == "adam")
+      return std::make_unique<optim::Adam<T>>(
+          model, optim::AdamOptions{.lr = c.lr.value_or(1e-3), .betas = betas, .eps = c.eps.value_or(1e-8),
+                                    .weight_decay = c.weight_decay.value_or(0)});
+    return std::make_unique<optim::AdamW<T>>(
+        model, optim::AdamWOptions{.lr = c.lr.value_or(1e-3), .betas = betas, .eps = c.eps.value_or(1e-8),
+                                   .weight_decay = c.weight_decay.value_or(1e-2)});
+  }
+  if (o == "rmsprop")
+    return std::make_unique<optim::RMSprop<T>>(
+        model, optim::RMSpropOptions{.lr = c.lr.value_or(1e-2), .eps = c.eps.value_or(1e-8),
+                                     .weight_decay = c.weight_decay.value_or(0), .momentum = c.momentum.value_or(0)});
+  if (o == "adagrad")
+    return std::make_unique<optim::Adagrad<T>>(
+        model, optim::AdagradOptions{.lr = c.lr.value_or(1e-2), .weight_decay = c.weight_decay.value_or(0),
+                                     .eps = c.eps.value_or(1e-10)});
+  fail("unknown optimizer '" + o + "', expected sgd, adam, adamw, rmsprop or adagrad");
+}
+
+template <class T>
+class Trainer {
+ public:
+  explicit Trainer(const TrainConfig& c) : c_(c) {}
+
+  TrainSummary run(const std::function<void(SequenceModel<T>&)>& after) {
+    prepare();
+    return loop(after);
+  }
+
+ private:
+  // Everything that can be wrong with the input is found here, before any write.
+  void prepare() {
+    if (c_.steps == 0) fail("--steps must be >= 1");
+    if (c_.hidden_size == 0) fail("--hidden-size must be >= 1");
+    if (c_.num_layers == 0) fail("--num-layers must be >= 1");
+    if (!(c_.clip_norm >= 0) || !std::isfinite(c_.clip_norm)) fail("--clip-norm must be a finite number >= 0");
+    if (c_.lr && (!std::isfinite(*c_.lr) || *c_.lr < 0)) fail(fmt::format("--lr must be finite and >= 0, got {}", *c_.lr));
+    if (c_.checkpoint_every == 0) fail("--checkpoint-every must be >= 1");
+
+    if (!c_.input.empty()) {
+      if (!c_.task_flags_given.empty())
+        fail(c_.task_flags_given.front() + " applies to the built-in tasks; with --input every step is one pass over "
+             "the whole [T, B, I] array, in its dtype");
+      data_.task = TaskKind::files;
+      load_files();
+    } else {
+      if (!c_.target.empty()) fail("--target needs --input");
+      if (c_.loss != "mse") fail("--loss applies to --input/--target data; the built-in tasks define their own");
+      if (c_.batch_size == 0) fail("--batch-size must be >= 1");
+      if (c_.seq_len < 2) fail("--seq-len must be >= 2");
+      data_.task = c_.task == "adding" ? TaskKind::adding : TaskKind::sine;
+      data_.input_size = data_.task == TaskKind::adding ? 2 : 1;
+      if (data_.task == TaskKind::adding && c_.tbptt)
+        fail("--tbptt does not apply to the adding task (its only loss is at the last step)");
+    }
+    if (c_.tbptt && data_.task != TaskKind::adding && c_.tbptt >= time_steps())
+      note_ = fmt::format("note: --tbptt {} >= sequence length {}: full BPTT\n", c_.tbptt, time_steps());
+
+    // Architecture: from the weights file when there is one.
+    std::optional<nn::NpzEntries> weights;
+    std::string weights_source;
+    if (!c_.resume.empty()) {
+      if (!c_.init.empty()) fail("--init and --resume exclude each other (a checkpoint holds the weights)");
+      weights = read_npz_file(c_.resume, "--resume");
+      weights_source = "--resume '" + c_.resume + "'";
+      if (!weights->count("train.step")) fail(weights_source + ": no 'train.step' entry: not a rewind checkpoint");
+    } else if (!c_.init.empty()) {
+      weights = read_npz_file(c_.init, "--init");
+      weights_source = "--init '" + c_.init + "'";
+    }
+    ModelKind kind = parse_kind(c_.model);
+    std::size_t hidden = c_.hidden_size, layers = c_.num_layers;
+    if (weights) {
+      const Architecture a = architecture_of(*weights, weights_source);
+      if (c_.explicit_model && a.kind != kind)
+        fail(weights_source + " holds a " + model_kind_name(a.kind) + " model, but --model is " + c_.model);
+      if (c_.explicit_hidden && a.hidden != hidden)
+        fail(fmt::format("{} has hidden size {}, but --hidden-size is {}", weights_source, a.hidden, hidden));
+      if (c_.explicit_layers && a.layers != layers)
+        fail(fmt::format("{} has {} layers, but --num-layers is {}", weights_source, a.layers, layers));
+      kind = a.kind, hidden = a.hidden, layers = a.layers;
+      if (data_.task == TaskKind::files && data_.cross_entropy) data_.output_size = a.output;
+    }
+    if (data_.cross_entropy) {
+      for (auto cls : data_.fixed.classes)
+        if (cls < 0 || static_cast<std::size_t>(cls) >= data_.output_size)
+          fail(fmt::format("--target: class {} outside [0, {}) (the number of outputs{})", cls, data_.output_size,
+                           weights ? " of head.weight" : ", the largest class + 1"));
+    }
+
+    Generator gen(c_.seed);
+    model_ = std::make_unique<SequenceModel<T>>(kind, data_.input_size, hidden, layers, data_.output_size, gen);
+    if (weights) nn::load_state_dict(*model_, model_entries<T>(*weights, weights_source), true);
+    optimizer_ = make_optimizer<T>(c_, *model_);
+    params_ = model_->parameters();
+
+    if (!c_.resume.empty()) {
+      const auto& w = *weights;
+      optim::StateDict state;
+      for (const auto& [name, array] : w)
+        if (name.rfind("optimizer.", 0) == 0) state[name.substr(10)] = array.template as<double>(name);
+      if (state.empty()) fail(weights_source + ": no optimizer state in the checkpoint");
+      optimizer_->load_state_dict(state);
+      start_step_ = static_cast<std::size_t>(nn::npz_get<std::int64_t>(w, "train.step", weights_source).flat(0));
+      const xt::xarray<double> losses = nn::npz_get<double>(w, "train.losses", weights_source);
+      const xt::xarray<double> norms = nn::npz_get<double>(w, "train.grad_norms", weights_source);
+      losses_.assign(losses.begin(), losses.end());
+      grad_norms_.assign(norms.begin(), norms.end());
+      if (losses_.size() != start_step_ || norms.size() != start_step_)
+        fail(weights_source + ": the loss history does not match train.step");
+      const auto seed = static_cast<std::uint64_t>(nn::npz_get<std::int64_t>(w, "train.seed", weights_source).flat(0));
+      if (seed != c_.seed)
+        fail(fmt::format("{} was trained with --seed {}, got --seed {} (the data would differ)", weights_source, seed,
+                         c_.seed));
+      if (start_step_ >= c_.steps)
+        fail(fmt::format("{} is at step {}, nothing to do for --steps {}", weights_source, start_step_, c_.steps));
+    }
+    out_dir_ = c_.out_dir;
+    if (fs::exists(out_dir_) && !fs::is_directory(out_dir_))
+      fail("--out-dir '" + c_.out_dir + "' exists and is not a directory");
+  }
+
+  std::size_t time_steps() const {
+    return data_.task == TaskKind::files ? data_.fixed.x.shape()[0] : c_.seq_len;
+  }
+
+  void load_files() {
+    if (c_.target.empty()) fail("--input needs --target");
+    const nn::NpyArray x = read_npy(c_.input, "--input");
+    const nn::NpyArray y = read_npy(c_.target, "--target");
+    if (x.dtype != nn::dtype_of<T>()) fail("internal: dtype dispatch");
+    if (x.shape.size() != 3 || x.shape[0] == 0 || x.shape[1] == 0 || x.shape[2] == 0)
+      fail("--input '" + c_.input + "' has shape " + shape_string(x.shape) + ", expected [T, B, I] (time-major, non-empty)");
+    const xt::xarray<T> xv = x.as<T>("--input");
+    check_finite(xv, "--input '" + c_.input + "'");
+    data_.fixed.x = Tensor<T>(xv);
+    data_.input_size = x.shape[2];
+    data_.cross_entropy = c_.loss == "cross_entropy";
+    if (data_.cross_entropy) {
+      if (y.dtype != nn::DType::Int64 || y.shape.size() != 2 || y.shape[0] != x.shape[0] || y.shape[1] != x.shape[1])
+        fail("--target '" + c_.target + "' is " + nn::dtype_name(y.dtype) + " " + shape_string(y.shape) +
+             ", expected int64 class indices [T, B] = " + shape_string({x.shape[0], x.shape[1]}) +
+             " for --loss cross_entropy");
+      const xt::xarray<std::int64_t> classes = y.as<std::int64_t>("--target");
+      data_.fixed.classes.assign(classes.begin(), classes.end());
+      std::int64_t largest = 0;
+      for (auto cls : data_.fixed.classes) largest = std::max(largest, cls);
+      data_.output_size = static_cast<std::size_t>(largest) + 1;
+    } else {
+      if (y.dtype != x.dtype || y.shape.size() != 3 || y.shape[0] != x.shape[0] || y.shape[1] != x.shape[1] ||
+          y.shape[2] == 0)
+        fail("--target '" + c_.target + "' is " + nn::dtype_name(y.dtype) + " " + shape_string(y.shape) + ", expected " +
+             nn::dtype_name(x.dtype) + " [T, B, O] with T, B = " + shape_string({x.shape[0], x.shape[1]}) +
+             " for --loss mse");
+      const xt::xarray<T> yv = y.as<T>("--target");
+      check_finite(yv, "--target '" + c_.target + "'");
+      data_.fixed.y = Tensor<T>(yv);
+      data_.output_size = y.shape[2];
+    }
+  }
+
+  Batch<T> batch(std::size_t step) const {
+    switch (data_.task) {
+      case TaskKind::sine: return sine_batch<T>(c_.seq_len, c_.batch_size, c_.seed, step);
+      case TaskKind::adding: return adding_batch<T>(c_.seq_len, c_.batch_size, c_.seed, step);
+      default: return data_.fixed;
+    }
+  }
+
+  // L over time steps [begin, end) of `output` (which covers exactly those steps).
+  Tensor<T> loss_of(const Tensor<T>& output, const Batch<T>& b, std::size_t begin, std::size_t end) const {
+    if (data_.task == TaskKind::adding) return nn::mse_loss(select(output, 0, output.shape()[0] - 1), b.y);
+    if (data_.cross_entropy) {
+      const std::size_t batch = output.shape()[1];
+      std::vector<std::int64_t> targets(b.classes.begin() + std::ptrdiff_t(begin * batch),
+                                        b.classes.begin() + std::ptrdiff_t(end * batch));
+      return nn::cross_entropy(reshape(output, {(end - begin) * batch, data_.output_size}), targets);
+    }
+    const Tensor<T> y = (begin == 0 && end == b.y.shape()[0]) ? b.y : slice(b.y, 0, begin, end);
+    return nn::mse_loss(output, y);
+  }
+
+  // One optimizer update from the gradients in place; returns the gradient norm before clipping.
+  double update(std::size_t step) {
+    const double norm = optim::clip_grad_norm_(params_, c_.clip_norm > 0 ? c_.clip_norm : optim::inf_norm);
+    if (!std::isfinite(norm)) diverged(step, "gradient norm", norm);
+    optimizer_->step();
+    optimizer_->zero_grad();
+    return norm;
+  }
+
+  [[noreturn]] void diverged(std::size_t step, const std::string& what, double value) {
+    write_csv();
+    std::string where = last_checkpoint_ ? fmt::format("the last good checkpoint is {} (step {})",
+                                                       (out_dir_ / "checkpoint.npz").string(), *last_checkpoint_)
+                                         : std::string("no checkpoint was written yet");
+    throw Diverged(fmt::format("train: the {} became {} at step {}; stopped, {}", what, value, step, where));
+  }
+
+  // One training step (1-based `step`); returns {loss, gradient norm}.
+  std::pair<double, double> train_step(std::size_t step) {
+    const Batch<T> b = batch(step);
+    optimizer_->zero_grad();
+    const std::size_t length = b.x.shape()[0];
+    if (!c_.tbptt || c_.tbptt >= length) {
+      Tensor<T> loss = loss_of(model_->forward(b.x).output, b, 0, length);
+      const double value = static_cast<double>(loss.item());
+      if (!std::isfinite(value)) diverged(step, "loss", value);
+      loss.backward();
+      return {value, update(step)};
+    }
+    // Truncated BPTT: windows of k steps; the step's loss is the length-weighted mean.
+    const std::size_t batch = b.x.shape()[1], hidden = model_->rnn().options().hidden_size,
+                      layers = model_->rnn().options().num_layers;
+    optim::RecurrentState<T> initial{zeros<T>({layers, batch, hidden})};
+    if (model_->kind() == ModelKind::lstm) initial.push_back(zeros<T>({layers, batch, hidden}));
+    double weighted = 0, max_norm = 0;
+    auto chunk = [&](const optim::RecurrentState<T>& state, std::size_t begin, std::size_t end) {
+      auto out = model_->forward(slice(b.x, 0, begin, end), state);
+      Tensor<T> loss = loss_of(out.output, b, begin, end);
+      const double value = static_cast<double>(loss.item());
+      if (!std::isfinite(value)) diverged(step, "loss", value);
+      weighted += value * double(end - begin);
+      return optim::ChunkOutput<T>{out.state, loss};
+    };
+    optim::truncated_bptt<T>(length, initial, chunk, [&] { max_norm = std::max(max_norm, update(step)); },
+                             optim::TBPTTOptions{.k1 = c_.tbptt});
+    return {weighted / double(length), max_norm};
+  }
+
+  void write_csv() const {
+    std::string text = "step,loss,grad_norm\n";
+    for (std::size_t i = 0; i < losses_.size(); ++i)
+      text += fmt::format("{},{:.17g},{:.17g}\n", i + 1, losses_[i], grad_norms_[i]);
+    write_text_atomic(out_dir_ / "loss.csv", text);
+  }
+
+  void write_checkpoint(std::size_t step) {
+    nn::NpzEntries entries;
+    for (const auto& [name, value] : nn::state_dict(*model_)) entries[name] = value;
+    for (const auto& [name, value] : optimizer_->state_dict()) entries["optimizer." + name] = value;
+    entries["train.step"] = xt::xarray<std::int64_t>{static_cast<std::int64_t>(step)};
+    entries["train.seed"] = xt::xarray<std::int64_t>{static_cast<std::int64_t>(c_.seed)};
+    entries["train.losses"] = xt::xarray<double>(xt::adapt(losses_, {losses_.size()}));
+    entries["train.grad_norms"] = xt::xarray<double>(xt::adapt(grad_norms_, {grad_norms_.size()}));
+    nn::write_npz(out_dir_ / "checkpoint.npz", entries);
+    last_checkpoint_ = step;
+  }
+
+  void progress(std::size_t step, double loss, double rate, bool last) {
+    const std::size_t total = c_.steps;
+    if (tty_) {
+      const std::size_t width = 30, filled = width * step / total;
+      fmt::print("\r[{}{}] {}/{}  loss {:.6g}  {:.1f} steps/s\033[K{}", std::string(filled, '#'),
+                 std::string(width - filled, '-'), step, total, loss, rate, last ? "\n" : "");
+      std::fflush(stdout);
+    } else {
+      fmt::print("step {}/{}  loss {:.6g}  {:.1f} steps/s\n", step, total, loss, rate);
+    }
+  }
+
+  TrainSummary loop(const std::function<void(SequenceModel<T>&)>& after) {
+    fs::create_directories(out_dir_);
+    tty_ = ::isatty(::fileno(stdout)) != 0;
+    const std::size_t log_every = c_.log_every ? c_.log_every : std::max<std::size_t>(1, c_.steps / 10);
+    fmt::print("training a {} ({} layer{}, hidden {}) on {} with {}: steps {}..{}{}\n", model_kind_name(model_->kind()),
+               model_->rnn().options().num_layers, model_->rnn().options().num_layers > 1 ? "s" : "",
+               model_->rnn().options().hidden_size,
+               data_.task == TaskKind::files ? c_.input : c_.task, optimizer_->name(), start_step_ + 1, c_.steps,
+               c_.tbptt ? fmt::format(", truncated BPTT k={}", c_.tbptt) : "");
+    fmt::print("{}", note_);
+    std::fflush(stdout);
+    const auto start = std::chrono::steady_clock::now();
+    auto last_print = start;
+    std::size_t step = start_step_;
+    for (step = start_step_ + 1; step <= c_.steps; ++step) {
+      const auto [loss, norm] = train_step(step);
+      losses_.push_back(loss);
+      grad_norms_.push_back(norm);
+      const auto now = std::chrono::steady_clock::now();
+      const double seconds = std::chrono::duration<double>(now - start).count();
+      const double rate = double(step - start_step_) / std::max(seconds, 1e-9);
+      const bool last = step == c_.steps;
+      if (tty_ ? (last || std::chrono::duration<double>(now - last_print).count() > 0.1)
+               : (last || step % log_every == 0)) {
+        progress(step, loss, rate, last);
+        last_print = now;
+      }
+      if (step % c_.checkpoint_every == 0 || last) write_checkpoint(step);
+    }
+    TrainSummary summary;
+    summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    summary.steps_run = c_.steps - start_step_;
+    summary.losses = losses_;
+    write_csv();
+    summary.csv = out_dir_ / "loss.csv";
+    summary.checkpoint = out_dir_ / "checkpoint.npz";
+    if (!c_.save.empty()) nn::save_state_dict(*model_, c_.save);
+    std::string note;
+    summary.plot = plot_losses(summary.csv, out_dir_, note);
+    fmt::print("loss {:.6g} -> {:.6g} over {} steps in {:.2f} s ({:.1f} steps/s)\n", losses_.front(), losses_.back(),
+               losses_.size(), summary.seconds, double(summary.steps_run) / std::max(summary.seconds, 1e-9));
+    fmt::print("wrote {} (loss history), {} (weights, optimizer state, step){}\n", summary.csv.string(),
+               summary.checkpoint.string(), c_.save.empty() ? "" : ", " + c_.save + " (final weights)");
+    if (!summary.plot.empty())
+      fmt::print("plot: {}\n", summary.plot.string());
+    else
+      fmt::print("{}\n", note);
+    if (after) after(*model_);
+    return summary;
+  }
+
+  const TrainConfig& c_;
+  Data<T> data_;
+  std::unique_ptr<SequenceModel<T>> model_;
+  std::unique_ptr<optim::Optimizer<T>> optimizer_;
+  std::vector<Tensor<T>> params_;
+  std::vector<double> losses_, grad_norms_;
+  std::size_t start_step_ = 0;
+  std::optional<std::size_t> last_checkpoint_;
+  fs::path out_dir_;
+  std::string note_;
+  bool tty_ = false;
+};
+
+}  // namespace
+
+TrainSummary run_training(const TrainConfig& config, const std::function<void(SequenceModel<double>&)>& after) {
+  bool use_float = config.dtype == "float32";
+  if (!config.input.empty()) {
+    // The data decide the precision.
+    const nn::NpyArray x = read_npy(config.input, "--input");
+    if (x.dtype == nn::DType::Int64) fail("--input '" + config.input + "' is int64, expected float32 or float64");
+    use_float = x.dtype == nn::DType::Float32;
+  }
+  if (use_float) {
+    if (after) fail("internal: the post-training hook needs float64");
+    return Trainer<float>(config).run({});
+  }
+  return Trainer<double>(config).run(after);
+}
+
+}  // namespace rwd::app

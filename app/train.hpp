@@ -1,0 +1,73 @@
+// `rewind train`'s engine, shared with the default task (no subcommand): the
+// configuration, and a run that trains, logs, checkpoints and reports.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "train_model.hpp"
+
+namespace rwd::app {
+
+struct TrainConfig {
+  // model (with --init/--resume the architecture is read from the file)
+  std::string model = "rnn";
+  std::size_t num_layers = 1, hidden_size = 32;
+  // optimizer; unset options take PyTorch's default for the chosen optimizer
+  std::string optimizer = "adam";
+  std::optional<double> lr, momentum, weight_decay, eps;
+  bool nesterov = false;
+  std::vector<double> betas{0.9, 0.999};
+  double clip_norm = 0;    // 0: no clipping
+  std::size_t tbptt = 0;   // 0: full BPTT
+  std::size_t steps = 500;
+  std::size_t batch_size = 32, seq_len = 50;
+  std::uint64_t seed = 0;
+  std::string task = "sine";  // sine | adding; "files" with --input
+  std::string dtype = "float64";
+  // the reproducible mode
+  std::string input, target, init, loss = "mse";
+  // outputs
+  std::string out_dir = "rewind-out", save, resume;
+  std::size_t checkpoint_every = 100, log_every = 0;
+  bool explicit_model = false, explicit_layers = false, explicit_hidden = false;
+  std::vector<std::string> task_flags_given;  // --task, --batch-size, --seq-len, --dtype as typed (refused with --input)
+};
+
+struct TrainSummary {
+  std::vector<double> losses;
+  double seconds = 0;
+  std::size_t steps_run = 0;
+  std::filesystem::path csv, checkpoint, plot;  // plot empty when none was drawn
+};
+
+// Thrown when the loss or the gradient norm stops being finite.
+struct Diverged : Error {
+  using Error::Error;
+};
+
+// What a weights file (rnn.*, head.*) says about the architecture.
+struct Architecture {
+  ModelKind kind;
+  std::size_t input, hidden, layers, output;
+  nn::DType dtype;
+};
+Architecture architecture_of(const nn::NpzEntries& entries, const std::string& source);
+// A whole .npy file / .npz archive; errors name `flag` and the path.
+nn::NpyArray read_npy(const std::string& path, const std::string& flag);
+nn::NpzEntries read_npz_file(const std::string& path, const std::string& flag);
+// The model stored in a weights file or checkpoint (T must be its dtype).
+template <class T>
+std::unique_ptr<SequenceModel<T>> load_model(const std::string& path, const std::string& flag);
+
+// Trains; `after` (optional) sees the trained model (double runs only). Throws
+// rwd::Error on bad input before writing anything.
+TrainSummary run_training(const TrainConfig& config,
+                          const std::function<void(SequenceModel<double>&)>& after = {});
+
+}  // namespace rwd::app
