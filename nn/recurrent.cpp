@@ -1,0 +1,282 @@
+#include "recurrent.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+#include "../autograd/engine.hpp"
+#include "../autograd/grad_mode.hpp"
+#include "../autograd/ops.hpp"
+#include "../autograd/op_support.hpp"
+
+namespace rwd::nn {
+
+namespace {
+
+std::string shape_text(const Shape& shape) { return format_shape(shape); }
+
+// The name of initial/final state tensor k in messages: h0, c0, then by position.
+std::string state_name(std::size_t k) {
+  return k == 0 ? "h0" : k == 1 ? "c0" : "initial state " + std::to_string(k);
+}
+
+// masks[t] [B, 1]: 1 where step t lies within sequence b (t < lengths[b]), else
+// 0; undefined at the steps where every sequence is still running, which the
+// unroll then takes without any masking op.
+template <class T>
+std::vector<Tensor<T>> step_masks(const std::string& name, const std::vector<std::size_t>& lengths,
+                                  std::size_t steps, std::size_t batch) {
+  std::vector<Tensor<T>> masks(steps);
+  if (lengths.empty()) return masks;
+  if (lengths.size() != batch)
+    throw Error(name + ": lengths has " + std::to_string(lengths.size()) +
+                " entries, expected one per sequence in the batch (" + std::to_string(batch) + ")");
+  for (std::size_t b = 0; b < batch; ++b)
+    if (lengths[b] == 0 || lengths[b] > steps)
+      throw Error(name + ": lengths[" + std::to_string(b) + "] = " + std::to_string(lengths[b]) +
+                  " is out of range [1, " + std::to_string(steps) + "] (the input has " + std::to_string(steps) +
+                  " time steps)");
+  const std::size_t shortest = *std::min_element(lengths.begin(), lengths.end());
+  for (std::size_t t = shortest; t < steps; ++t) {
+    xt::xarray<T> mask = xt::xarray<T>::from_shape({batch, 1});
+    for (std::size_t b = 0; b < batch; ++b) mask(b, 0) = t < lengths[b] ? T(1) : T(0);
+    masks[t] = Tensor<T>(std::move(mask));
+  }
+  return masks;
+}
+
+// Inverted dropout: each element kept with probability 1 - p and scaled by 1 / (1 - p).
+template <class T>
+Tensor<T> dropout_mask(const Shape& shape, double p, Generator& generator) {
+  xt::xarray<T> mask = xt::xarray<T>::from_shape(shape);
+  const T kept = p < 1 ? static_cast<T>(1.0 / (1.0 - p)) : T(0);
+  for (auto& m : mask) m = generator.next_unit() < p ? T(0) : kept;
+  return Tensor<T>(std::move(mask));
+}
+
+// The row blocks [k·rows, (k+1)·rows) of x [N, C] as separate tensors: the
+// time steps of a layer's projected input, the cells' initial states.
+// With slice, backward would cost O(N²/rows): each block's gradient reaches x
+// as a full-size zero-padded copy. Here the blocks' backwards add their
+// gradients into one shared buffer and pass only a scalar token to `gather`,
+// a node created just after x and hence processed after every block, which
+// hands x the buffer once. Under create_graph the blocks return pad_slice
+// instead, so that the gradient is itself differentiable.
+template <class T>
+std::vector<Tensor<T>> row_blocks(const Tensor<T>& x, std::size_t rows) {
+  struct Buffer {
+    xt::xarray<T> grad;
+    bool pending = false;
+  };
+  auto buffer = std::make_shared<Buffer>();
+  const Tensor<T> gather =
+      record<T>("gather_row_blocks", xt::xarray<T>(T(0)), {x}, [buffer](const auto&, const auto&, const auto&) {
+        Tensor<T> grad(std::move(buffer->grad));
+        buffer->grad = xt::xarray<T>();
+        buffer->pending = false;
+        return Grads<T>{grad};
+      });
+  const std::size_t block_size = rows * x.size(1);
+  std::vector<Tensor<T>> blocks;
+  for (std::size_t k = 0; k < x.size(0) / rows; ++k) {
+    xt::xarray<T> value = xt::xarray<T>::from_shape({rows, x.size(1)});
+    std::copy_n(x.data() + k * block_size, block_size, value.data());
+    blocks.push_back(record<T>(
+        "row_block", std::move(value), {gather, x},
+        [buffer, k, rows, block_size](const auto& in, const auto&, const Tensor<T>& g) {
+          if (GradMode::is_enabled()) return Grads<T>{Tensor<T>(), pad_slice(g, 0, k * rows, in[1].shape())};
+          if (!buffer->pending) {
+            buffer->grad = xt::zeros<T>(in[1].shape());
+            buffer->pending = true;
+          }
+          T* target = buffer->grad.data() + k * block_size;
+          const T* source = g.data();
+          for (std::size_t i = 0; i < block_size; ++i) target[i] += source[i];
+          return Grads<T>{Tensor<T>::scalar(T(0)), Tensor<T>()};
+        }));
+  }
+  return blocks;
+}
+
+template <class T>
+struct DirectionResult {
+  Tensor<T> output;    // [T·B, H], row t·B + b
+  CellState<T> state;  // after the last valid step of each sequence
+};
+
+// One layer, one direction: forward t = 0..T-1 or reverse t = T-1..0.
+//   s_t = step(p_t, s_prev)                    (all sequences running at t)
+//   s_t = where(m_t, step(p_t, s_prev), s_prev),  h_out_t = m_t ⊙ h_t   (some padded at t)
+template <class T>
+DirectionResult<T> unroll_direction(const std::string& name, const RecurrentCell<T>& cell,
+                                    const std::vector<Tensor<T>>& projected_steps, CellState<T> state,
+                                    const std::vector<Tensor<T>>& masks, bool reverse) {
+  const std::size_t steps = masks.size();
+  std::vector<Tensor<T>> outputs(steps);
+  for (std::size_t s = 0; s < steps; ++s) {
+    const std::size_t t = reverse ? steps - 1 - s : s;
+    CellState<T> next = cell.step(projected_steps[t], state);
+    if (s == 0) {  // a user cell's mistakes surface here, once, with names
+      bool ok = next.size() == state.size();
+      for (std::size_t k = 0; ok && k < next.size(); ++k) ok = next[k].defined() && next[k].shape() == state[k].shape();
+      if (!ok) {
+        std::string got, expected;
+        for (const auto& x : next) got += (got.empty() ? "" : ", ") + (x.defined() ? shape_text(x.shape()) : "undefined");
+        for (const auto& x : state) expected += (expected.empty() ? "" : ", ") + shape_text(x.shape());
+        throw Error(name + ": the cell's step returned a state of shapes {" + got + "}, expected {" + expected + "}");
+      }
+    }
+    if (masks[t].defined()) {
+      outputs[t] = next[0] * masks[t];
+      for (std::size_t k = 0; k < next.size(); ++k) next[k] = where(masks[t], next[k], state[k]);
+    } else {
+      outputs[t] = next[0];
+    }
+    state = std::move(next);
+  }
+  return {concat(outputs, 0), std::move(state)};
+}
+
+}  // namespace
+
+template <class T>
+Recurrent<T>::Recurrent(RecurrentOptions options, CellFactory make_cell, Generator& generator)
+    : Recurrent("Recurrent", options, std::move(make_cell), generator, /*flat_names=*/false) {}
+
+template <class T>
+Recurrent<T>::Recurrent(std::string name, RecurrentOptions options, CellFactory make_cell, Generator& generator,
+                        bool flat_names)
+    : name_(std::move(name)), options_(options), generator_(&generator), flat_names_(flat_names) {
+  if (options.input_size == 0) throw Error(name_ + ": input_size must be greater than zero");
+  if (options.hidden_size == 0) throw Error(name_ + ": hidden_size must be greater than zero");
+  if (options.num_layers == 0) throw Error(name_ + ": num_layers must be greater than zero");
+  if (!(options.dropout >= 0 && options.dropout <= 1))
+    throw Error(name_ + ": dropout should be a number in range [0, 1] representing the probability of an element "
+                "being zeroed, got " + std::to_string(options.dropout));
+  if (!make_cell) throw Error(name_ + ": no cell factory given");
+  const std::size_t directions = num_directions();
+  for (std::size_t layer = 0; layer < options.num_layers; ++layer) {
+    const std::size_t input_size = layer == 0 ? options.input_size : directions * options.hidden_size;
+    for (std::size_t direction = 0; direction < directions; ++direction) {
+      const std::string where = name_ + ": the cell of layer " + std::to_string(layer) +
+                                (direction ? " (reverse)" : "");
+      std::shared_ptr<RecurrentCell<T>> cell = make_cell(input_size);
+      if (!cell) throw Error(where + " is null");
+      if (cell->input_size() != input_size)
+        throw Error(where + " has input_size " + std::to_string(cell->input_size()) + ", expected " +
+                    std::to_string(input_size));
+      const auto sizes = cell->state_sizes();
+      if (sizes.empty() || sizes[0] != options.hidden_size || cell->hidden_size() != options.hidden_size)
+        throw Error(where + " has hidden_size " + std::to_string(cell->hidden_size()) + ", expected " +
+                    std::to_string(options.hidden_size));
+      if (!cells_.empty() && sizes != cells_[0]->state_sizes())
+        throw Error(where + " has state sizes different from layer 0's");
+      if (flat_names) {
+        for (auto& [parameter_name, tensor] : cell->named_parameters())
+          this->register_parameter(parameter_name + suffix(layer, direction == 1), tensor);
+      } else {
+        this->register_module("cell" + suffix(layer, direction == 1), cell);
+      }
+      cells_.push_back(std::move(cell));
+    }
+  }
+}
+
+template <class T>
+std::string Recurrent<T>::suffix(std::size_t layer, bool reverse) {
+  return "_l" + std::to_string(layer) + (reverse ? "_reverse" : "");
+}
+
+template <class T>
+const RecurrentCell<T>& Recurrent<T>::cell(std::size_t layer, bool reverse) const {
+  if (layer >= options_.num_layers || (reverse && !options_.bidirectional))
+    throw Error(name_ + ": no cell for layer " + std::to_string(layer) + (reverse ? " (reverse)" : "") + " in " +
+                std::to_string(options_.num_layers) + " layer(s)" + (options_.bidirectional ? "" : ", one direction"));
+  return *cells_[layer * num_directions() + (reverse ? 1 : 0)];
+}
+
+template <class T>
+RecurrentOutput<T> Recurrent<T>::forward(const Tensor<T>& input, const CellState<T>& initial_state,
+                                         const std::vector<std::size_t>& lengths) {
+  if (!input.defined() || (input.dim() != 2 && input.dim() != 3))
+    throw Error(name_ + ": expected a 3-D input [" + (options_.batch_first ? "batch, time" : "time, batch") +
+                ", input_size] or a 2-D unbatched one [time, input_size], got shape " +
+                (input.defined() ? shape_text(input.shape()) : std::string("undefined")));
+  const bool batched = input.dim() == 3;
+  if (input.size(-1) != options_.input_size)
+    throw Error(name_ + ": input has inconsistent input_size: got " + std::to_string(input.size(-1)) +
+                ", expected " + std::to_string(options_.input_size));
+  // x [T, B, I], time-major whatever the caller's layout.
+  const Tensor<T> x = !batched ? unsqueeze(input, 1) : options_.batch_first ? transpose(input, 0, 1) : input;
+  const std::size_t steps = x.size(0), batch = x.size(1);
+  if (steps == 0 || batch == 0)
+    throw Error(name_ + ": input of shape " + shape_text(input.shape()) + " has no time steps or no sequences");
+
+  const std::size_t directions = num_directions(), layers = options_.num_layers, hidden = options_.hidden_size;
+  const std::vector<std::size_t> sizes = cells_[0]->state_sizes();
+  if (initial_state.size() > sizes.size())
+    throw Error(name_ + ": got " + std::to_string(initial_state.size()) + " initial state tensors, the cell has " +
+                std::to_string(sizes.size()));
+  // Each given initial state as L·D blocks [B, size], one per cell.
+  std::vector<std::vector<Tensor<T>>> initial(sizes.size());
+  for (std::size_t k = 0; k < initial_state.size(); ++k) {
+    if (!initial_state[k].defined()) continue;
+    const Shape expected = batched ? Shape{layers * directions, batch, sizes[k]} : Shape{layers * directions, sizes[k]};
+    if (initial_state[k].shape() != expected)
+      throw Error(name_ + ": " + state_name(k) + " has shape " + shape_text(initial_state[k].shape()) +
+                  ", expected " + shape_text(expected));
+    initial[k] = row_blocks(reshape(initial_state[k], {layers * directions * batch, sizes[k]}), batch);
+  }
+  const std::vector<Tensor<T>> masks = step_masks<T>(name_, lengths, steps, batch);
+
+  Tensor<T> layer_input = reshape(x, {steps * batch, options_.input_size});
+  std::vector<std::vector<Tensor<T>>> finals(sizes.size());  // finals[k][cell]
+  for (std::size_t layer = 0; layer < layers; ++layer) {
+    std::vector<Tensor<T>> direction_outputs;
+    for (std::size_t direction = 0; direction < directions; ++direction) {
+      const std::size_t j = layer * directions + direction;
+      const RecurrentCell<T>& cell = *cells_[j];
+      CellState<T> state(sizes.size());
+      for (std::size_t k = 0; k < sizes.size(); ++k)
+        state[k] = initial[k].empty() ? zeros<T>({batch, sizes[k]}) : initial[k][j];
+      const Tensor<T> projected = cell.project_input(layer_input);
+      if (projected.dim() != 2 || projected.size(0) != steps * batch)
+        throw Error(name_ + ": the cell's project_input turned " + shape_text(layer_input.shape()) + " into " +
+                    shape_text(projected.shape()) + ", expected " + std::to_string(steps * batch) + " rows");
+      DirectionResult<T> result =
+          unroll_direction(name_, cell, row_blocks(projected, batch), std::move(state), masks, direction == 1);
+      for (std::size_t k = 0; k < sizes.size(); ++k) finals[k].push_back(std::move(result.state[k]));
+      direction_outputs.push_back(std::move(result.output));
+    }
+    layer_input = directions == 1 ? direction_outputs[0] : concat(direction_outputs, 1);
+    if (layer + 1 < layers && this->is_training() && options_.dropout > 0)
+      layer_input = layer_input * dropout_mask<T>(layer_input.shape(), options_.dropout, *generator_);
+  }
+
+  RecurrentOutput<T> result;
+  result.output = reshape(layer_input, {steps, batch, directions * hidden});
+  if (!batched)
+    result.output = squeeze(result.output, 1);
+  else if (options_.batch_first)
+    result.output = transpose(result.output, 0, 1);
+  for (std::size_t k = 0; k < sizes.size(); ++k)
+    result.final_state.push_back(reshape(concat(finals[k], 0), batched ? Shape{layers * directions, batch, sizes[k]}
+                                                                        : Shape{layers * directions, sizes[k]}));
+  return result;
+}
+
+template <class T>
+std::string Recurrent<T>::extra_repr() const {
+  std::ostringstream out;
+  out << options_.input_size << ", " << options_.hidden_size;
+  if (options_.num_layers != 1) out << ", num_layers=" << options_.num_layers;
+  if (flat_names_ && !options_.bias) out << ", bias=False";  // the built-in cells' option
+  if (options_.batch_first) out << ", batch_first=True";
+  if (options_.dropout != 0) out << ", dropout=" << options_.dropout;
+  if (options_.bidirectional) out << ", bidirectional=True";
+  return out.str();
+}
+
+template class Recurrent<float>;
+template class Recurrent<double>;
+
+}  // namespace rwd::nn
