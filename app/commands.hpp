@@ -7,6 +7,8 @@
 namespace rwd::app {
 
 void add_gradcheck_command(CLI::App& cli, int& exit_code);
+void add_grads_command(CLI::App& cli, int& exit_code);
+void add_graph_command(CLI::App& cli, int& exit_code);
 
 // The main job: what `rewind` does with no subcommand.
 int run_default_task();
