@@ -72,9 +72,12 @@ template struct Node<double>;
 }  // namespace detail
 
 template <class T>
-Tensor<T>::Tensor(Array value, bool requires_grad) : node_(std::make_shared<detail::Node<T>>(std::move(value))) {
+Tensor<T>::Tensor(Array&& value, bool requires_grad) : node_(std::make_shared<detail::Node<T>>(std::move(value))) {
   node_->requires_grad = requires_grad;
 }
+
+template <class T>
+Tensor<T>::Tensor(const Array& value, bool requires_grad) : Tensor(Array(value), requires_grad) {}
 
 template <class T>
 Tensor<T>::Tensor(std::initializer_list<T> values) : Tensor(Array::from_shape({values.size()})) {

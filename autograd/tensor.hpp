@@ -56,7 +56,8 @@ class Tensor {
   using Array = xt::xarray<T>;
 
   Tensor() = default;  // undefined: holds no node
-  explicit Tensor(Array value, bool requires_grad = false);
+  explicit Tensor(Array&& value, bool requires_grad = false);
+  explicit Tensor(const Array& value, bool requires_grad = false);
   Tensor(std::initializer_list<T> values);                                 // 1-D
   Tensor(std::initializer_list<std::initializer_list<T>> rows);            // 2-D
   static Tensor scalar(T value, bool requires_grad = false);               // 0-D
