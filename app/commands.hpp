@@ -13,6 +13,9 @@ void add_train_command(CLI::App& cli, int& exit_code);
 void add_bptt_command(CLI::App& cli, int& exit_code);
 // `rewind predict` and `rewind sample`: use a trained checkpoint.
 void add_predict_commands(CLI::App& cli, int& exit_code);
+// `rewind grads`: gradients of a recurrent model + readout as .npz (PyTorch names).
+void add_grads_command(CLI::App& cli, int& exit_code);
+void add_graph_command(CLI::App& cli, int& exit_code);
 
 // The main job: what `rewind` does with no subcommand.
 int run_default_task();

@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   rwd::app::add_train_command(cli, exit_code);
   rwd::app::add_bptt_command(cli, exit_code);
   rwd::app::add_predict_commands(cli, exit_code);
+  rwd::app::add_grads_command(cli, exit_code);
+  rwd::app::add_graph_command(cli, exit_code);
   try {
     cli.parse(argc, argv);
     if (cli.get_subcommands().empty()) exit_code = rwd::app::run_default_task();

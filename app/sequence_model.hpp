@@ -1,0 +1,70 @@
+// SequenceModel: a recurrent layer (RNN, LSTM or GRU) followed by a Linear
+// readout at every step, o_t = head(h_t) -- the model `rewind grads` (and
+// `rewind train`) works on. Its parameters carry PyTorch's names for
+//
+//   class SequenceModel(torch.nn.Module):
+//       def __init__(self): self.rnn = nn.LSTM(I, H, L, ...); self.head = nn.Linear(D*H, O)
+//       def forward(self, x): return self.head(self.rnn(x)[0])
+//
+// ("rnn.weight_ih_l0", ..., "head.weight", "head.bias"), so a torch state_dict
+// saved with numpy.savez loads here unchanged, and back.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include <rewind/rewind.hpp>
+
+namespace rwd::app {
+
+enum class CellKind { rnn, lstm, gru };
+const char* to_string(CellKind kind);
+// "rnn" | "lstm" | "gru"; throws naming the flag and the value otherwise.
+CellKind parse_cell_kind(const std::string& name);
+// "tanh" | "relu"; throws naming the value otherwise.
+nn::Nonlinearity parse_nonlinearity(const std::string& name);
+
+struct SequenceModelOptions {
+  CellKind cell = CellKind::rnn;
+  std::size_t input_size = 0;
+  std::size_t hidden_size = 0;
+  std::size_t output_size = 0;
+  std::size_t num_layers = 1;
+  nn::Nonlinearity nonlinearity = nn::Nonlinearity::tanh;  // rnn only
+  bool bias = true;                                        // the recurrent layer's biases (the head always has one)
+  bool bidirectional = false;
+};
+
+template <class T>
+class SequenceModel : public nn::Module<T> {
+ public:
+  // Fresh parameters drawn from `generator` (PyTorch's default init); throws
+  // naming the option if a size is zero or nonlinearity is set for LSTM/GRU.
+  explicit SequenceModel(const SequenceModelOptions& options, Generator& generator = default_generator());
+
+  // x [T, B, input_size] -> o [T, B, output_size], o_t = head(h_t); with
+  // bidirectional, h_t is [forward h_t, reverse h_t] (PyTorch's layout).
+  Tensor<T> forward(const Tensor<T>& x) const;
+
+  const SequenceModelOptions& options() const { return options_; }
+  nn::Recurrent<T>& recurrent() const { return *rnn_; }
+  const nn::Linear<T>& head() const { return *head_; }
+
+  std::string type_name() const override { return "SequenceModel"; }
+
+ private:
+  SequenceModelOptions options_;
+  std::shared_ptr<nn::Recurrent<T>> rnn_;  // submodule "rnn"
+  std::shared_ptr<nn::Linear<T>> head_;    // submodule "head"
+};
+
+// Loads `entries` (a .npz archive's contents, e.g. from read_npz) into the
+// model's parameters. Everything is checked first: every missing name, every
+// unexpected name, every wrong dtype (must be T's: float32 for float, float64
+// for double) and every wrong shape; if anything is wrong, one single-line
+// Error names `source` and each problem, and the model is left untouched.
+template <class T>
+void load_parameters(SequenceModel<T>& model, const nn::NpzEntries& entries, const std::string& source);
+
+}  // namespace rwd::app
