@@ -32,7 +32,7 @@ int run_default_task() {
   fmt::print("rewind: sine-wave next-value prediction with a tanh RNN and a Linear head, trained by BPTT on the tape\n\n");
 
   bool passed = false;
-  run_training(config, [&](SequenceModel<double>& model) {
+  run_training(config, [&](TrainingModel<double>& model) {
     using T = double;
     auto* rnn = dynamic_cast<nn::RNN<T>*>(&model.rnn());
     // A fresh sine batch (B = 4, T = 40), the trained weights, loss = MSE of the head's outputs.

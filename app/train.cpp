@@ -167,17 +167,17 @@ Architecture architecture_of(const nn::NpzEntries& entries, const std::string& s
 }
 
 template <class T>
-std::unique_ptr<SequenceModel<T>> load_model(const std::string& path, const std::string& flag) {
+std::unique_ptr<TrainingModel<T>> load_model(const std::string& path, const std::string& flag) {
   const nn::NpzEntries entries = read_npz_file(path, flag);
   const std::string source = flag + " '" + path + "'";
   const Architecture a = architecture_of(entries, source);
   Generator gen(0);
-  auto model = std::make_unique<SequenceModel<T>>(a.kind, a.input, a.hidden, a.layers, a.output, gen);
+  auto model = std::make_unique<TrainingModel<T>>(a.kind, a.input, a.hidden, a.layers, a.output, gen);
   nn::load_state_dict(*model, model_entries<T>(entries, source), true);
   return model;
 }
-template std::unique_ptr<SequenceModel<float>> load_model<float>(const std::string&, const std::string&);
-template std::unique_ptr<SequenceModel<double>> load_model<double>(const std::string&, const std::string&);
+template std::unique_ptr<TrainingModel<float>> load_model<float>(const std::string&, const std::string&);
+template std::unique_ptr<TrainingModel<double>> load_model<double>(const std::string&, const std::string&);
 
 namespace {
 
@@ -226,7 +226,7 @@ class Trainer {
  public:
   explicit Trainer(const TrainConfig& c) : c_(c) {}
 
-  TrainSummary run(const std::function<void(SequenceModel<T>&)>& after) {
+  TrainSummary run(const std::function<void(TrainingModel<T>&)>& after) {
     prepare();
     return loop(after);
   }
@@ -293,7 +293,7 @@ class Trainer {
     }
 
     Generator gen(c_.seed);
-    model_ = std::make_unique<SequenceModel<T>>(kind, data_.input_size, hidden, layers, data_.output_size, gen);
+    model_ = std::make_unique<TrainingModel<T>>(kind, data_.input_size, hidden, layers, data_.output_size, gen);
     if (weights) nn::load_state_dict(*model_, model_entries<T>(*weights, weights_source), true);
     optimizer_ = make_optimizer<T>(c_, *model_);
     params_ = model_->parameters();
@@ -463,7 +463,7 @@ class Trainer {
     }
   }
 
-  TrainSummary loop(const std::function<void(SequenceModel<T>&)>& after) {
+  TrainSummary loop(const std::function<void(TrainingModel<T>&)>& after) {
     fs::create_directories(out_dir_);
     tty_ = ::isatty(::fileno(stdout)) != 0;
     const std::size_t log_every = c_.log_every ? c_.log_every : std::max<std::size_t>(1, c_.steps / 10);
@@ -516,7 +516,7 @@ class Trainer {
 
   const TrainConfig& c_;
   Data<T> data_;
-  std::unique_ptr<SequenceModel<T>> model_;
+  std::unique_ptr<TrainingModel<T>> model_;
   std::unique_ptr<optim::Optimizer<T>> optimizer_;
   std::vector<Tensor<T>> params_;
   std::vector<double> losses_, grad_norms_;
@@ -529,7 +529,7 @@ class Trainer {
 
 }  // namespace
 
-TrainSummary run_training(const TrainConfig& config, const std::function<void(SequenceModel<double>&)>& after) {
+TrainSummary run_training(const TrainConfig& config, const std::function<void(TrainingModel<double>&)>& after) {
   bool use_float = config.dtype == "float32";
   if (!config.input.empty()) {
     // The data decide the precision.

@@ -63,11 +63,11 @@ nn::NpyArray read_npy(const std::string& path, const std::string& flag);
 nn::NpzEntries read_npz_file(const std::string& path, const std::string& flag);
 // The model stored in a weights file or checkpoint (T must be its dtype).
 template <class T>
-std::unique_ptr<SequenceModel<T>> load_model(const std::string& path, const std::string& flag);
+std::unique_ptr<TrainingModel<T>> load_model(const std::string& path, const std::string& flag);
 
 // Trains; `after` (optional) sees the trained model (double runs only). Throws
 // rwd::Error on bad input before writing anything.
 TrainSummary run_training(const TrainConfig& config,
-                          const std::function<void(SequenceModel<double>&)>& after = {});
+                          const std::function<void(TrainingModel<double>&)>& after = {});
 
 }  // namespace rwd::app

@@ -26,9 +26,11 @@ inline std::string model_kind_name(ModelKind kind) {
 }
 
 template <class T>
-class SequenceModel : public nn::Module<T> {
+// (app/sequence_model.hpp has the same rnn + head model for `rewind grads`/`graph`; the two
+// are to be unified. Distinct names keep the one-definition rule.)
+class TrainingModel : public nn::Module<T> {
  public:
-  SequenceModel(ModelKind kind, std::size_t input_size, std::size_t hidden_size, std::size_t num_layers,
+  TrainingModel(ModelKind kind, std::size_t input_size, std::size_t hidden_size, std::size_t num_layers,
                 std::size_t output_size, Generator& gen)
       : kind_(kind) {
     nn::RecurrentOptions options{.input_size = input_size, .hidden_size = hidden_size, .num_layers = num_layers};
@@ -54,7 +56,7 @@ class SequenceModel : public nn::Module<T> {
   ModelKind kind() const { return kind_; }
   nn::Recurrent<T>& rnn() { return *rnn_; }
   nn::Linear<T>& head() { return *head_; }
-  std::string type_name() const override { return "SequenceModel"; }
+  std::string type_name() const override { return "TrainingModel"; }
 
  private:
   ModelKind kind_;
