@@ -18,6 +18,18 @@ thread_local bool anomaly_enabled = false;
 // that a NaN/Inf is reported by the engine naming the op whose backward made it
 // (sqrt's backward at 0, not the 'div' inside it).
 thread_local bool inside_backward = false;
+// Passes started so far, and the one running now (restored when a pass nested
+// in another's backward, e.g. a checkpoint's recomputation, ends).
+thread_local std::uint64_t passes_started = 0;
+thread_local std::uint64_t backward_pass = 0;
+
+struct PassScope {
+  std::uint64_t previous = backward_pass;
+  PassScope() { backward_pass = ++passes_started; }
+  ~PassScope() { backward_pass = previous; }
+  PassScope(const PassScope&) = delete;
+  PassScope& operator=(const PassScope&) = delete;
+};
 
 struct InsideBackward {
   bool previous = inside_backward;
@@ -32,6 +44,8 @@ bool all_finite(const xt::xarray<T>& a) {
   return std::all_of(a.begin(), a.end(), [](T v) { return std::isfinite(v); });
 }
 }  // namespace
+
+std::uint64_t detail::current_backward_pass() { return backward_pass; }
 
 bool GradMode::is_enabled() { return grad_enabled; }
 void GradMode::set_enabled(bool enabled) { grad_enabled = enabled; }
@@ -98,6 +112,7 @@ void execute_pass(const std::vector<Tensor<T>>& outputs, const std::vector<Tenso
 template <class T>
 void execute(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& seeds, const Pass<T>& pass) {
   ReadyQueue<T> ready(&later_first<T>);
+  PassScope scope;
   try {
     execute_pass(outputs, seeds, pass, ready);
   } catch (...) {

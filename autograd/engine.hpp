@@ -8,6 +8,7 @@
 // weight shared by all timesteps that sum is backpropagation through time.
 #pragma once
 
+#include <cstdint>
 #include <stdexcept>
 #include <vector>
 
@@ -44,5 +45,11 @@ template <class T>
 std::vector<Tensor<T>> grad(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& inputs,
                             const std::vector<Tensor<T>>& seeds = {}, bool retain_graph = false,
                             bool create_graph = false, bool allow_unused = false);
+
+namespace detail {
+// A number identifying the backward pass running now (each pass gets a new
+// one), for state that must not leak from an aborted pass into the next.
+std::uint64_t current_backward_pass();
+}  // namespace detail
 
 }  // namespace rwd

@@ -2,6 +2,7 @@
 
 #include "../autograd/ops.hpp"
 #include "../autograd/op_support.hpp"
+#include "fused_steps.hpp"
 
 namespace rwd::nn {
 
@@ -43,6 +44,13 @@ template <class T>
 Tensor<T> GRUCell<T>::forward(const Tensor<T>& x) const {
   this->check_step(x, {}, {});
   return forward(x, zeros<T>({x.size(0), this->hidden_size_}));
+}
+
+template <class T>
+std::optional<UnrollResult<T>> GRUCell<T>::fused_unroll(const Tensor<T>& projected, const CellState<T>& state,
+                                                     bool reverse) const {
+  return unroll_with_fused_steps(FusedCell::gru, {this->weight_ih_, this->weight_hh_, this->bias_ih_, this->bias_hh_},
+                                 projected, state, reverse);
 }
 
 template class GRUCell<float>;

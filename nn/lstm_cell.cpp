@@ -2,6 +2,7 @@
 
 #include "../autograd/ops.hpp"
 #include "../autograd/op_support.hpp"
+#include "fused_steps.hpp"
 
 namespace rwd::nn {
 
@@ -48,6 +49,13 @@ LSTMState<T> LSTMCell<T>::forward(const Tensor<T>& x) const {
   this->check_step(x, {}, {});
   const Shape shape{x.size(0), this->hidden_size_};
   return forward(x, {zeros<T>(shape), zeros<T>(shape)});
+}
+
+template <class T>
+std::optional<UnrollResult<T>> LSTMCell<T>::fused_unroll(const Tensor<T>& projected, const CellState<T>& state,
+                                                     bool reverse) const {
+  return unroll_with_fused_steps(FusedCell::lstm, {this->weight_ih_, this->weight_hh_, this->bias_ih_, this->bias_hh_},
+                                 projected, state, reverse);
 }
 
 template class LSTMCell<float>;

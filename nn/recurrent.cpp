@@ -5,6 +5,7 @@
 
 #include "../autograd/engine.hpp"
 #include "../autograd/grad_mode.hpp"
+#include "../autograd/gradient_sink.hpp"
 #include "../autograd/ops.hpp"
 #include "../autograd/op_support.hpp"
 
@@ -56,58 +57,38 @@ Tensor<T> dropout_mask(const Shape& shape, double p, Generator& generator) {
 // The row blocks [k·rows, (k+1)·rows) of x [N, C] as separate tensors: the
 // time steps of a layer's projected input, the cells' initial states.
 // With slice, backward would cost O(N²/rows): each block's gradient reaches x
-// as a full-size zero-padded copy. Here the blocks' backwards add their
-// gradients into one shared buffer and pass only a scalar token to `gather`,
-// a node created just after x and hence processed after every block, which
-// hands x the buffer once. Under create_graph the blocks return pad_slice
-// instead, so that the gradient is itself differentiable.
+// as a full-size zero-padded copy. Here the blocks' backwards write their rows
+// of one shared buffer, which a gradient sink hands to x once. Under
+// create_graph the blocks return pad_slice instead, so that the gradient is
+// itself differentiable.
 template <class T>
 std::vector<Tensor<T>> row_blocks(const Tensor<T>& x, std::size_t rows) {
-  struct Buffer {
-    xt::xarray<T> grad;
-    bool pending = false;
-  };
-  auto buffer = std::make_shared<Buffer>();
-  const Tensor<T> gather =
-      record<T>("gather_row_blocks", xt::xarray<T>(T(0)), {x}, [buffer](const auto&, const auto&, const auto&) {
-        Tensor<T> grad(std::move(buffer->grad));
-        buffer->grad = xt::xarray<T>();
-        buffer->pending = false;
-        return Grads<T>{grad};
-      });
+  GradientSink<T> sink(x, "gather_row_blocks");
   const std::size_t block_size = rows * x.size(1);
   std::vector<Tensor<T>> blocks;
   for (std::size_t k = 0; k < x.size(0) / rows; ++k) {
     xt::xarray<T> value = xt::xarray<T>::from_shape({rows, x.size(1)});
     std::copy_n(x.data() + k * block_size, block_size, value.data());
+    std::vector<Tensor<T>> inputs{x};
+    if (sink.active()) inputs.push_back(sink.token());
     blocks.push_back(record<T>(
-        "row_block", std::move(value), {gather, x},
-        [buffer, k, rows, block_size](const auto& in, const auto&, const Tensor<T>& g) {
-          if (GradMode::is_enabled()) return Grads<T>{Tensor<T>(), pad_slice(g, 0, k * rows, in[1].shape())};
-          if (!buffer->pending) {
-            buffer->grad = xt::zeros<T>(in[1].shape());
-            buffer->pending = true;
-          }
-          T* target = buffer->grad.data() + k * block_size;
+        "row_block", std::move(value), std::move(inputs),
+        [sink, k, rows, block_size](const auto& in, const auto&, const Tensor<T>& g) mutable {
+          if (GradMode::is_enabled()) return Grads<T>{pad_slice(g, 0, k * rows, in[0].shape())};
+          T* target = sink.buffer().data() + k * block_size;
           const T* source = g.data();
           for (std::size_t i = 0; i < block_size; ++i) target[i] += source[i];
-          return Grads<T>{Tensor<T>::scalar(T(0)), Tensor<T>()};
+          return Grads<T>{Tensor<T>(), sink.token_grad()};
         }));
   }
   return blocks;
 }
 
-template <class T>
-struct DirectionResult {
-  Tensor<T> output;    // [T·B, H], row t·B + b
-  CellState<T> state;  // after the last valid step of each sequence
-};
-
 // One layer, one direction: forward t = 0..T-1 or reverse t = T-1..0.
 //   s_t = step(p_t, s_prev)                    (all sequences running at t)
 //   s_t = where(m_t, step(p_t, s_prev), s_prev),  h_out_t = m_t ⊙ h_t   (some padded at t)
 template <class T>
-DirectionResult<T> unroll_direction(const std::string& name, const RecurrentCell<T>& cell,
+UnrollResult<T> unroll_direction(const std::string& name, const RecurrentCell<T>& cell,
                                     const std::vector<Tensor<T>>& projected_steps, CellState<T> state,
                                     const std::vector<Tensor<T>>& masks, bool reverse) {
   const std::size_t steps = masks.size();
@@ -242,8 +223,11 @@ RecurrentOutput<T> Recurrent<T>::forward(const Tensor<T>& input, const CellState
       if (projected.dim() != 2 || projected.size(0) != steps * batch)
         throw Error(name_ + ": the cell's project_input turned " + shape_text(layer_input.shape()) + " into " +
                     shape_text(projected.shape()) + ", expected " + std::to_string(steps * batch) + " rows");
-      DirectionResult<T> result =
-          unroll_direction(name_, cell, row_blocks(projected, batch), std::move(state), masks, direction == 1);
+      std::optional<UnrollResult<T>> fused;
+      if (options_.fused && lengths.empty()) fused = cell.fused_unroll(projected, state, direction == 1);
+      UnrollResult<T> result = fused ? std::move(*fused)
+                                     : unroll_direction(name_, cell, row_blocks(projected, batch), std::move(state),
+                                                        masks, direction == 1);
       for (std::size_t k = 0; k < sizes.size(); ++k) finals[k].push_back(std::move(result.state[k]));
       direction_outputs.push_back(std::move(result.output));
     }

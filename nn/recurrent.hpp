@@ -11,7 +11,9 @@
 //   1. its input, [T·B, I] (time-major rows), goes through the cell's
 //      project_input once: one GEMM for all time steps;
 //   2. the time loop calls step on the B rows of step t, from the initial
-//      state, forward t = 0..T-1 and, for the reverse direction, T-1..0;
+//      state, forward t = 0..T-1 and, for the reverse direction, T-1..0
+//      (the built-in cells run it as one fused node per step instead:
+//      fused_steps.hpp);
 //   3. the outputs h_t of the D directions are concatenated along features and
 //      (in training mode, between layers) dropped out with probability p.
 // Variable lengths (lengths[b] <= T, PyTorch's pack_padded_sequence): at a
@@ -43,6 +45,10 @@ struct RecurrentOptions {
   double dropout = 0;                              // on every layer's output but the last, in training mode
   bool bidirectional = false;
   RecurrentInit init = RecurrentInit::uniform;  // built-in cells (not a PyTorch argument)
+  // Built-in cells record one fused node per step (nn/fused_steps.hpp) unless
+  // sequences have different lengths; false records every step op by op, which
+  // also supports double backward (create_graph). Not a PyTorch argument.
+  bool fused = true;
 };
 
 template <class T>

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,14 @@ namespace rwd::nn {
 // The state of a cell: h first, then any further tensors (an LSTM's c).
 template <class T>
 using CellState = std::vector<Tensor<T>>;
+
+// One direction of one layer, unrolled: the outputs h_t as [T·B, H] rows
+// (row block t is step t's) and the state after the last step.
+template <class T>
+struct UnrollResult {
+  Tensor<T> output;
+  CellState<T> state;
+};
 
 template <class T>
 class RecurrentCell : public Module<T> {
@@ -43,6 +52,14 @@ class RecurrentCell : public Module<T> {
 
   // The zero state for a batch of `batch` (constants: they need no gradient).
   CellState<T> zero_state(std::size_t batch) const;
+
+  // The whole time loop over `projected` ([T·B, P], rows of step t in block t)
+  // with a fused node per step (nn/fused_steps.hpp), for cells that have one;
+  // nullopt (the default) lets nn::Recurrent record the steps op by op.
+  virtual std::optional<UnrollResult<T>> fused_unroll(const Tensor<T>& /*projected*/, const CellState<T>& /*state*/,
+                                                      bool /*reverse*/) const {
+    return std::nullopt;
+  }
 };
 
 // The hidden nonlinearity of an Elman RNN (PyTorch's nonlinearity='tanh'|'relu').

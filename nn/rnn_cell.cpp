@@ -2,6 +2,7 @@
 
 #include "../autograd/ops.hpp"
 #include "../autograd/op_support.hpp"
+#include "fused_steps.hpp"
 
 namespace rwd::nn {
 
@@ -45,6 +46,13 @@ std::string RNNCell<T>::extra_repr() const {
   std::string repr = GatedCell<T>::extra_repr();
   if (nonlinearity_ != Nonlinearity::tanh) repr += std::string(", nonlinearity=") + to_string(nonlinearity_);
   return repr;
+}
+
+template <class T>
+std::optional<UnrollResult<T>> RNNCell<T>::fused_unroll(const Tensor<T>& projected, const CellState<T>& state,
+                                                     bool reverse) const {
+  return unroll_with_fused_steps(nonlinearity_ == Nonlinearity::tanh ? FusedCell::rnn_tanh : FusedCell::rnn_relu, {this->weight_ih_, this->weight_hh_, this->bias_ih_, this->bias_hh_},
+                                 projected, state, reverse);
 }
 
 template class RNNCell<float>;

@@ -1,0 +1,64 @@
+// GradientSink: many nodes writing their share of one tensor's gradient
+// straight into a single buffer.
+//
+// A weight used at every one of T time steps would normally receive T
+// full-size gradients, each allocated by a step's backward and then added by
+// the engine. With a sink the steps add into one buffer in place (a BLAS GEMM
+// with beta = 1, or a write into rows), and the engine delivers the buffer to
+// the tensor once. The same holds for a [T·B, ·] tensor whose row blocks are
+// read one step at a time: each step writes the gradient of its rows only.
+//
+// How it works on the tape: the sink records a small "collector" node whose
+// input is the target tensor. Contributing nodes take `token()` as an input and
+// are created after the sink, so backward (which runs nodes in reverse
+// creation order) reaches the collector only after all of them; its backward
+// hands the buffer to the target. A contributor returns `token_grad()` as its
+// token's gradient, which schedules the collector on the first contribution of
+// a pass and costs nothing afterwards.
+//
+// The buffer is not differentiable: a contributor's backward must refuse to
+// run under create_graph (GradMode enabled during backward) or take a path
+// that returns ordinary gradients instead.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include <xtensor/xarray.hpp>
+
+#include "tensor.hpp"
+
+namespace rwd {
+
+template <class T>
+class GradientSink {
+ public:
+  GradientSink() = default;
+  // Records the collector for `target` (nothing to collect, inactive, if the
+  // target needs no gradient or recording is off).
+  explicit GradientSink(const Tensor<T>& target, const char* op = "gradient_sink");
+
+  // Whether contributions are wanted.
+  bool active() const { return state_ != nullptr; }
+  // An input for every contributing node (undefined when inactive).
+  const Tensor<T>& token() const { return token_; }
+  // This pass's buffer, zeros of the target's shape on first use.
+  xt::xarray<T>& buffer();
+  // The token's gradient for a contributor's backward: a scalar the first time
+  // in a pass (it schedules the collector), undefined afterwards.
+  Tensor<T> token_grad();
+
+ private:
+  struct State {
+    Shape shape;
+    xt::xarray<T> buffer;
+    std::uint64_t pass = 0;  // the backward pass the buffer and token belong to
+    bool pending = false;    // the buffer holds that pass's sum so far
+    bool scheduled = false;  // the collector has been handed a token gradient in that pass
+  };
+  State& current();  // the state, reset if it belongs to an earlier (perhaps aborted) pass
+  std::shared_ptr<State> state_;
+  Tensor<T> token_;
+};
+
+}  // namespace rwd

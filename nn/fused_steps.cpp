@@ -1,0 +1,336 @@
+#include "fused_steps.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <string>
+
+#include "../autograd/blas.hpp"
+#include "../autograd/engine.hpp"
+#include "../autograd/grad_mode.hpp"
+#include "../autograd/gradient_sink.hpp"
+#include "../autograd/ops.hpp"
+
+namespace rwd::nn {
+
+namespace {
+
+template <class T>
+T sigmoid(T v) {
+  return T(1) / (T(1) + std::exp(-v));
+}
+
+// What the step nodes of one direction share. Row blocks are indexed by time
+// t; the steps run in order s = 0..T-1 at time t = time(s).
+template <class T>
+struct Unroll {
+  FusedCell kind;
+  std::size_t steps, batch, hidden, gates;
+  std::size_t state_width;  // columns of a step node's value: H, or 2H for an LSTM's [h | c]
+  std::size_t saved_width;  // columns kept per step for backward (activations)
+  bool reverse;
+  Tensor<T> projected, weight_hh, bias_hh;  // bias_hh: the GRU's, inside r ⊙ (h W_hnᵀ + b_hn)
+  GradientSink<T> projected_grad, weight_hh_grad, bias_hh_grad;
+  xt::xarray<T> saved;    // [T·B, saved_width]
+  xt::xarray<T> outputs;  // [T·B, H], handed to the output node
+  xt::xarray<T> scratch;  // [B, 6H], per-step temporaries, reused
+  // dL/d(outputs) of the current pass, set by the output node's backward
+  // (created after every step, so it runs before them).
+  Tensor<T> output_grad;
+  std::uint64_t output_grad_pass = 0;
+
+  std::size_t time(std::size_t s) const { return reverse ? steps - 1 - s : s; }
+  const T* projected_rows(std::size_t t) const { return projected.data() + t * batch * gates * hidden; }
+  T* saved_rows(std::size_t t) { return saved.data() + t * batch * saved_width; }
+  // Row block t of dL/d(outputs), or null if the outputs got no gradient in this pass.
+  const T* output_grad_rows(std::size_t t) const {
+    if (!output_grad.defined() || output_grad_pass != detail::current_backward_pass()) return nullptr;
+    return output_grad.data() + t * batch * hidden;
+  }
+};
+
+// out += in, n values
+template <class T>
+void add_into(T* out, const T* in, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) out[i] += in[i];
+}
+
+// ---- forward of one step, per cell --------------------------------------------
+// h_prev: the previous step's node value (or the initial state), [B, state_width].
+
+// a = p_t + h W_hhᵀ,   h' = act(a)
+template <class T>
+void rnn_forward(Unroll<T>& u, std::size_t t, const T* h_prev, T* h_next) {
+  const std::size_t B = u.batch, H = u.hidden;
+  std::copy_n(u.projected_rows(t), B * H, h_next);
+  blas::gemm(false, true, B, H, H, T(1), h_prev, H, u.weight_hh.data(), H, T(1), h_next, H);
+  if (u.kind == FusedCell::rnn_tanh)
+    for (std::size_t i = 0; i < B * H; ++i) h_next[i] = std::tanh(h_next[i]);
+  else
+    for (std::size_t i = 0; i < B * H; ++i) h_next[i] = std::max(h_next[i], T(0));
+}
+
+// [i | f | g | o] = p_t + h W_hhᵀ,  i, f, o = σ(·), g = tanh(·)
+// c' = f ⊙ c + i ⊙ g,   h' = o ⊙ tanh(c')
+// Saved per step: the activated gates and tanh(c'), [B, 5H].
+template <class T>
+void lstm_forward(Unroll<T>& u, std::size_t t, const T* hc_prev, T* hc_next) {
+  const std::size_t B = u.batch, H = u.hidden, S = u.saved_width;
+  T* saved = u.saved_rows(t);
+  const T* p = u.projected_rows(t);
+  for (std::size_t b = 0; b < B; ++b) std::copy_n(p + b * 4 * H, 4 * H, saved + b * S);
+  blas::gemm(false, true, B, 4 * H, H, T(1), hc_prev, 2 * H, u.weight_hh.data(), H, T(1), saved, S);
+  for (std::size_t b = 0; b < B; ++b) {
+    T* gate = saved + b * S;  // i f g o tanh(c')
+    const T* c = hc_prev + b * 2 * H + H;
+    T* h_out = hc_next + b * 2 * H;
+    T* c_out = h_out + H;
+    for (std::size_t j = 0; j < H; ++j) {
+      const T i = sigmoid(gate[j]), f = sigmoid(gate[H + j]), g = std::tanh(gate[2 * H + j]),
+              o = sigmoid(gate[3 * H + j]);
+      const T c_next = f * c[j] + i * g, tanh_c = std::tanh(c_next);
+      gate[j] = i, gate[H + j] = f, gate[2 * H + j] = g, gate[3 * H + j] = o, gate[4 * H + j] = tanh_c;
+      c_out[j] = c_next;
+      h_out[j] = o * tanh_c;
+    }
+  }
+}
+
+// q = h W_hhᵀ + b_hh = [q_r | q_z | q_n]
+// r = σ(p_r + q_r),  z = σ(p_z + q_z),  n = tanh(p_n + r ⊙ q_n),  h' = (1 - z) ⊙ n + z ⊙ h
+// Saved per step: r, z, n and q_n, [B, 4H].
+template <class T>
+void gru_forward(Unroll<T>& u, std::size_t t, const T* h_prev, T* h_next) {
+  const std::size_t B = u.batch, H = u.hidden, S = u.saved_width;
+  T* q = u.scratch.data();  // [B, 3H]
+  if (u.bias_hh.defined())
+    for (std::size_t b = 0; b < B; ++b) std::copy_n(u.bias_hh.data(), 3 * H, q + b * 3 * H);
+  blas::gemm(false, true, B, 3 * H, H, T(1), h_prev, H, u.weight_hh.data(), H, u.bias_hh.defined() ? T(1) : T(0),
+             q, 3 * H);
+  const T* p = u.projected_rows(t);
+  T* saved = u.saved_rows(t);
+  for (std::size_t b = 0; b < B; ++b) {
+    const T *pb = p + b * 3 * H, *qb = q + b * 3 * H, *hb = h_prev + b * H;
+    T* keep = saved + b * S;  // r z n q_n
+    for (std::size_t j = 0; j < H; ++j) {
+      const T r = sigmoid(pb[j] + qb[j]), z = sigmoid(pb[H + j] + qb[H + j]);
+      const T n = std::tanh(pb[2 * H + j] + r * qb[2 * H + j]);
+      keep[j] = r, keep[H + j] = z, keep[2 * H + j] = n, keep[3 * H + j] = qb[2 * H + j];
+      h_next[b * H + j] = n + z * (hb[j] - n);
+    }
+  }
+}
+
+// ---- backward of one step, per cell -------------------------------------------
+// g: dL/d(step output) [B, state_width], the total from every later use.
+// Each writes dL/d(pre-activations) as `delta` (the step's row block of dL/dP
+// when P needs it, else scratch), adds its dL/dW_hh (and the GRU's dL/db_hh)
+// term, and returns dL/dh_prev's recurrent part in `dh_prev` [B, state_width]
+// (null when the previous state needs no gradient).
+
+// δ = g ⊙ act'(a);  dL/dW_hh += δᵀ h;  dL/dh = δ W_hh
+template <class T>
+void rnn_backward(Unroll<T>& u, const T* h_prev, const T* h, const T* g, T* delta, T* dh_prev) {
+  const std::size_t B = u.batch, H = u.hidden;
+  if (u.kind == FusedCell::rnn_tanh)
+    for (std::size_t i = 0; i < B * H; ++i) delta[i] = g[i] * (T(1) - h[i] * h[i]);
+  else
+    for (std::size_t i = 0; i < B * H; ++i) delta[i] = h[i] > T(0) ? g[i] : T(0);
+  if (u.weight_hh_grad.active())
+    blas::gemm(true, false, H, H, B, T(1), delta, H, h_prev, H, T(1), u.weight_hh_grad.buffer().data(), H);
+  if (dh_prev) blas::gemm(false, false, B, H, H, T(1), delta, H, u.weight_hh.data(), H, T(0), dh_prev, H);
+}
+
+// With tc = tanh(c'):
+//   dc = g_c + g_h ⊙ o ⊙ (1 - tc²)
+//   δ_i = dc ⊙ g ⊙ i(1-i),  δ_f = dc ⊙ c ⊙ f(1-f),  δ_g = dc ⊙ i ⊙ (1-g²),  δ_o = g_h ⊙ tc ⊙ o(1-o)
+//   dL/dW_hh += δᵀ h;   dL/dh = δ W_hh,   dL/dc = dc ⊙ f
+template <class T>
+void lstm_backward(Unroll<T>& u, std::size_t t, const T* hc_prev, const T* g, T* delta, T* dhc_prev) {
+  const std::size_t B = u.batch, H = u.hidden, S = u.saved_width;
+  const T* saved = u.saved_rows(t);
+  for (std::size_t b = 0; b < B; ++b) {
+    const T* gate = saved + b * S;
+    const T *g_h = g + b * 2 * H, *g_c = g_h + H, *c = hc_prev + b * 2 * H + H;
+    T* d = delta + b * 4 * H;
+    for (std::size_t j = 0; j < H; ++j) {
+      const T i = gate[j], f = gate[H + j], gg = gate[2 * H + j], o = gate[3 * H + j], tc = gate[4 * H + j];
+      const T dc = g_c[j] + g_h[j] * o * (T(1) - tc * tc);
+      d[j] = dc * gg * i * (T(1) - i);
+      d[H + j] = dc * c[j] * f * (T(1) - f);
+      d[2 * H + j] = dc * i * (T(1) - gg * gg);
+      d[3 * H + j] = g_h[j] * tc * o * (T(1) - o);
+      if (dhc_prev) dhc_prev[b * 2 * H + H + j] = dc * f;
+    }
+  }
+  if (u.weight_hh_grad.active())
+    blas::gemm(true, false, 4 * H, H, B, T(1), delta, 4 * H, hc_prev, 2 * H, T(1), u.weight_hh_grad.buffer().data(),
+               H);
+  if (dhc_prev) blas::gemm(false, false, B, H, 4 * H, T(1), delta, 4 * H, u.weight_hh.data(), H, T(0), dhc_prev, 2 * H);
+}
+
+//   δ_n = g ⊙ (1 - z) ⊙ (1 - n²),   δ_r = δ_n ⊙ q_n ⊙ r(1-r),   δ_z = g ⊙ (h - n) ⊙ z(1-z)
+//   dL/dP_t = [δ_r | δ_z | δ_n],   dL/dq = [δ_r | δ_z | δ_n ⊙ r]
+//   dL/dW_hh += dqᵀ h,   dL/db_hh += Σ_b dq,   dL/dh = dq W_hh + g ⊙ z
+template <class T>
+void gru_backward(Unroll<T>& u, std::size_t t, const T* h_prev, const T* g, T* delta, T* dh_prev) {
+  const std::size_t B = u.batch, H = u.hidden, S = u.saved_width;
+  const T* saved = u.saved_rows(t);
+  T* dq = u.scratch.data() + 3 * B * H;  // [B, 3H] (scratch's first 3·B·H hold delta when P needs no gradient)
+  for (std::size_t b = 0; b < B; ++b) {
+    const T* keep = saved + b * S;
+    const T *gb = g + b * H, *hb = h_prev + b * H;
+    T *d = delta + b * 3 * H, *dqb = dq + b * 3 * H;
+    for (std::size_t j = 0; j < H; ++j) {
+      const T r = keep[j], z = keep[H + j], n = keep[2 * H + j], q_n = keep[3 * H + j];
+      const T d_n = gb[j] * (T(1) - z) * (T(1) - n * n);
+      d[j] = dqb[j] = d_n * q_n * r * (T(1) - r);
+      d[H + j] = dqb[H + j] = gb[j] * (hb[j] - n) * z * (T(1) - z);
+      d[2 * H + j] = d_n;
+      dqb[2 * H + j] = d_n * r;
+    }
+  }
+  if (u.weight_hh_grad.active())
+    blas::gemm(true, false, 3 * H, H, B, T(1), dq, 3 * H, h_prev, H, T(1), u.weight_hh_grad.buffer().data(), H);
+  if (u.bias_hh_grad.active()) {
+    T* db = u.bias_hh_grad.buffer().data();
+    for (std::size_t b = 0; b < B; ++b) add_into(db, dq + b * 3 * H, 3 * H);
+  }
+  if (dh_prev) {
+    blas::gemm(false, false, B, H, 3 * H, T(1), dq, 3 * H, u.weight_hh.data(), H, T(0), dh_prev, H);
+    for (std::size_t b = 0; b < B; ++b)
+      for (std::size_t j = 0; j < H; ++j) dh_prev[b * H + j] += g[b * H + j] * saved[b * S + H + j];
+  }
+}
+
+const char* step_name(FusedCell kind) {
+  switch (kind) {
+    case FusedCell::rnn_tanh: return "rnn_tanh_step";
+    case FusedCell::rnn_relu: return "rnn_relu_step";
+    case FusedCell::lstm: return "lstm_step";
+    case FusedCell::gru: return "gru_step";
+  }
+  return "fused_step";
+}
+
+// Step s of the unroll as a node: inputs {previous state, the sinks' tokens}.
+template <class T>
+Tensor<T> record_step(const std::shared_ptr<Unroll<T>>& unroll, std::size_t s, const Tensor<T>& previous) {
+  Unroll<T>& u = *unroll;
+  const std::size_t t = u.time(s), B = u.batch, H = u.hidden;
+  xt::xarray<T> value = xt::xarray<T>::from_shape({B, u.state_width});
+  switch (u.kind) {
+    case FusedCell::rnn_tanh:
+    case FusedCell::rnn_relu: rnn_forward(u, t, previous.data(), value.data()); break;
+    case FusedCell::lstm: lstm_forward(u, t, previous.data(), value.data()); break;
+    case FusedCell::gru: gru_forward(u, t, previous.data(), value.data()); break;
+  }
+  for (std::size_t b = 0; b < B; ++b)  // h_t into the layer's output rows
+    std::copy_n(value.data() + b * u.state_width, H, u.outputs.data() + (t * B + b) * H);
+
+  std::vector<Tensor<T>> inputs{previous};
+  for (const auto* sink : {&u.projected_grad, &u.weight_hh_grad, &u.bias_hh_grad})
+    if (sink->active()) inputs.push_back(sink->token());
+  return record<T>(step_name(u.kind), std::move(value), std::move(inputs),
+                   [unroll, s](const std::vector<Tensor<T>>& in, const Tensor<T>& out, const Tensor<T>& grad) {
+                     Unroll<T>& u = *unroll;
+                     if (GradMode::is_enabled())
+                       throw Error(std::string(step_name(u.kind)) +
+                                   ": double backward (create_graph) through a fused step is not supported; build "
+                                   "the layer with RecurrentOptions::fused = false");
+                     const std::size_t t = u.time(s), B = u.batch, H = u.hidden;
+                     T* delta = u.projected_grad.active()
+                                    ? u.projected_grad.buffer().data() + t * B * u.gates * H
+                                    : u.scratch.data();
+                     const bool previous_needs_grad = in[0].requires_grad();
+                     xt::xarray<T> dh_prev;
+                     if (previous_needs_grad) dh_prev = xt::xarray<T>::from_shape({B, u.state_width});
+                     T* dh = previous_needs_grad ? dh_prev.data() : nullptr;
+                     switch (u.kind) {
+                       case FusedCell::rnn_tanh:
+                       case FusedCell::rnn_relu: rnn_backward(u, in[0].data(), out.data(), grad.data(), delta, dh); break;
+                       case FusedCell::lstm: lstm_backward(u, t, in[0].data(), grad.data(), delta, dh); break;
+                       case FusedCell::gru: gru_backward(u, t, in[0].data(), grad.data(), delta, dh); break;
+                     }
+                     // The previous step's h also reached the layer's output: add that gradient here,
+                     // so the output's gradient never has to be split into T tensors.
+                     if (dh && s > 0)
+                       if (const T* direct = u.output_grad_rows(u.time(s - 1)))
+                         for (std::size_t b = 0; b < B; ++b) add_into(dh + b * u.state_width, direct + b * H, H);
+                     Grads<T> grads{previous_needs_grad ? Tensor<T>(std::move(dh_prev)) : Tensor<T>()};
+                     for (auto* sink : {&u.projected_grad, &u.weight_hh_grad, &u.bias_hh_grad})
+                       if (sink->active()) grads.push_back(sink->token_grad());
+                     return grads;
+                   });
+}
+
+}  // namespace
+
+template <class T>
+UnrollResult<T> unroll_with_fused_steps(FusedCell kind, const CellWeights<T>& weights, const Tensor<T>& projected,
+                             const CellState<T>& state, bool reverse) {
+  auto unroll = std::make_shared<Unroll<T>>();
+  Unroll<T>& u = *unroll;
+  u.kind = kind;
+  u.gates = kind == FusedCell::lstm ? 4 : kind == FusedCell::gru ? 3 : 1;
+  u.hidden = weights.weight_hh.size(1);
+  u.batch = state[0].size(0);
+  u.steps = projected.size(0) / u.batch;
+  u.state_width = kind == FusedCell::lstm ? 2 * u.hidden : u.hidden;
+  u.saved_width = kind == FusedCell::lstm ? 5 * u.hidden : kind == FusedCell::gru ? 4 * u.hidden : 0;
+  u.reverse = reverse;
+  u.projected = projected;
+  u.weight_hh = weights.weight_hh;
+  if (kind == FusedCell::gru) u.bias_hh = weights.bias_hh;
+  const std::size_t B = u.batch, H = u.hidden, rows = u.steps * B;
+  u.saved = xt::xarray<T>::from_shape({rows, u.saved_width});
+  u.outputs = xt::xarray<T>::from_shape({rows, H});
+  u.scratch = xt::xarray<T>::from_shape({B, 6 * H});
+
+  // The initial state as a step node's value: h, or [h | c].
+  Tensor<T> previous = kind == FusedCell::lstm ? concat(std::vector<Tensor<T>>{state[0], state[1]}, 1) : state[0];
+  // Sinks before steps (backward reaches them after every step), the output node after.
+  u.projected_grad = GradientSink<T>(projected, "fused_input_projection_grad");
+  u.weight_hh_grad = GradientSink<T>(weights.weight_hh, "fused_weight_hh_grad");
+  if (u.bias_hh.defined()) u.bias_hh_grad = GradientSink<T>(u.bias_hh, "fused_bias_hh_grad");
+  std::vector<Tensor<T>> step_outputs;
+  step_outputs.reserve(u.steps);
+  for (std::size_t s = 0; s < u.steps; ++s) {
+    previous = record_step(unroll, s, previous);
+    step_outputs.push_back(previous);
+  }
+
+  // outputs [T·B, H]: its backward keeps dL/d(outputs) for the steps to read and
+  // passes only the last step's rows on (the others are added by step s+1).
+  const Tensor<T> last = step_outputs.back();
+  UnrollResult<T> result;
+  result.output = record<T>(
+      "fused_outputs", std::move(u.outputs), std::move(step_outputs),
+      [unroll](const std::vector<Tensor<T>>& in, const Tensor<T>&, const Tensor<T>& grad) {
+        Grads<T> grads(in.size());
+        Unroll<T>& u = *unroll;
+        u.output_grad = grad;
+        u.output_grad_pass = detail::current_backward_pass();
+        const std::size_t B = u.batch, H = u.hidden, t = u.time(u.steps - 1);
+        xt::xarray<T> last_grad = xt::zeros<T>({B, u.state_width});
+        for (std::size_t b = 0; b < B; ++b)
+          std::copy_n(grad.data() + (t * B + b) * H, H, last_grad.data() + b * u.state_width);
+        grads.back() = Tensor<T>(std::move(last_grad));
+        return grads;
+      });
+  u.outputs = xt::xarray<T>();
+  if (kind == FusedCell::lstm)
+    result.state = {slice(last, 1, 0, H), slice(last, 1, H, 2 * H)};
+  else
+    result.state = {last};
+  return result;
+}
+
+#define REWIND_INSTANTIATE(T)                                                                                   \
+  template UnrollResult<T> unroll_with_fused_steps<T>(FusedCell, const CellWeights<T>&, const Tensor<T>&, const CellState<T>&, \
+                                           bool);
+REWIND_INSTANTIATE(float)
+REWIND_INSTANTIATE(double)
+#undef REWIND_INSTANTIATE
+
+}  // namespace rwd::nn

@@ -1,0 +1,249 @@
+// The fused step nodes of the built-in cells (nn/fused_steps.hpp) against the
+// generic unroll, which records every step op by op from the cell equations
+// (RecurrentOptions::fused = false): same parameters, same input, the outputs,
+// final states and every gradient must agree to rounding. The generic path is
+// itself gradient-checked in test_recurrent.cpp, and so is the fused one there
+// (its configurations without lengths run fused by default); here the two are
+// compared directly, including the edge cases of the fused backward: frozen
+// weights, grad() instead of backward(), a pass aborted half way, and double
+// backward (refused with a clear message).
+#include <doctest/doctest.h>
+
+#include <functional>
+#include <memory>
+
+#include <xtensor/xmath.hpp>
+
+#include <rewind/autograd/gradcheck_doctest.hpp>
+#include <rewind/rewind.hpp>
+
+using namespace rwd;
+using nn::RecurrentOptions;
+
+namespace {
+
+struct Kind {
+  const char* name;
+  std::size_t states;  // 2 for the LSTM's (h, c)
+  nn::Nonlinearity nonlinearity = nn::Nonlinearity::tanh;
+};
+
+const Kind kinds[] = {{"RNN tanh", 1}, {"RNN relu", 1, nn::Nonlinearity::relu}, {"LSTM", 2}, {"GRU", 1}};
+
+std::unique_ptr<nn::Recurrent<double>> make(const Kind& kind, RecurrentOptions options,
+                                            const std::vector<TensorD>& parameters, Generator& gen) {
+  options.nonlinearity = kind.nonlinearity;
+  if (kind.states == 2) return std::make_unique<nn::LSTM<double>>(options, parameters, gen);
+  if (std::string(kind.name) == "GRU") return std::make_unique<nn::GRU<double>>(options, parameters, gen);
+  return std::make_unique<nn::RNN<double>>(options, parameters, gen);
+}
+
+std::vector<TensorD> fresh_parameters(const Kind& kind, RecurrentOptions options, Generator& gen) {
+  options.nonlinearity = kind.nonlinearity;
+  std::unique_ptr<nn::Recurrent<double>> layer;
+  if (kind.states == 2)
+    layer = std::make_unique<nn::LSTM<double>>(options, gen);
+  else if (std::string(kind.name) == "GRU")
+    layer = std::make_unique<nn::GRU<double>>(options, gen);
+  else
+    layer = std::make_unique<nn::RNN<double>>(options, gen);
+  std::vector<TensorD> parameters;
+  for (const auto& p : layer->parameters()) parameters.push_back(TensorD(p.value(), true));
+  return parameters;
+}
+
+// Everything one run produces: output, final state, and the gradients of a
+// loss that weighs each of them by fixed random factors (the first
+// weights.size() of them: the rest do not enter the loss).
+struct Run {
+  std::vector<TensorD> values;
+  std::vector<TensorD> grads;  // x, each initial state, each parameter (undefined where none)
+};
+
+Run run(const Kind& kind, RecurrentOptions options, bool fused, const TensorD& x, const std::vector<TensorD>& initial,
+        const std::vector<TensorD>& parameters, const std::vector<TensorD>& weights) {
+  options.fused = fused;
+  Generator gen(0);
+  std::vector<TensorD> leaves{TensorD(x.value(), x.requires_grad())};
+  for (const auto& s : initial) leaves.push_back(TensorD(s.value(), s.requires_grad()));
+  std::vector<TensorD> own;
+  for (const auto& p : parameters) own.push_back(TensorD(p.value(), p.requires_grad()));
+  auto layer = make(kind, options, own, gen);
+  auto result = layer->forward(leaves[0], {leaves.begin() + 1, leaves.end()});
+  Run out;
+  out.values.push_back(result.output);
+  for (auto& s : result.final_state) out.values.push_back(s);
+  TensorD loss = TensorD::scalar(0);
+  for (std::size_t k = 0; k < out.values.size() && k < weights.size(); ++k) loss = loss + sum(out.values[k] * weights[k]);
+  loss.backward();
+  for (const auto& leaf : leaves) out.grads.push_back(leaf.grad());
+  for (const auto& p : own) out.grads.push_back(p.grad());
+  return out;
+}
+
+void check_close(const TensorD& a, const TensorD& b, const std::string& what) {
+  CAPTURE(what);
+  REQUIRE(a.defined() == b.defined());
+  if (!a.defined()) return;
+  REQUIRE(a.shape() == b.shape());
+  const double scale = 1 + xt::amax(xt::abs(b.value()))();
+  CHECK(xt::amax(xt::abs(a.value() - b.value()))() <= 1e-12 * scale);
+}
+
+void check_same(const Run& fused, const Run& generic) {
+  REQUIRE(fused.values.size() == generic.values.size());
+  for (std::size_t k = 0; k < fused.values.size(); ++k)
+    check_close(fused.values[k], generic.values[k], "value " + std::to_string(k));
+  REQUIRE(fused.grads.size() == generic.grads.size());
+  for (std::size_t k = 0; k < fused.grads.size(); ++k)
+    check_close(fused.grads[k], generic.grads[k], "gradient " + std::to_string(k));
+}
+
+struct Setup {
+  TensorD x;
+  std::vector<TensorD> initial, parameters, weights;
+};
+
+// x [T=4, B=3, I=3], H = 2 (LSTM/GRU gates 2·H wide), random initial states.
+Setup setup(const Kind& kind, const RecurrentOptions& options, Generator& gen, bool with_initial = true) {
+  Setup s;
+  s.x = randn<double>({4, 3, options.input_size}, gen, true);
+  const std::size_t rows = options.num_layers * (options.bidirectional ? 2 : 1);
+  if (with_initial)
+    for (std::size_t k = 0; k < kind.states; ++k) s.initial.push_back(randn<double>({rows, 3, 2}, gen, true));
+  s.parameters = fresh_parameters(kind, options, gen);
+  s.weights.push_back(randn<double>({4, 3, (options.bidirectional ? 2 : 1) * options.hidden_size}, gen));
+  for (std::size_t k = 0; k < kind.states; ++k) s.weights.push_back(randn<double>({rows, 3, 2}, gen));
+  return s;
+}
+
+}  // namespace
+
+TEST_SUITE("fused_steps") {
+  TEST_CASE("fused steps give the generic unroll's outputs and gradients") {
+    const RecurrentOptions configurations[] = {
+        {.input_size = 3, .hidden_size = 2},
+        {.input_size = 3, .hidden_size = 2, .num_layers = 2},
+        {.input_size = 3, .hidden_size = 2, .bidirectional = true},
+        {.input_size = 3, .hidden_size = 2, .num_layers = 2, .bias = false, .bidirectional = true},
+    };
+    for (const auto& kind : kinds)
+      for (const auto& options : configurations)
+        for (bool with_initial : {true, false}) {
+          CAPTURE(kind.name);
+          CAPTURE(options.num_layers);
+          CAPTURE(options.bidirectional);
+          CAPTURE(with_initial);
+          Generator gen(11);
+          const Setup s = setup(kind, options, gen, with_initial);
+          check_same(run(kind, options, true, s.x, s.initial, s.parameters, s.weights),
+                     run(kind, options, false, s.x, s.initial, s.parameters, s.weights));
+        }
+  }
+
+  TEST_CASE("frozen weights: only the initial state wants a gradient") {
+    const RecurrentOptions options{.input_size = 3, .hidden_size = 2, .num_layers = 2};
+    for (const auto& kind : kinds) {
+      CAPTURE(kind.name);
+      Generator gen(12);
+      Setup s = setup(kind, options, gen);
+      s.x = TensorD(s.x.value());
+      for (auto& p : s.parameters) p = TensorD(p.value());
+      check_same(run(kind, options, true, s.x, s.initial, s.parameters, s.weights),
+                 run(kind, options, false, s.x, s.initial, s.parameters, s.weights));
+    }
+  }
+
+  TEST_CASE("fused layers pass gradcheck w.r.t. input, initial state and parameters") {
+    const RecurrentOptions options{.input_size = 2, .hidden_size = 2, .bidirectional = true};
+    for (const auto& kind : kinds) {
+      CAPTURE(kind.name);
+      Generator gen(13);
+      std::vector<TensorD> inputs{randn<double>({3, 2, 2}, gen, true), randn<double>({2, 2, 2}, gen, true)};
+      if (kind.states == 2) inputs.push_back(randn<double>({2, 2, 2}, gen, true));
+      for (auto& p : fresh_parameters(kind, options, gen)) inputs.push_back(p);
+      const std::size_t first_parameter = 1 + kind.states;
+      auto f = [&](const std::vector<TensorD>& in) {
+        Generator unused(0);
+        auto layer = make(kind, options, {in.begin() + first_parameter, in.end()}, unused);
+        auto r = layer->forward(in[0], {in.begin() + 1, in.begin() + first_parameter});
+        std::vector<TensorD> parts{reshape(r.output, {r.output.numel()})};
+        for (auto& state : r.final_state) parts.push_back(reshape(state, {state.numel()}));
+        return concat(parts, 0);
+      };
+      CHECK_GRAD(f, inputs);
+    }
+  }
+
+  TEST_CASE("grad() w.r.t. the weights equals what backward() accumulates") {
+    const RecurrentOptions options{.input_size = 3, .hidden_size = 2};
+    for (const auto& kind : kinds) {
+      CAPTURE(kind.name);
+      Generator gen(14);
+      const Setup s = setup(kind, options, gen);
+      auto layer = make(kind, options, s.parameters, gen);
+      const TensorD loss = sum(layer->forward(s.x, s.initial).output * s.weights[0]);
+      const auto grads = grad<double>({loss}, s.parameters, {}, /*retain_graph=*/true);
+      loss.backward();
+      for (std::size_t k = 0; k < s.parameters.size(); ++k)
+        check_close(grads[k], s.parameters[k].grad(), "parameter " + std::to_string(k));
+    }
+  }
+
+  TEST_CASE("a backward pass aborted half way leaves nothing behind for the next") {
+    // A NaN in the seed at step 1's rows makes anomaly mode stop the pass at
+    // the step that reads it, after the later steps have written their share
+    // of dL/dW_hh; the next pass must start from zero again.
+    const RecurrentOptions options{.input_size = 3, .hidden_size = 2};
+    for (const auto& kind : kinds) {
+      CAPTURE(kind.name);
+      Generator gen(15);
+      const Setup s = setup(kind, options, gen);
+      auto layer = make(kind, options, s.parameters, gen);
+      const TensorD output = layer->forward(s.x, s.initial).output;
+      xt::xarray<double> poisoned = s.weights[0].value();
+      poisoned(1, 0, 0) = std::nan("");
+      {
+        DetectAnomalyGuard anomaly;
+        CHECK_THROWS_AS(output.backward(TensorD(poisoned), /*retain_graph=*/true), Error);
+      }
+      for (auto p : s.parameters) p.zero_grad();
+      output.backward(s.weights[0]);
+      const Run reference = run(kind, options, false, s.x, s.initial, s.parameters, {s.weights[0]});
+      for (std::size_t k = 0; k < s.parameters.size(); ++k)
+        check_close(s.parameters[k].grad(), reference.grads[1 + kind.states + k], "parameter " + std::to_string(k));
+    }
+  }
+
+  TEST_CASE("double backward through a fused step is refused, and works with fused = false") {
+    Generator gen(16);
+    RecurrentOptions options{.input_size = 2, .hidden_size = 2};
+    const TensorD x = randn<double>({3, 1, 2}, gen, true);
+    nn::GRU<double> fused(options, gen);
+    const TensorD loss = sum(fused.forward(x).output);
+    CHECK_THROWS_WITH_AS(grad<double>({loss}, {x}, {}, false, /*create_graph=*/true),
+                         doctest::Contains("gru_step: double backward (create_graph)"), Error);
+    options.fused = false;
+    nn::GRU<double> generic(options, gen);
+    const TensorD dx = grad<double>({sum(generic.forward(x).output)}, {x}, {}, false, true)[0];
+    CHECK(dx.requires_grad());
+  }
+
+  TEST_CASE("backward twice over a retained graph accumulates twice") {
+    const RecurrentOptions options{.input_size = 3, .hidden_size = 2, .bidirectional = true};
+    for (const auto& kind : kinds) {
+      CAPTURE(kind.name);
+      Generator gen(17);
+      const Setup s = setup(kind, options, gen);
+      auto layer = make(kind, options, s.parameters, gen);
+      const auto result = layer->forward(s.x, s.initial);
+      const TensorD loss = sum(result.output * s.weights[0]) + sum(result.final_state[0] * s.weights[1]);
+      loss.backward(/*retain_graph=*/true);
+      std::vector<xt::xarray<double>> once;
+      for (const auto& p : s.parameters) once.push_back(p.grad().value());
+      loss.backward();
+      for (std::size_t k = 0; k < s.parameters.size(); ++k)
+        check_close(s.parameters[k].grad(), TensorD(xt::xarray<double>(2.0 * once[k])), "parameter " + std::to_string(k));
+    }
+  }
+}
