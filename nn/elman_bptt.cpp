@@ -1,17 +1,15 @@
 #include "elman_bptt.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <string>
 
-#include <xtensor/xadapt.hpp>
 #include <xtensor/xmath.hpp>
-#include <xtensor/xnoalias.hpp>
 
 #include "../autograd/blas.hpp"
 #include "../autograd/engine.hpp"
 #include "../autograd/tensor.hpp"
+#include "../autograd/vector_math.hpp"
 
 namespace rwd::nn {
 
@@ -79,12 +77,9 @@ template <class T>
 void activate(ElmanActivation f, const T* a, T* h, std::size_t n) {
   switch (f) {
     case ElmanActivation::identity: std::copy(a, a + n, h); break;
-    case ElmanActivation::tanh: {  // xsimd's vectorised tanh, as the tape's (2-4x std::tanh)
-      const std::array<std::size_t, 1> shape{n};
-      auto out = xt::adapt(h, n, xt::no_ownership(), shape);
-      xt::noalias(out) = xt::tanh(xt::adapt(a, n, xt::no_ownership(), shape));
+    case ElmanActivation::tanh:  // xsimd's vectorised tanh, as the tape's (2-4x std::tanh)
+      vector_math::tanh(a, h, n);
       break;
-    }
     case ElmanActivation::relu:
       for (std::size_t i = 0; i < n; ++i) h[i] = a[i] > T(0) ? a[i] : T(0);
       break;

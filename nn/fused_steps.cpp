@@ -10,15 +10,11 @@
 #include "../autograd/grad_mode.hpp"
 #include "../autograd/gradient_sink.hpp"
 #include "../autograd/ops.hpp"
+#include "../autograd/vector_math.hpp"
 
 namespace rwd::nn {
 
 namespace {
-
-template <class T>
-T sigmoid(T v) {
-  return T(1) / (T(1) + std::exp(-v));
-}
 
 // What the step nodes of one direction share. Row blocks are indexed by time
 // t; the steps run in order s = 0..T-1 at time t = time(s).
@@ -65,7 +61,7 @@ void rnn_forward(Unroll<T>& u, std::size_t t, const T* h_prev, T* h_next) {
   std::copy_n(u.projected_rows(t), B * H, h_next);
   blas::gemm(false, true, B, H, H, T(1), h_prev, H, u.weight_hh.data(), H, T(1), h_next, H);
   if (u.kind == FusedCell::rnn_tanh)
-    for (std::size_t i = 0; i < B * H; ++i) h_next[i] = std::tanh(h_next[i]);
+    vector_math::tanh_in_place(h_next, B * H);
   else
     for (std::size_t i = 0; i < B * H; ++i) h_next[i] = std::max(h_next[i], T(0));
 }
@@ -81,18 +77,17 @@ void lstm_forward(Unroll<T>& u, std::size_t t, const T* hc_prev, T* hc_next) {
   for (std::size_t b = 0; b < B; ++b) std::copy_n(p + b * 4 * H, 4 * H, saved + b * S);
   blas::gemm(false, true, B, 4 * H, H, T(1), hc_prev, 2 * H, u.weight_hh.data(), H, T(1), saved, S);
   for (std::size_t b = 0; b < B; ++b) {
-    T* gate = saved + b * S;  // i f g o tanh(c')
+    T* gate = saved + b * S;  // i f g o, then tanh(c')
+    vector_math::sigmoid_in_place(gate, 2 * H);
+    vector_math::tanh_in_place(gate + 2 * H, H);
+    vector_math::sigmoid_in_place(gate + 3 * H, H);
     const T* c = hc_prev + b * 2 * H + H;
     T* h_out = hc_next + b * 2 * H;
     T* c_out = h_out + H;
-    for (std::size_t j = 0; j < H; ++j) {
-      const T i = sigmoid(gate[j]), f = sigmoid(gate[H + j]), g = std::tanh(gate[2 * H + j]),
-              o = sigmoid(gate[3 * H + j]);
-      const T c_next = f * c[j] + i * g, tanh_c = std::tanh(c_next);
-      gate[j] = i, gate[H + j] = f, gate[2 * H + j] = g, gate[3 * H + j] = o, gate[4 * H + j] = tanh_c;
-      c_out[j] = c_next;
-      h_out[j] = o * tanh_c;
-    }
+    T* tanh_c = gate + 4 * H;
+    for (std::size_t j = 0; j < H; ++j) tanh_c[j] = c_out[j] = gate[H + j] * c[j] + gate[j] * gate[2 * H + j];
+    vector_math::tanh_in_place(tanh_c, H);
+    for (std::size_t j = 0; j < H; ++j) h_out[j] = gate[3 * H + j] * tanh_c[j];
   }
 }
 
@@ -112,10 +107,15 @@ void gru_forward(Unroll<T>& u, std::size_t t, const T* h_prev, T* h_next) {
   for (std::size_t b = 0; b < B; ++b) {
     const T *pb = p + b * 3 * H, *qb = q + b * 3 * H, *hb = h_prev + b * H;
     T* keep = saved + b * S;  // r z n q_n
+    for (std::size_t j = 0; j < 2 * H; ++j) keep[j] = pb[j] + qb[j];
+    vector_math::sigmoid_in_place(keep, 2 * H);
     for (std::size_t j = 0; j < H; ++j) {
-      const T r = sigmoid(pb[j] + qb[j]), z = sigmoid(pb[H + j] + qb[H + j]);
-      const T n = std::tanh(pb[2 * H + j] + r * qb[2 * H + j]);
-      keep[j] = r, keep[H + j] = z, keep[2 * H + j] = n, keep[3 * H + j] = qb[2 * H + j];
+      keep[3 * H + j] = qb[2 * H + j];
+      keep[2 * H + j] = pb[2 * H + j] + keep[j] * qb[2 * H + j];
+    }
+    vector_math::tanh_in_place(keep + 2 * H, H);
+    for (std::size_t j = 0; j < H; ++j) {
+      const T z = keep[H + j], n = keep[2 * H + j];
       h_next[b * H + j] = n + z * (hb[j] - n);
     }
   }
