@@ -1,4 +1,5 @@
 #include "blas.hpp"
+#include "grad_mode.hpp"
 #include "op_support.hpp"
 
 namespace rwd {
@@ -54,11 +55,60 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool tb) {
   });
 }
 
-// y = x Wᵀ + b
+// y = x Wᵀ + b, x [..., I] (any leading axes: all rows in one GEMM), W [O, I], b [O]
+// dL/dx = g W,   dL/dW = Σ_rows gᵀ x,   dL/db = Σ_rows g
+// One op rather than matmul + add: the bias is the GEMM's starting value
+// (beta = 1) and the backward makes each gradient with one GEMM over all rows,
+// whatever the leading axes (a time-major [T, B, I] input needs no reshape).
+// Under create_graph the backward is recorded through matmul and sum_to.
 template <class T>
 Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias) {
-  Tensor<T> y = matmul(x, weight, false, true);
-  return bias.defined() ? y + bias : y;
+  if (x.dim() < 1 || weight.dim() != 2 || x.size(-1) != weight.size(1))
+    throw Error("linear: input " + format_shape(x.shape()) + " does not match weight " + format_shape(weight.shape()) +
+                " (expected input [..., " + (weight.dim() == 2 ? std::to_string(weight.size(1)) : "in") +
+                "] and weight [out, in])");
+  const std::size_t in = weight.size(1), out = weight.size(0), rows = x.numel() / std::max<std::size_t>(in, 1);
+  if (bias.defined() && (bias.dim() != 1 || bias.size(0) != out))
+    throw Error("linear: bias has shape " + format_shape(bias.shape()) + ", expected [" + std::to_string(out) + "]");
+  Shape shape = x.shape();
+  shape.back() = out;
+  xt::xarray<T> value = xt::xarray<T>::from_shape(shape);
+  if (bias.defined())
+    for (std::size_t r = 0; r < rows; ++r) std::copy_n(bias.data(), out, value.data() + r * out);
+  blas::gemm(false, true, rows, out, in, T(1), x.data(), in, weight.data(), in, bias.defined() ? T(1) : T(0),
+             value.data(), out);
+  std::vector<Tensor<T>> inputs{x, weight};
+  if (bias.defined()) inputs.push_back(bias);
+  return record<T>("linear", std::move(value), std::move(inputs),
+                   [rows, in, out](const auto& args, const auto&, const Tensor<T>& g) {
+                     const Tensor<T>&x = args[0], &w = args[1];
+                     Grads<T> grads(args.size());
+                     if (GradMode::is_enabled()) {  // create_graph: recorded ops
+                       const Tensor<T> g2 = reshape(g, {rows, out}), x2 = reshape(x, {rows, in});
+                       if (x.requires_grad()) grads[0] = reshape(matmul(g2, w), x.shape());
+                       if (w.requires_grad()) grads[1] = matmul(g2, x2, true, false);
+                       if (args.size() > 2 && args[2].requires_grad()) grads[2] = sum(g2, {0});
+                       return grads;
+                     }
+                     if (x.requires_grad()) {
+                       xt::xarray<T> dx = xt::xarray<T>::from_shape(x.shape());
+                       blas::gemm(false, false, rows, in, out, T(1), g.data(), out, w.data(), in, T(0), dx.data(), in);
+                       grads[0] = Tensor<T>(std::move(dx));
+                     }
+                     if (w.requires_grad()) {
+                       xt::xarray<T> dw = xt::xarray<T>::from_shape({out, in});
+                       blas::gemm(true, false, out, in, rows, T(1), g.data(), out, x.data(), in, T(0), dw.data(), in);
+                       grads[1] = Tensor<T>(std::move(dw));
+                     }
+                     if (args.size() > 2 && args[2].requires_grad()) {
+                       xt::xarray<T> db = xt::zeros<T>({out});
+                       T* sums = db.data();
+                       for (std::size_t r = 0; r < rows; ++r)
+                         for (std::size_t o = 0; o < out; ++o) sums[o] += g.data()[r * out + o];
+                       grads[2] = Tensor<T>(std::move(db));
+                     }
+                     return grads;
+                   });
 }
 
 #define INSTANTIATE(T)                                                                   \
