@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <queue>
 #include <string>
 #include <unordered_map>
 
@@ -52,20 +51,46 @@ void GradMode::set_enabled(bool enabled) { grad_enabled = enabled; }
 bool AnomalyMode::is_enabled() { return anomaly_enabled; }
 void AnomalyMode::set_enabled(bool enabled) { anomaly_enabled = enabled; }
 
+namespace {
 template <class T>
-Tensor<T> record(const char* op, xt::xarray<T>&& value, std::vector<Tensor<T>> inputs, BackwardFn<T> backward) {
+void check_anomaly(const char* op, const xt::xarray<T>& value) {
   if (anomaly_enabled && !inside_backward && !all_finite(value))
     throw Error(std::string("anomaly: op '") + op + "' produced NaN or Inf in its output of shape " +
-                format_shape(Shape(value.shape().begin(), value.shape().end())));
-  Tensor<T> out(std::move(value));
-  if (!grad_enabled || std::none_of(inputs.begin(), inputs.end(), [](const Tensor<T>& t) { return t.requires_grad(); }))
-    return out;
+                format_shape(value.shape()));
+}
+
+template <class T>
+bool any_requires_grad(const Tensor<T>* begin, const Tensor<T>* end) {
+  return std::any_of(begin, end, [](const Tensor<T>& t) { return t.requires_grad(); });
+}
+
+template <class T>
+void attach(Tensor<T>& out, const char* op, std::vector<Tensor<T>>&& inputs, BackwardFn<T>&& backward) {
   auto& node = *out.node();
   node.requires_grad = true;
   node.is_leaf = false;
   node.op = op;
   node.inputs = std::move(inputs);
   node.backward = std::move(backward);
+}
+}  // namespace
+
+template <class T>
+Tensor<T> record(const char* op, xt::xarray<T>&& value, std::vector<Tensor<T>> inputs, BackwardFn<T> backward) {
+  check_anomaly(op, value);
+  Tensor<T> out(std::move(value));
+  if (grad_enabled && any_requires_grad(inputs.data(), inputs.data() + inputs.size()))
+    attach(out, op, std::move(inputs), std::move(backward));
+  return out;
+}
+
+template <class T>
+Tensor<T> record(const char* op, xt::xarray<T>&& value, std::initializer_list<Tensor<T>> inputs,
+                 BackwardFn<T> backward) {
+  check_anomaly(op, value);
+  Tensor<T> out(std::move(value));
+  if (grad_enabled && any_requires_grad(inputs.begin(), inputs.end()))
+    attach(out, op, std::vector<Tensor<T>>(inputs), std::move(backward));
   return out;
 }
 
@@ -95,13 +120,36 @@ void accumulate(Tensor<T>& slot, const Tensor<T>& grad, bool create_graph) {
   }
 }
 
+// The tensors with a pending gradient, latest-created first: a binary max-heap
+// on the creation sequence, kept next to each tensor so comparisons read no node.
 template <class T>
-using ReadyQueue = std::priority_queue<Tensor<T>, std::vector<Tensor<T>>, bool (*)(const Tensor<T>&, const Tensor<T>&)>;
+class ReadyQueue {
+ public:
+  bool empty() const { return heap_.empty(); }
+  void push(const Tensor<T>& tensor) {
+    heap_.push_back({tensor.node()->sequence, tensor});
+    std::push_heap(heap_.begin(), heap_.end(), earlier);
+  }
+  Tensor<T> pop() {
+    std::pop_heap(heap_.begin(), heap_.end(), earlier);
+    Tensor<T> top = std::move(heap_.back().tensor);
+    heap_.pop_back();
+    return top;
+  }
+  // Drops every pending gradient (a pass that failed).
+  void clear() {
+    for (auto& entry : heap_) entry.tensor.node()->pending_grad = Tensor<T>();
+    heap_.clear();
+  }
 
-template <class T>
-bool later_first(const Tensor<T>& a, const Tensor<T>& b) {
-  return a.node()->sequence < b.node()->sequence;
-}
+ private:
+  struct Entry {
+    std::uint64_t sequence;
+    Tensor<T> tensor;
+  };
+  static bool earlier(const Entry& a, const Entry& b) { return a.sequence < b.sequence; }
+  std::vector<Entry> heap_;
+};
 
 template <class T>
 void execute_pass(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& seeds, const Pass<T>& pass,
@@ -111,12 +159,12 @@ void execute_pass(const std::vector<Tensor<T>>& outputs, const std::vector<Tenso
 // still pending on the nodes are dropped, so a later pass starts clean.
 template <class T>
 void execute(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& seeds, const Pass<T>& pass) {
-  ReadyQueue<T> ready(&later_first<T>);
+  ReadyQueue<T> ready;
   PassScope scope;
   try {
     execute_pass(outputs, seeds, pass, ready);
   } catch (...) {
-    for (; !ready.empty(); ready.pop()) ready.top().node()->pending_grad = Tensor<T>();
+    ready.clear();
     throw;
   }
 }
@@ -155,8 +203,7 @@ void execute_pass(const std::vector<Tensor<T>>& outputs, const std::vector<Tenso
   }
 
   while (!ready.empty()) {
-    Tensor<T> tensor = ready.top();
-    ready.pop();
+    Tensor<T> tensor = ready.pop();
     auto& node = *tensor.node();
     Tensor<T> grad = std::move(node.pending_grad);
     node.pending_grad = Tensor<T>();
@@ -245,6 +292,7 @@ std::vector<Tensor<T>> grad(const std::vector<Tensor<T>>& outputs, const std::ve
 
 #define REWIND_INSTANTIATE(T)                                                                                     \
   template Tensor<T> record<T>(const char*, xt::xarray<T>&&, std::vector<Tensor<T>>, BackwardFn<T>);              \
+  template Tensor<T> record<T>(const char*, xt::xarray<T>&&, std::initializer_list<Tensor<T>>, BackwardFn<T>);    \
   template void run_backward<T>(const std::vector<Tensor<T>>&, const std::vector<Tensor<T>>&, bool, bool);        \
   template std::vector<Tensor<T>> grad<T>(const std::vector<Tensor<T>>&, const std::vector<Tensor<T>>&,           \
                                           const std::vector<Tensor<T>>&, bool, bool, bool);

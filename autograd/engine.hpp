@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <stdexcept>
 #include <vector>
 
@@ -29,6 +30,11 @@ class Error : public std::runtime_error {
 // README "Writing your own op").
 template <class T>
 Tensor<T> record(const char* op, xt::xarray<T>&& value, std::vector<Tensor<T>> inputs, BackwardFn<T> backward);
+// The same for a fixed list of inputs, `record(op, value, {a, b}, ...)`: no
+// input list is built at all when nothing is recorded (no grad needed).
+template <class T>
+Tensor<T> record(const char* op, xt::xarray<T>&& value, std::initializer_list<Tensor<T>> inputs,
+                 BackwardFn<T> backward);
 
 // Backpropagates from `outputs`, seeded with `seeds` (one per output; an
 // undefined seed means 1 for a one-element output). Gradients accumulate into

@@ -103,8 +103,9 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
                      if (args.size() > 2 && args[2].requires_grad()) {
                        xt::xarray<T> db = xt::zeros<T>({out});
                        T* sums = db.data();
+                       const T* grad_rows = g.data();
                        for (std::size_t r = 0; r < rows; ++r)
-                         for (std::size_t o = 0; o < out; ++o) sums[o] += g.data()[r * out + o];
+                         for (std::size_t o = 0; o < out; ++o) sums[o] += grad_rows[r * out + o];
                        grads[2] = Tensor<T>(std::move(db));
                      }
                      return grads;

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <sstream>
+#include <type_traits>
 
 #include <xtensor/xbuilder.hpp>
 
@@ -130,9 +131,10 @@ T* Tensor<T>::mutable_data() {
 }
 
 template <class T>
-Shape Tensor<T>::shape() const {
-  const auto& s = checked("shape").value.shape();
-  return Shape(s.begin(), s.end());
+const Shape& Tensor<T>::shape() const {
+  static_assert(std::is_same_v<Shape, typename xt::xarray<T>::shape_type>,
+                "Shape is xtensor's own shape type, so shape() can return a reference");
+  return checked("shape").value.shape();
 }
 template <class T>
 std::size_t Tensor<T>::dim() const {

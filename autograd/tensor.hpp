@@ -70,7 +70,7 @@ class Tensor {
   const T* data() const;
   T* mutable_data();
 
-  Shape shape() const;
+  const Shape& shape() const;  // valid while the tensor's value keeps its shape
   std::size_t dim() const;
   std::size_t numel() const;
   std::size_t size(int axis) const;  // negative axes count from the end

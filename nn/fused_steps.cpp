@@ -28,7 +28,7 @@ struct Unroll {
   Tensor<T> projected, weight_hh, bias_hh;  // bias_hh: the GRU's, inside r ⊙ (h W_hnᵀ + b_hn)
   GradientSink<T> projected_grad, weight_hh_grad, bias_hh_grad;
   xt::xarray<T> saved;    // [T·B, saved_width]
-  xt::xarray<T> outputs;  // [T·B, H], handed to the output node
+  xt::xarray<T> outputs;  // [T, B, H], handed to the output node
   xt::xarray<T> scratch;  // [B, 6H], per-step temporaries, reused
   // dL/d(outputs) of the current pass, set by the output node's backward
   // (created after every step, so it runs before them).
@@ -275,7 +275,7 @@ UnrollResult<T> unroll_with_fused_steps(FusedCell kind, const CellWeights<T>& we
   u.gates = kind == FusedCell::lstm ? 4 : kind == FusedCell::gru ? 3 : 1;
   u.hidden = weights.weight_hh.size(1);
   u.batch = state[0].size(0);
-  u.steps = projected.size(0) / u.batch;
+  u.steps = projected.numel() / (u.batch * u.gates * u.hidden);
   u.state_width = kind == FusedCell::lstm ? 2 * u.hidden : u.hidden;
   u.saved_width = kind == FusedCell::lstm ? 5 * u.hidden : kind == FusedCell::gru ? 4 * u.hidden : 0;
   u.reverse = reverse;
@@ -284,7 +284,7 @@ UnrollResult<T> unroll_with_fused_steps(FusedCell kind, const CellWeights<T>& we
   if (kind == FusedCell::gru) u.bias_hh = weights.bias_hh;
   const std::size_t B = u.batch, H = u.hidden, rows = u.steps * B;
   u.saved = xt::xarray<T>::from_shape({rows, u.saved_width});
-  u.outputs = xt::xarray<T>::from_shape({rows, H});
+  u.outputs = xt::xarray<T>::from_shape({u.steps, B, H});
   u.scratch = xt::xarray<T>::from_shape({B, 6 * H});
 
   // The initial state as a step node's value: h, or [h | c].
@@ -300,7 +300,7 @@ UnrollResult<T> unroll_with_fused_steps(FusedCell kind, const CellWeights<T>& we
     step_outputs.push_back(previous);
   }
 
-  // outputs [T·B, H]: its backward keeps dL/d(outputs) for the steps to read and
+  // outputs [T, B, H]: its backward keeps dL/d(outputs) for the steps to read and
   // passes only the last step's rows on (the others are added by step s+1).
   const Tensor<T> last = step_outputs.back();
   UnrollResult<T> result;

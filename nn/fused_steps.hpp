@@ -11,7 +11,7 @@
 //     and writes its pre-activation gradient into row block t of dL/dP, so the
 //     input projection P = x W_ihᵀ + b gets its gradient once and backpropagates
 //     it as two GEMMs over all T·B rows (autograd/gradient_sink.hpp);
-//   - the gradient reaching the layer's output [T·B, H] is not split into T
+//   - the gradient reaching the layer's output [T, B, H] is not split into T
 //     tensors: step t's backward reads row block t-1 of it when it passes
 //     dL/dh_{t-1} on.
 // An LSTM step's node holds [h | c] ([B, 2H]); the layer splits h_n and c_n off
@@ -28,11 +28,10 @@ namespace rwd::nn {
 
 enum class FusedCell { rnn_tanh, rnn_relu, lstm, gru };
 
-// One direction of one layer: `projected` [T·B, G·H] (project_input of the
-// layer input, time-major rows), `state` the initial state ({h} or {h, c},
-// each [B, H]); steps run t = 0..T-1, or T-1..0 when `reverse`.
-// Returns the outputs h_t as [T·B, H] rows (row block t is step t's) and the
-// final state.
+// One direction of one layer: `projected` [T, B, G·H] (project_input of the
+// layer input; any shape with those T·B rows), `state` the initial state ({h}
+// or {h, c}, each [B, H]); steps run t = 0..T-1, or T-1..0 when `reverse`.
+// Returns the outputs h_t as [T, B, H] and the final state.
 template <class T>
 UnrollResult<T> unroll_with_fused_steps(FusedCell kind, const CellWeights<T>& weights, const Tensor<T>& projected,
                              const CellState<T>& state, bool reverse);

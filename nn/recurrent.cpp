@@ -114,7 +114,8 @@ UnrollResult<T> unroll_direction(const std::string& name, const RecurrentCell<T>
     }
     state = std::move(next);
   }
-  return {concat(outputs, 0), std::move(state)};
+  const std::size_t batch = outputs[0].size(0), hidden = outputs[0].size(1);
+  return {reshape(concat(outputs, 0), {steps, batch, hidden}), std::move(state)};
 }
 
 }  // namespace
@@ -209,7 +210,9 @@ RecurrentOutput<T> Recurrent<T>::forward(const Tensor<T>& input, const CellState
   }
   const std::vector<Tensor<T>> masks = step_masks<T>(name_, lengths, steps, batch);
 
-  Tensor<T> layer_input = reshape(x, {steps * batch, options_.input_size});
+  // Layer inputs and outputs stay [T, B, ·]: the projections take all rows at
+  // once whatever the leading axes, so no reshape copies the sequence.
+  Tensor<T> layer_input = x;
   std::vector<std::vector<Tensor<T>>> finals(sizes.size());  // finals[k][cell]
   for (std::size_t layer = 0; layer < layers; ++layer) {
     std::vector<Tensor<T>> direction_outputs;
@@ -220,18 +223,22 @@ RecurrentOutput<T> Recurrent<T>::forward(const Tensor<T>& input, const CellState
       for (std::size_t k = 0; k < sizes.size(); ++k)
         state[k] = initial[k].empty() ? zeros<T>({batch, sizes[k]}) : initial[k][j];
       const Tensor<T> projected = cell.project_input(layer_input);
-      if (projected.dim() != 2 || projected.size(0) != steps * batch)
+      const bool rows_kept = (projected.dim() == 3 && projected.size(0) == steps && projected.size(1) == batch) ||
+                             (projected.dim() == 2 && projected.size(0) == steps * batch);
+      if (!rows_kept)
         throw Error(name_ + ": the cell's project_input turned " + shape_text(layer_input.shape()) + " into " +
-                    shape_text(projected.shape()) + ", expected " + std::to_string(steps * batch) + " rows");
+                    shape_text(projected.shape()) + ", expected [" + std::to_string(steps) + ", " +
+                    std::to_string(batch) + ", ·] or " + std::to_string(steps * batch) + " rows");
       std::optional<UnrollResult<T>> fused;
       if (options_.fused && lengths.empty()) fused = cell.fused_unroll(projected, state, direction == 1);
       UnrollResult<T> result = fused ? std::move(*fused)
-                                     : unroll_direction(name_, cell, row_blocks(projected, batch), std::move(state),
-                                                        masks, direction == 1);
+                                     : unroll_direction(name_, cell,
+                                                        row_blocks(reshape(projected, {steps * batch, projected.size(-1)}), batch),
+                                                        std::move(state), masks, direction == 1);
       for (std::size_t k = 0; k < sizes.size(); ++k) finals[k].push_back(std::move(result.state[k]));
       direction_outputs.push_back(std::move(result.output));
     }
-    layer_input = directions == 1 ? direction_outputs[0] : concat(direction_outputs, 1);
+    layer_input = directions == 1 ? direction_outputs[0] : concat(direction_outputs, 2);
     if (layer + 1 < layers && this->is_training() && options_.dropout > 0)
       layer_input = layer_input * dropout_mask<T>(layer_input.shape(), options_.dropout, *generator_);
   }

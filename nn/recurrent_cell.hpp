@@ -29,8 +29,8 @@ namespace rwd::nn {
 template <class T>
 using CellState = std::vector<Tensor<T>>;
 
-// One direction of one layer, unrolled: the outputs h_t as [T·B, H] rows
-// (row block t is step t's) and the state after the last step.
+// One direction of one layer, unrolled: the outputs h_t as [T, B, H] and the
+// state after the last step.
 template <class T>
 struct UnrollResult {
   Tensor<T> output;
@@ -45,7 +45,9 @@ class RecurrentCell : public Module<T> {
   // The width of each state tensor, h first; default: h only.
   virtual std::vector<std::size_t> state_sizes() const { return {hidden_size()}; }
 
-  // x [N, input_size] -> p [N, P]: rows of any number of steps at once.
+  // x [..., input_size] -> p [..., P], row by row: nn::Recurrent passes a
+  // whole layer input [T, B, input_size] (any leading axes must be kept; a
+  // [T·B, P] result is accepted too), a cell's forward one step [B, input_size].
   virtual Tensor<T> project_input(const Tensor<T>& x) const { return x; }
   // p_t [B, P] (rows of project_input's result), state -> the next state.
   virtual CellState<T> step(const Tensor<T>& projected_input, const CellState<T>& state) const = 0;
@@ -53,7 +55,7 @@ class RecurrentCell : public Module<T> {
   // The zero state for a batch of `batch` (constants: they need no gradient).
   CellState<T> zero_state(std::size_t batch) const;
 
-  // The whole time loop over `projected` ([T·B, P], rows of step t in block t)
+  // The whole time loop over `projected` ([T, B, P] or [T·B, P]: rows of step t in block t)
   // with a fused node per step (nn/fused_steps.hpp), for cells that have one;
   // nullopt (the default) lets nn::Recurrent record the steps op by op.
   virtual std::optional<UnrollResult<T>> fused_unroll(const Tensor<T>& /*projected*/, const CellState<T>& /*state*/,
