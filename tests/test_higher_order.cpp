@@ -9,8 +9,11 @@
 #include <rewind/rewind.hpp>
 
 #include "tanh_rnn.hpp"
+#include "test_support.hpp"
 
 using namespace rwd;
+
+using test_support::check_close;
 
 namespace {
 
@@ -23,14 +26,6 @@ In hessian_vector_product(const std::function<TensorD(const In&)>& f, const In& 
   TensorD directional = sum(gradient[0] * v[0]);
   for (std::size_t i = 1; i < params.size(); ++i) directional = directional + sum(gradient[i] * v[i]);
   return grad<double>({directional}, params, {}, false, false, /*allow_unused=*/true);
-}
-
-void check_close(const xt::xarray<double>& got, const xt::xarray<double>& expected, double tolerance) {
-  REQUIRE(got.shape() == expected.shape());
-  for (std::size_t k = 0; k < got.size(); ++k) {
-    INFO("element ", k, ": got ", got.data()[k], ", expected ", expected.data()[k]);
-    CHECK(std::abs(got.data()[k] - expected.data()[k]) <= tolerance * (1 + std::abs(expected.data()[k])));
-  }
 }
 
 }  // namespace

@@ -8,8 +8,11 @@
 #include <rewind/rewind.hpp>
 
 #include "tanh_rnn.hpp"
+#include "test_support.hpp"
 
 using namespace rwd;
+
+using test_support::check_close;
 
 namespace {
 
@@ -54,15 +57,6 @@ std::vector<xt::xarray<double>> bptt_by_hand(const Setup& s, const std::vector<T
           delta[t](b, j) += delta[t + 1](b, i) * (1 - next(b, i) * next(b, i)) * w_hh(i, j);
   }
   return delta;
-}
-
-// |got - expected| <= tolerance (1 + |expected|), element by element.
-void check_close(const xt::xarray<double>& got, const xt::xarray<double>& expected, double tolerance) {
-  REQUIRE(got.shape() == expected.shape());
-  for (std::size_t k = 0; k < got.size(); ++k) {
-    INFO("element ", k, ": got ", got.data()[k], ", expected ", expected.data()[k]);
-    CHECK(std::abs(got.data()[k] - expected.data()[k]) <= tolerance * (1 + std::abs(expected.data()[k])));
-  }
 }
 
 }  // namespace

@@ -12,25 +12,17 @@
 
 #include <rewind/rewind.hpp>
 
+#include "test_support.hpp"
+
 using namespace rwd;
 using nn::DType;
 namespace fs = std::filesystem;
 
+using test_support::TempDir;
+
 namespace {
 
 const fs::path data_dir = REWIND_TEST_DATA;
-
-// A fresh directory, removed with everything in it when the test ends.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("rewind_test_" + name + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::size_t file_count() const { return static_cast<std::size_t>(std::distance(fs::directory_iterator(path), {})); }
-};
 
 std::string read_bytes(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

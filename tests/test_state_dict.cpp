@@ -9,8 +9,12 @@
 
 #include <rewind/rewind.hpp>
 
+#include "test_support.hpp"
+
 using namespace rwd;
 namespace fs = std::filesystem;
+
+using test_support::TempDir;
 
 namespace {
 
@@ -25,16 +29,6 @@ struct TinyModel : nn::Module<T> {
   }
   Tensor<T> forward(const std::vector<std::size_t>& tokens) const { return head->forward(embed->forward(tokens)); }
   std::string type_name() const override { return "TinyModel"; }
-};
-
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("rewind_test_" + name + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
 };
 
 doctest::Contains contains(const std::string& text) { return doctest::Contains(text.c_str()); }
