@@ -30,6 +30,13 @@ struct Unroll {
   xt::xarray<T> saved;    // [T·B, saved_width]
   xt::xarray<T> outputs;  // [T, B, H], handed to the output node
   xt::xarray<T> scratch;  // [B, 6H], per-step temporaries, reused
+  // dL/dW_hh = Σ_t δ_tᵀ h_{t-1} is one GEMM over all T·B rows, done by the last
+  // step to run backward (s = 0), instead of T thin GEMMs (rank-B updates that
+  // read and write all of W_hh every step). Until then each step keeps its rows:
+  xt::xarray<T> previous_h;    // [T·B, H]: h_{t-1}
+  xt::xarray<T> hidden_delta;  // [T·B, gates·H]: δ_t on the W_hh side, unless dL/dP's rows hold it already
+  std::uint64_t steps_done_pass = 0;
+  std::size_t steps_done = 0;  // steps whose backward ran in that pass
   // dL/d(outputs) of the current pass, set by the output node's backward
   // (created after every step, so it runs before them).
   Tensor<T> output_grad;
@@ -37,6 +44,13 @@ struct Unroll {
 
   std::size_t time(std::size_t s) const { return reverse ? steps - 1 - s : s; }
   const T* projected_rows(std::size_t t) const { return projected.data() + t * batch * gates * hidden; }
+  // Where the W_hh-side δ of step t goes: the GRU's differs from dL/dP (δ_n ⊙ r);
+  // the RNN's and LSTM's is dL/dP's row block when P needs a gradient.
+  bool delta_in_projected_grad() const { return kind != FusedCell::gru && projected_grad.active(); }
+  T* hidden_delta_rows(std::size_t t) {
+    if (hidden_delta.dimension() == 0) hidden_delta = xt::xarray<T>::from_shape({steps * batch, gates * hidden});
+    return hidden_delta.data() + t * batch * gates * hidden;
+  }
   T* saved_rows(std::size_t t) { return saved.data() + t * batch * saved_width; }
   // Row block t of dL/d(outputs), or null if the outputs got no gradient in this pass.
   const T* output_grad_rows(std::size_t t) const {
@@ -128,23 +142,21 @@ void gru_forward(Unroll<T>& u, std::size_t t, const T* h_prev, T* h_next) {
 // term, and returns dL/dh_prev's recurrent part in `dh_prev` [B, state_width]
 // (null when the previous state needs no gradient).
 
-// δ = g ⊙ act'(a);  dL/dW_hh += δᵀ h;  dL/dh = δ W_hh
+// δ = g ⊙ act'(a);  dL/dh = δ W_hh   (dL/dW_hh += δᵀ h: see defer_weight_hh_grad)
 template <class T>
-void rnn_backward(Unroll<T>& u, const T* h_prev, const T* h, const T* g, T* delta, T* dh_prev) {
+void rnn_backward(Unroll<T>& u, const T* h, const T* g, T* delta, T* dh_prev) {
   const std::size_t B = u.batch, H = u.hidden;
   if (u.kind == FusedCell::rnn_tanh)
     for (std::size_t i = 0; i < B * H; ++i) delta[i] = g[i] * (T(1) - h[i] * h[i]);
   else
     for (std::size_t i = 0; i < B * H; ++i) delta[i] = h[i] > T(0) ? g[i] : T(0);
-  if (u.weight_hh_grad.active())
-    blas::gemm(true, false, H, H, B, T(1), delta, H, h_prev, H, T(1), u.weight_hh_grad.buffer().data(), H);
   if (dh_prev) blas::gemm(false, false, B, H, H, T(1), delta, H, u.weight_hh.data(), H, T(0), dh_prev, H);
 }
 
 // With tc = tanh(c'):
 //   dc = g_c + g_h ⊙ o ⊙ (1 - tc²)
 //   δ_i = dc ⊙ g ⊙ i(1-i),  δ_f = dc ⊙ c ⊙ f(1-f),  δ_g = dc ⊙ i ⊙ (1-g²),  δ_o = g_h ⊙ tc ⊙ o(1-o)
-//   dL/dW_hh += δᵀ h;   dL/dh = δ W_hh,   dL/dc = dc ⊙ f
+//   dL/dh = δ W_hh,   dL/dc = dc ⊙ f   (dL/dW_hh += δᵀ h: see defer_weight_hh_grad)
 template <class T>
 void lstm_backward(Unroll<T>& u, std::size_t t, const T* hc_prev, const T* g, T* delta, T* dhc_prev) {
   const std::size_t B = u.batch, H = u.hidden, S = u.saved_width;
@@ -163,20 +175,19 @@ void lstm_backward(Unroll<T>& u, std::size_t t, const T* hc_prev, const T* g, T*
       if (dhc_prev) dhc_prev[b * 2 * H + H + j] = dc * f;
     }
   }
-  if (u.weight_hh_grad.active())
-    blas::gemm(true, false, 4 * H, H, B, T(1), delta, 4 * H, hc_prev, 2 * H, T(1), u.weight_hh_grad.buffer().data(),
-               H);
   if (dhc_prev) blas::gemm(false, false, B, H, 4 * H, T(1), delta, 4 * H, u.weight_hh.data(), H, T(0), dhc_prev, 2 * H);
 }
 
 //   δ_n = g ⊙ (1 - z) ⊙ (1 - n²),   δ_r = δ_n ⊙ q_n ⊙ r(1-r),   δ_z = g ⊙ (h - n) ⊙ z(1-z)
 //   dL/dP_t = [δ_r | δ_z | δ_n],   dL/dq = [δ_r | δ_z | δ_n ⊙ r]
-//   dL/dW_hh += dqᵀ h,   dL/db_hh += Σ_b dq,   dL/dh = dq W_hh + g ⊙ z
+//   dL/db_hh += Σ_b dq,   dL/dh = dq W_hh + g ⊙ z   (dL/dW_hh += dqᵀ h: see defer_weight_hh_grad)
 template <class T>
 void gru_backward(Unroll<T>& u, std::size_t t, const T* h_prev, const T* g, T* delta, T* dh_prev) {
   const std::size_t B = u.batch, H = u.hidden, S = u.saved_width;
   const T* saved = u.saved_rows(t);
-  T* dq = u.scratch.data() + 3 * B * H;  // [B, 3H] (scratch's first 3·B·H hold delta when P needs no gradient)
+  // dq [B, 3H]: kept for the deferred dL/dW_hh, else in scratch (whose first
+  // 3·B·H hold delta when P needs no gradient)
+  T* dq = u.weight_hh_grad.active() ? u.hidden_delta_rows(t) : u.scratch.data() + 3 * B * H;
   for (std::size_t b = 0; b < B; ++b) {
     const T* keep = saved + b * S;
     const T *gb = g + b * H, *hb = h_prev + b * H;
@@ -190,8 +201,6 @@ void gru_backward(Unroll<T>& u, std::size_t t, const T* h_prev, const T* g, T* d
       dqb[2 * H + j] = d_n * r;
     }
   }
-  if (u.weight_hh_grad.active())
-    blas::gemm(true, false, 3 * H, H, B, T(1), dq, 3 * H, h_prev, H, T(1), u.weight_hh_grad.buffer().data(), H);
   if (u.bias_hh_grad.active()) {
     T* db = u.bias_hh_grad.buffer().data();
     for (std::size_t b = 0; b < B; ++b) add_into(db, dq + b * 3 * H, 3 * H);
@@ -211,6 +220,33 @@ const char* step_name(FusedCell kind) {
     case FusedCell::gru: return "gru_step";
   }
   return "fused_step";
+}
+
+// Step s's share of dL/dW_hh = Σ_t δ_tᵀ h_{t-1}: keeps h_{t-1}'s rows (δ_t's are
+// kept by the cell's backward), and the last step of the pass to run (s = 0,
+// created first) adds the whole sum with one GEMM of inner size T·B.
+template <class T>
+void defer_weight_hh_grad(Unroll<T>& u, std::size_t s, const T* state_prev) {
+  const std::size_t B = u.batch, H = u.hidden, t = u.time(s);
+  if (u.steps_done_pass != detail::current_backward_pass()) {
+    u.steps_done_pass = detail::current_backward_pass();
+    u.steps_done = 0;
+  }
+  ++u.steps_done;
+  if (u.previous_h.dimension() == 0) u.previous_h = xt::xarray<T>::from_shape({u.steps * B, H});
+  for (std::size_t b = 0; b < B; ++b)  // the h part of a state row ([h] or [h | c])
+    std::copy_n(state_prev + b * u.state_width, H, u.previous_h.data() + (t * B + b) * H);
+  if (s != 0) return;
+  // Every step runs in a pass that reaches step 0: the gradient of step s+1 always flows to step s.
+  if (u.steps_done != u.steps)
+    throw Error(std::string(step_name(u.kind)) + ": internal error: " + std::to_string(u.steps_done) + " of " +
+                std::to_string(u.steps) + " steps ran backward before the first step");
+  const T* deltas = u.delta_in_projected_grad() ? u.projected_grad.buffer().data() : u.hidden_delta.data();
+  const std::size_t rows = u.steps * B, width = u.gates * H;
+  blas::gemm(true, false, width, H, rows, T(1), deltas, width, u.previous_h.data(), H, T(1),
+             u.weight_hh_grad.buffer().data(), H);
+  u.previous_h = xt::xarray<T>();  // the backward-only buffers go until the next pass
+  u.hidden_delta = xt::xarray<T>();
 }
 
 // Step s of the unroll as a node: inputs {previous state, the sinks' tokens}.
@@ -241,17 +277,19 @@ Tensor<T> record_step(const std::shared_ptr<Unroll<T>>& unroll, std::size_t s, c
                      const std::size_t t = u.time(s), B = u.batch, H = u.hidden;
                      T* delta = u.projected_grad.active()
                                     ? u.projected_grad.buffer().data() + t * B * u.gates * H
-                                    : u.scratch.data();
+                                    : u.kind != FusedCell::gru && u.weight_hh_grad.active() ? u.hidden_delta_rows(t)
+                                                                                           : u.scratch.data();
                      const bool previous_needs_grad = in[0].requires_grad();
                      xt::xarray<T> dh_prev;
                      if (previous_needs_grad) dh_prev = xt::xarray<T>::from_shape({B, u.state_width});
                      T* dh = previous_needs_grad ? dh_prev.data() : nullptr;
                      switch (u.kind) {
                        case FusedCell::rnn_tanh:
-                       case FusedCell::rnn_relu: rnn_backward(u, in[0].data(), out.data(), grad.data(), delta, dh); break;
+                       case FusedCell::rnn_relu: rnn_backward(u, out.data(), grad.data(), delta, dh); break;
                        case FusedCell::lstm: lstm_backward(u, t, in[0].data(), grad.data(), delta, dh); break;
                        case FusedCell::gru: gru_backward(u, t, in[0].data(), grad.data(), delta, dh); break;
                      }
+                     if (u.weight_hh_grad.active()) defer_weight_hh_grad(u, s, in[0].data());
                      // The previous step's h also reached the layer's output: add that gradient here,
                      // so the output's gradient never has to be split into T tensors.
                      if (dh && s > 0)

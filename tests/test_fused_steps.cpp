@@ -69,6 +69,8 @@ Run run(const Kind& kind, RecurrentOptions options, bool fused, const TensorD& x
   std::vector<TensorD> own;
   for (const auto& p : parameters) own.push_back(TensorD(p.value(), p.requires_grad()));
   auto layer = make(kind, options, own, gen);
+  // Registering makes a parameter trainable (as nn.Parameter does); freeze the ones given frozen.
+  for (std::size_t k = 0; k < own.size(); ++k) own[k].requires_grad_(parameters[k].requires_grad());
   auto result = layer->forward(leaves[0], {leaves.begin() + 1, leaves.end()});
   Run out;
   out.values.push_back(result.output);
@@ -151,6 +153,34 @@ TEST_SUITE("fused_steps") {
       for (auto& p : s.parameters) p = TensorD(p.value());
       check_same(run(kind, options, true, s.x, s.initial, s.parameters, s.weights),
                  run(kind, options, false, s.x, s.initial, s.parameters, s.weights));
+    }
+  }
+
+  // dL/dW_hh is summed over time by one GEMM after the last step's backward, from
+  // δ rows kept in dL/dP's buffer, or (when P needs no gradient, as here) in a
+  // buffer of their own: both ways must equal the generic unroll.
+  TEST_CASE("only weight_hh trains: its deferred whole-sequence gradient equals the generic one") {
+    const RecurrentOptions options{.input_size = 3, .hidden_size = 2, .num_layers = 2, .bidirectional = true};
+    for (const auto& kind : kinds) {
+      CAPTURE(kind.name);
+      Generator gen(13);
+      Setup s = setup(kind, options, gen, /*with_initial=*/false);
+      s.x = TensorD(s.x.value());
+      auto layer = make(kind, options, s.parameters, gen);
+      const auto named = layer->named_parameters();
+      REQUIRE(named.size() == s.parameters.size());
+      std::size_t trained = 0;
+      for (std::size_t k = 0; k < named.size(); ++k)
+        if (named[k].first.rfind("weight_hh", 0) == 0)
+          ++trained;
+        else
+          s.parameters[k] = TensorD(s.parameters[k].value());
+      REQUIRE(trained == 4);  // 2 layers x 2 directions
+      const Run fused = run(kind, options, true, s.x, s.initial, s.parameters, s.weights);
+      check_same(fused, run(kind, options, false, s.x, s.initial, s.parameters, s.weights));
+      std::size_t with_gradient = 0;
+      for (const auto& g : fused.grads) with_gradient += g.defined() ? 1 : 0;
+      CHECK(with_gradient == trained);
     }
   }
 
