@@ -264,7 +264,9 @@ Tensor<T> record_step(const std::shared_ptr<Unroll<T>>& unroll, std::size_t s, c
   for (std::size_t b = 0; b < B; ++b)  // h_t into the layer's output rows
     std::copy_n(value.data() + b * u.state_width, H, u.outputs.data() + (t * B + b) * H);
 
-  std::vector<Tensor<T>> inputs{previous};
+  std::vector<Tensor<T>> inputs;  // one allocation: the previous state and up to three tokens
+  inputs.reserve(4);
+  inputs.push_back(previous);
   for (const auto* sink : {&u.projected_grad, &u.weight_hh_grad, &u.bias_hh_grad})
     if (sink->active()) inputs.push_back(sink->token());
   return record<T>(step_name(u.kind), std::move(value), std::move(inputs),
@@ -295,7 +297,9 @@ Tensor<T> record_step(const std::shared_ptr<Unroll<T>>& unroll, std::size_t s, c
                      if (dh && s > 0)
                        if (const T* direct = u.output_grad_rows(u.time(s - 1)))
                          for (std::size_t b = 0; b < B; ++b) add_into(dh + b * u.state_width, direct + b * H, H);
-                     Grads<T> grads{previous_needs_grad ? Tensor<T>(std::move(dh_prev)) : Tensor<T>()};
+                     Grads<T> grads;
+                     grads.reserve(in.size());
+                     grads.push_back(previous_needs_grad ? Tensor<T>(std::move(dh_prev)) : Tensor<T>());
                      for (auto* sink : {&u.projected_grad, &u.weight_hh_grad, &u.bias_hh_grad})
                        if (sink->active()) grads.push_back(sink->token_grad());
                      return grads;
