@@ -2,12 +2,11 @@
 // differentiated two ways: by the tape, and by the hand-derived BPTT of
 // nn/elman_bptt.hpp. Prints the per-parameter and per-step comparison and both
 // timings, and writes ||dL/dh_t|| against t for full and truncated BPTT as CSV
-// (+ an SVG plot through gnuplot when it is on PATH).
+// and an SVG plot of them through gnuplot when it is on PATH.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include <fmt/core.h>
@@ -16,6 +15,7 @@
 #include <rewind/rewind.hpp>
 
 #include "commands.hpp"
+#include "render.hpp"
 
 namespace rwd::app {
 
@@ -98,32 +98,28 @@ int run_bptt(const BpttConfig& c) {
 
   // ||dL/dh_t|| for every layer and step, full and truncated.
   fs::create_directories(c.out_dir);
-  const fs::path csv = fs::path(c.out_dir) / "bptt_grad_norms.csv", tmp = csv.string() + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << "layer,t,full,truncated_k" << c.truncation << "\n";
-    for (std::size_t l = 0; l < c.num_layers; ++l)
-      for (std::size_t t = 0; t < c.seq_len; ++t) {
-        const xt::xarray<T> a = xt::view(full.layers[l].dh, t), b = xt::view(truncated.layers[l].dh, t);
-        out << fmt::format("{},{},{:.17g},{:.17g}\n", l, t + 1, std::sqrt(xt::sum(a * a)()),
-                           std::sqrt(xt::sum(b * b)()));
-      }
-    if (!out) throw Error("bptt: cannot write '" + tmp.string() + "'");
-  }
-  fs::rename(tmp, csv);
-  const fs::path script = fs::path(c.out_dir) / "bptt_grad_norms.gp", svg = fs::path(c.out_dir) / "bptt_grad_norms.svg";
-  {
-    std::ofstream out(script);
-    out << fmt::format("set terminal svg size 800,480\nset output '{}'\nset datafile separator ','\nset logscale y\n"
-                       "set xlabel 't'\nset ylabel '||dL/dh_t||'\nset grid\n"
-                       "plot '{}' using 2:($1=={}?$3:1/0) skip 1 with lines title 'full BPTT (top layer)', "
-                       "'' using 2:($1=={}?$4:1/0) skip 1 with lines title 'truncated, k={}'\n",
-                       svg.string(), csv.string(), c.num_layers - 1, c.num_layers - 1, c.truncation);
-  }
-  const int plotted = std::system(("command -v gnuplot >/dev/null 2>&1 && gnuplot '" + script.string() + "'").c_str());
+  const fs::path csv = fs::path(c.out_dir) / "bptt_grad_norms.csv";
+  std::string text = fmt::format("layer,t,full,truncated_k{}\n", c.truncation);
+  for (std::size_t l = 0; l < c.num_layers; ++l)
+    for (std::size_t t = 0; t < c.seq_len; ++t) {
+      const xt::xarray<T> a = xt::view(full.layers[l].dh, t), b = xt::view(truncated.layers[l].dh, t);
+      text += fmt::format("{},{},{:.17g},{:.17g}\n", l, t + 1, std::sqrt(xt::sum(a * a)()), std::sqrt(xt::sum(b * b)()));
+    }
+  write_text_atomically(csv, text, "bptt");
+  // The top layer's curves; a truncated norm of exactly 0 (none here: the loss
+  // reaches every step) would be dropped by the log scale.
+  const Rendered plot = plot_with_gnuplot(
+      fs::path(c.out_dir) / "bptt_grad_norms.gp",
+      fmt::format("set terminal svg size 800,480 dynamic background rgb 'white'\nset datafile separator ','\n"
+                  "set logscale y\nset xlabel 't'\nset ylabel '||dL/dh_t||'\nset grid\nset key top left\n"
+                  "set title 'Elman RNN ({}, H={}, T={}): gradient norm per step, top layer'\n"
+                  "plot '{}' using 2:($1=={}?$3:1/0) skip 1 with linespoints pt 7 ps 0.4 title 'full BPTT', "
+                  "'' using 2:($1=={}?$4:1/0) skip 1 with linespoints pt 7 ps 0.4 title 'truncated BPTT, k={}'\n",
+                  c.activation, c.hidden_size, c.seq_len, csv.string(), c.num_layers - 1, c.num_layers - 1,
+                  c.truncation),
+      fs::path(c.out_dir) / "bptt_grad_norms.svg");
   fmt::print("wrote {} (||dL/dh_t|| per layer and step); {}\n", csv.string(),
-             plotted == 0 && fs::exists(svg) ? "plot: " + svg.string()
-                                             : "no plot (gnuplot is not on PATH; run: gnuplot " + script.string() + ")");
+             plot.svg ? "plot: " + plot.svg->string() : "no plot: " + plot.note);
   return report.passed() ? 0 : 1;
 }
 
