@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <utility>
 #include <filesystem>
 #include <fstream>
 #include <numbers>
@@ -77,6 +78,22 @@ int sample_sine(const std::string& checkpoint, std::size_t prime, std::size_t le
   return 0;
 }
 
+// Cuts `text` into embedded Reber strings (B, c, a Reber string up to its E, c, E)
+// and checks each; returns {complete strings, grammatical ones}. A string cut
+// off by the end of the text is not counted.
+std::pair<std::size_t, std::size_t> count_embedded_reber(const std::string& text) {
+  std::size_t complete = 0, grammatical = 0;
+  for (std::size_t begin = text.find('B'); begin != std::string::npos; begin = text.find('B', begin + 1)) {
+    const std::size_t inner_end = text.find('E', begin + 2);  // the inner string's E
+    if (inner_end == std::string::npos || inner_end + 2 >= text.size()) break;
+    const std::size_t end = inner_end + 2;  // the outer E
+    ++complete;
+    if (is_embedded_reber(text.substr(begin, end - begin + 1))) ++grammatical;
+    begin = end;
+  }
+  return {complete, grammatical};
+}
+
 // Character generation: the model reads `prime` one character at a time, then
 // each next character is drawn from softmax(o_t / temperature) and fed back.
 // Prints the prime followed by the generated text.
@@ -118,6 +135,10 @@ int sample_chars(const std::string& checkpoint, const std::string& vocabulary, s
     logits = feed(vocabulary[k]);
   }
   fmt::print("{}\n", text);
+  if (vocabulary == "BEPSTVX") {
+    const auto [complete, grammatical] = count_embedded_reber(text);
+    fmt::print("embedded Reber grammar: {} of {} complete strings are grammatical\n", grammatical, complete);
+  }
   return 0;
 }
 

@@ -20,6 +20,8 @@ less 1.6 "$first" && less "$first" 2.3 || fail "reber: first loss $first is not 
 "$REWIND" sample --checkpoint reber/checkpoint.npz --prime BT --length 40 --temperature 0.5 --seed 3 > s2.txt
 cmp -s s1.txt s2.txt || fail "sample: the same seed gave different text"
 grep -qE '^BT[BEPSTVX]{40}$' s1.txt || fail "sample reber: expected BT + 40 grammar symbols, got $(cat s1.txt)"
+grep -qE '^embedded Reber grammar: [0-9]+ of [0-9]+ complete strings are grammatical$' s1.txt \
+  || fail "sample reber: no grammar count: $(cat s1.txt)"
 
 # A text file of the user's: its own vocabulary, stored in the checkpoint.
 for k in $(seq 1 30); do printf 'the cat sat on the mat. '; done > text.txt
