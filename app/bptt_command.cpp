@@ -119,7 +119,8 @@ int run_bptt(const BpttConfig& c) {
   for (std::size_t l = 0; l < c.num_layers; ++l)
     for (std::size_t t = 0; t < c.seq_len; ++t) {
       const xt::xarray<T> a = xt::view(full.layers[l].dh, t), b = xt::view(truncated.layers[l].dh, t);
-      text += fmt::format("{},{},{:.17g},{:.17g}\n", l, t + 1, std::sqrt(xt::sum(a * a)()), std::sqrt(xt::sum(b * b)()));
+      text += fmt::format("{},{},{:.17g},{:.17g}\n", l, t + 1, std::sqrt(xt::sum(a * a)()),
+                          std::sqrt(xt::sum(b * b)()));
     }
   write_text_atomically(csv, text, "bptt");
   // The top layer's curves.
@@ -129,7 +130,8 @@ int run_bptt(const BpttConfig& c) {
                   "set logscale y\nset format y '10^{{%L}}'\nset xlabel 't'\nset ylabel '||dL_T/dh_t||'\nset grid\n"
                   "set key top left\n"
                   "set title \"Elman RNN ({}, H={}, gain {}): how much of the last step's loss reaches step t\"\n"
-                  "plot '{}' using 2:($1=={}?$4:1/0) skip 1 with lines lw 4 lc rgb '#f0a030' title 'truncated BPTT, k={}', "
+                  "plot '{}' using 2:($1=={}?$4:1/0) skip 1 with lines lw 4 lc rgb '#f0a030' "
+                  "title 'truncated BPTT, k={}', "
                   "'' using 2:($1=={}?$3:1/0) skip 1 with linespoints pt 7 ps 0.4 lc rgb '#2060c0' title 'full BPTT'\n",
                   c.activation, c.hidden_size, c.recurrent_gain, csv.string(), c.num_layers - 1, c.truncation,
                   c.num_layers - 1),
@@ -143,7 +145,8 @@ int run_bptt(const BpttConfig& c) {
 
 void add_bptt_command(CLI::App& cli, int& exit_code) {
   auto config = std::make_shared<BpttConfig>();
-  auto* cmd = cli.add_subcommand("bptt", "Elman RNN: tape vs hand-derived BPTT gradients, timings, ||dL/dh_t|| per step");
+  auto* cmd = cli.add_subcommand(
+      "bptt", "Elman RNN: tape vs hand-derived BPTT gradients, timings, ||dL_T/dh_t|| per step (CSV + plot)");
   cmd->add_option("--input-size", config->input_size, "Input features")->capture_default_str();
   cmd->add_option("--hidden-size", config->hidden_size, "Hidden units")->capture_default_str();
   cmd->add_option("--num-layers", config->num_layers, "Stacked layers")->capture_default_str();

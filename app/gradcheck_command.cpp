@@ -142,16 +142,20 @@ std::vector<Check> catalog() {
     checks.push_back(std::move(check));
   }
 
-  checks.push_back(cell_check("RNNCell (tanh)", std::make_shared<nn::RNNCell<T>>(3, 4, true, nn::Nonlinearity::tanh, gen), gen));
-  checks.push_back(cell_check("RNNCell (relu)", std::make_shared<nn::RNNCell<T>>(3, 4, true, nn::Nonlinearity::relu, gen), gen));
-  checks.push_back(cell_check("RNNCell (no bias)", std::make_shared<nn::RNNCell<T>>(3, 4, false, nn::Nonlinearity::tanh, gen), gen));
+  using nn::Nonlinearity;
+  checks.push_back(
+      cell_check("RNNCell (tanh)", std::make_shared<nn::RNNCell<T>>(3, 4, true, Nonlinearity::tanh, gen), gen));
+  checks.push_back(
+      cell_check("RNNCell (relu)", std::make_shared<nn::RNNCell<T>>(3, 4, true, Nonlinearity::relu, gen), gen));
+  checks.push_back(
+      cell_check("RNNCell (no bias)", std::make_shared<nn::RNNCell<T>>(3, 4, false, Nonlinearity::tanh, gen), gen));
   checks.push_back(cell_check("LSTMCell", std::make_shared<nn::LSTMCell<T>>(3, 4, true, gen), gen));
   checks.push_back(cell_check("GRUCell", std::make_shared<nn::GRUCell<T>>(3, 4, true, gen), gen));
 
   const nn::RecurrentOptions one{.input_size = 3, .hidden_size = 4};
   const nn::RecurrentOptions stacked{.input_size = 3, .hidden_size = 3, .num_layers = 2, .bidirectional = true};
   nn::RecurrentOptions relu = one;
-  relu.nonlinearity = nn::Nonlinearity::relu;
+  relu.nonlinearity = Nonlinearity::relu;
   checks.push_back(layer_check("RNN (tanh)", std::make_shared<nn::RNN<T>>(one, gen), 1, gen));
   checks.push_back(layer_check("RNN (relu)", std::make_shared<nn::RNN<T>>(relu, gen), 1, gen));
   checks.push_back(layer_check("LSTM", std::make_shared<nn::LSTM<T>>(one, gen), 2, gen));
@@ -211,7 +215,8 @@ std::string shapes_of(const Check& check) {
   for (std::size_t k = 0; k < data; ++k) shapes += (shapes.empty() ? "" : " ") + format_shape(check.inputs[k].shape());
   if (!check.constants.empty()) shapes += (shapes.empty() ? "" : ", ") + check.constants;
   if (check.parameters)
-    shapes += fmt::format("{}+{} param{}", shapes.empty() ? "" : " ", check.parameters, check.parameters > 1 ? "s" : "");
+    shapes += fmt::format("{}+{} param{}", shapes.empty() ? "" : " ", check.parameters,
+                          check.parameters > 1 ? "s" : "");
   return shapes;
 }
 

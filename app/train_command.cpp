@@ -34,8 +34,8 @@ void add_train_options(CLI::App& cmd, TrainConfig& c) {
   auto* steps = cmd.add_option("--steps", c.steps, "Training steps (optimizer updates of full BPTT)")
                     ->capture_default_str();
   cmd.add_option("--epochs", c.steps, "Alias of --steps (each step is one pass over the batch)")->excludes(steps);
-  cmd.add_option("--batch-size", c.batch_size, "Sequences per step (built-in tasks)")->capture_default_str();
-  cmd.add_option("--seq-len", c.seq_len, "Time steps per sequence (built-in tasks)")->capture_default_str();
+  cmd.add_option("--batch-size", c.batch_size, "Sequences per step (built-in tasks, --text, --csv)")->capture_default_str();
+  cmd.add_option("--seq-len", c.seq_len, "Time steps per sequence (built-in tasks, --text, --csv)")->capture_default_str();
   cmd.add_option("--seed", c.seed, "Seed of the initial weights and the generated data")->capture_default_str();
   cmd.add_option("--dtype", c.dtype, "float32 or float64 (built-in tasks; with --input the data decide)")
       ->check(CLI::IsMember({"float32", "float64"}))
