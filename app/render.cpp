@@ -21,6 +21,9 @@ void write_text_atomically(const fs::path& path, const std::string& text, const 
   nn::write_file_atomically(path, std::vector<char>(text.begin(), text.end()), who);
 }
 
+namespace {
+
+// The executable `program` on PATH, if there is one.
 std::optional<fs::path> find_program(const std::string& program) {
   const char* path = std::getenv("PATH");
   if (!path) return std::nullopt;
@@ -33,8 +36,6 @@ std::optional<fs::path> find_program(const std::string& program) {
   }
   return std::nullopt;
 }
-
-namespace {
 
 // Runs `tool` (found on PATH) with `args`, its standard output going to
 // `svg`'s temporary twin, renamed over `svg` when the tool succeeded: a failed
@@ -54,6 +55,8 @@ Rendered render(const std::string& tool, const std::string& package, const std::
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
+  // The tool's warnings would break the program's one-line messages; a failure is reported by the note.
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
   pid_t pid = 0;
   int status = 0;
   const bool ran = posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, pointers.data(), environ) == 0 &&

@@ -13,9 +13,6 @@ namespace rwd::app {
 // errors start with `who`.
 void write_text_atomically(const std::filesystem::path& path, const std::string& text, const std::string& who);
 
-// The executable `program` on PATH, if there is one.
-std::optional<std::filesystem::path> find_program(const std::string& program);
-
 // What a render produced: the SVG, or none and a one-line note saying why and
 // how to render it by hand.
 struct Rendered {

@@ -1,7 +1,7 @@
 #include "tasks.hpp"
 
 #include <algorithm>
-#include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -86,7 +86,8 @@ std::string read_text_file(const std::string& path, const std::string& flag) {
 
 namespace {
 
-// The fields of one CSV line as numbers; nullopt-like: false when a field is not a number.
+// The fields of one CSV line as numbers into `row`; false (and the field in
+// `bad_field`) when a field is not a number. "nan" and "inf" parse: the caller refuses them.
 bool parse_row(const std::string& line, std::vector<double>& row, std::string& bad_field) {
   row.clear();
   std::stringstream fields(line);
@@ -95,7 +96,6 @@ bool parse_row(const std::string& line, std::vector<double>& row, std::string& b
     const auto first = field.find_first_not_of(" \t\r"), last = field.find_last_not_of(" \t\r");
     field = first == std::string::npos ? "" : field.substr(first, last - first + 1);
     char* end = nullptr;
-    errno = 0;
     const double value = std::strtod(field.c_str(), &end);
     if (field.empty() || end != field.c_str() + field.size()) {
       bad_field = field;

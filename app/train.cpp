@@ -14,10 +14,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <memory>
-#include <sstream>
 
 #include <fmt/core.h>
 #include <xtensor/xadapt.hpp>
