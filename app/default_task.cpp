@@ -32,9 +32,9 @@ int run_default_task() {
   fmt::print("rewind: sine-wave next-value prediction with a tanh RNN and a Linear head, trained by BPTT on the tape\n\n");
 
   bool passed = false;
-  run_training(config, [&](TrainingModel<double>& model) {
+  run_training(config, [&](SequenceModel<double>& model) {
     using T = double;
-    auto* rnn = dynamic_cast<nn::RNN<T>*>(&model.rnn());
+    auto* rnn = dynamic_cast<nn::RNN<T>*>(&model.recurrent());
     // A fresh sine batch (B = 4, T = 40), the trained weights, loss = MSE of the head's outputs.
     const Batch<T> batch = sine_batch<T>(config.seq_len, 4, config.seed + 1, 0);
     const Tensor<T> h0 = zeros<T>({config.num_layers, std::size_t{4}, config.hidden_size});

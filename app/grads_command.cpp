@@ -110,7 +110,7 @@ Problem<T> prepare(const GradsArgs& args, const SequenceModelOptions& options, L
 // torch.nn.functional with reduction='mean'.
 template <class T>
 nn::NpzEntries compute(Problem<T>& problem, LossKind loss_kind) {
-  const Tensor<T> o = problem.model->forward(problem.x);
+  const Tensor<T> o = problem.model->forward(problem.x).output;
   Tensor<T> loss;
   if (loss_kind == LossKind::mse) {
     loss = nn::mse_loss(o, problem.float_targets);

@@ -8,13 +8,7 @@
 // Both are the graphs Rewind actually records (autograd/dot.hpp draws the
 // tape), with the weights, x_t, h_t and o_t labelled. With Graphviz's `dot`
 // on the PATH, each is also rendered to SVG.
-#include <spawn.h>
-#include <sys/wait.h>
-
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,9 +18,8 @@
 #include <rewind/rewind.hpp>
 
 #include "commands.hpp"
+#include "render.hpp"
 #include "sequence_model.hpp"
-
-extern char** environ;
 
 namespace rwd::app {
 
@@ -101,28 +94,6 @@ std::string unrolled_dot(const SequenceModel<T>& model, std::size_t steps) {
   return to_dot(outputs, dot);
 }
 
-void write_text(const fs::path& path, const std::string& text) {
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  file << text;
-  file.close();
-  if (!file) throw Error(path.string() + ": cannot write file");
-}
-
-// Runs `dot -Tsvg in -o out` (no shell: paths are passed as they are).
-// Returns false if Graphviz is not installed; throws if it fails.
-bool render_svg(const fs::path& in, const fs::path& out) {
-  std::string dot = "dot", format = "-Tsvg", in_path = in.string(), flag = "-o", out_path = out.string();
-  char* argv[] = {dot.data(), format.data(), in_path.data(), flag.data(), out_path.data(), nullptr};
-  pid_t pid = 0;
-  const int spawn_error = posix_spawnp(&pid, "dot", nullptr, nullptr, argv, environ);
-  if (spawn_error == ENOENT) return false;
-  if (spawn_error != 0) throw Error(std::string("graph: cannot run Graphviz dot: ") + std::strerror(spawn_error));
-  int status = 0;
-  if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw Error("graph: Graphviz dot failed on " + in.string());
-  return true;
-}
-
 void run_graph(const GraphArgs& args) {
   SequenceModelOptions options;
   options.cell = parse_cell_kind(args.model);
@@ -142,20 +113,19 @@ void run_graph(const GraphArgs& args) {
   if (error || !fs::is_directory(dir)) throw Error(args.out_dir + ": cannot create directory");
   const std::pair<std::string, std::string> views[] = {{"compact", compact_dot(model)},
                                                         {"unrolled", unrolled_dot(model, args.steps)}};
-  bool rendered = true;
+  std::string note;
   for (const auto& [name, text] : views) {
     const fs::path dot_file = dir / (name + ".dot");
-    write_text(dot_file, text);
+    write_text_atomically(dot_file, text, "graph");
     fmt::print("wrote {}\n", dot_file.string());
-    if (rendered && render_svg(dot_file, dir / (name + ".svg")))
-      fmt::print("wrote {}\n", (dir / (name + ".svg")).string());
+    if (!note.empty()) continue;  // dot is missing or failed: said once
+    const Rendered svg = render_dot(dot_file, dir / (name + ".svg"));
+    if (svg.svg)
+      fmt::print("wrote {}\n", svg.svg->string());
     else
-      rendered = false;
+      note = svg.note;
   }
-  if (!rendered)
-    fmt::print("note: Graphviz's dot was not found on the PATH, so no SVG was rendered; install graphviz, "
-               "or render elsewhere: dot -Tsvg {} -o {}\n",
-               (dir / "compact.dot").string(), (dir / "compact.svg").string());
+  if (!note.empty()) fmt::print("note: no SVG: {}\n", note);
 }
 
 }  // namespace

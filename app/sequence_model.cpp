@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <utility>
 #include <vector>
 
 namespace rwd::app {
@@ -74,13 +75,14 @@ SequenceModel<T>::SequenceModel(const SequenceModelOptions& options, Generator& 
 }
 
 template <class T>
-Tensor<T> SequenceModel<T>::forward(const Tensor<T>& x) const {
+typename SequenceModel<T>::Output SequenceModel<T>::forward(const Tensor<T>& x, const nn::CellState<T>& state) const {
   if (x.shape().size() != 3 || x.shape()[2] != options_.input_size)
     throw Error("SequenceModel: input must be [T, B, " + std::to_string(options_.input_size) + "], got " +
                 format_shape(x.shape()));
   // Recurrent<T>::forward, not the layer's own: it takes the state as a list
-  // and so serves RNN, LSTM and GRU alike; the head needs only the outputs.
-  return head_->forward(rnn_->nn::Recurrent<T>::forward(x).output);
+  // and so serves RNN, LSTM and GRU alike.
+  auto out = rnn_->nn::Recurrent<T>::forward(x, state);
+  return {head_->forward(out.output), std::move(out.final_state)};
 }
 
 template <class T>

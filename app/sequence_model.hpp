@@ -1,6 +1,6 @@
 // SequenceModel: a recurrent layer (RNN, LSTM or GRU) followed by a Linear
-// readout at every step, o_t = head(h_t) -- the model `rewind grads` (and
-// `rewind train`) works on. Its parameters carry PyTorch's names for
+// readout at every step, o_t = head(h_t) -- the one model of the rewind
+// program (train, predict, sample, grads, graph). Its parameters carry PyTorch's names for
 //
 //   class SequenceModel(torch.nn.Module):
 //       def __init__(self): self.rnn = nn.LSTM(I, H, L, ...); self.head = nn.Linear(D*H, O)
@@ -43,11 +43,17 @@ class SequenceModel : public nn::Module<T> {
   // naming the option if a size is zero or nonlinearity is set for LSTM/GRU.
   explicit SequenceModel(const SequenceModelOptions& options, Generator& generator = default_generator());
 
+  struct Output {
+    Tensor<T> output;        // [T, B, output_size]: o_t at every step
+    nn::CellState<T> state;  // the recurrent state after the last step (h_n, and c_n for an LSTM)
+  };
   // x [T, B, input_size] -> o [T, B, output_size], o_t = head(h_t); with
   // bidirectional, h_t is [forward h_t, reverse h_t] (PyTorch's layout).
-  Tensor<T> forward(const Tensor<T>& x) const;
+  // state: empty (zeros) or the state a previous call returned.
+  Output forward(const Tensor<T>& x, const nn::CellState<T>& state = {}) const;
 
   const SequenceModelOptions& options() const { return options_; }
+  CellKind kind() const { return options_.cell; }
   nn::Recurrent<T>& recurrent() const { return *rnn_; }
   const nn::Linear<T>& head() const { return *head_; }
 

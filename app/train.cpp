@@ -8,23 +8,19 @@
 // Everything the user gave is checked before any file is written.
 #include "train.hpp"
 
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <memory>
-#include <sstream>
 
 #include <fmt/core.h>
 #include <xtensor/xadapt.hpp>
 
-extern char** environ;
+#include "render.hpp"
 
 namespace rwd::app {
 
@@ -66,53 +62,18 @@ std::string shape_string(const Shape& shape) {
   return s + "]";
 }
 
-// Writes `text` to `path` atomically (temporary file + rename).
-void write_text_atomic(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    if (!out) fail("cannot write '" + tmp.string() + "'");
-  }
-  fs::rename(tmp, path);
-}
-
-std::optional<fs::path> find_on_path(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  if (!path) return std::nullopt;
-  std::stringstream dirs(path);
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    if (dir.empty()) continue;
-    const fs::path candidate = fs::path(dir) / program;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return std::nullopt;
-}
-
 // Draws the loss curve with gnuplot (SVG); returns the plot's path, or empty
 // with `note` saying why there is none.
 fs::path plot_losses(const fs::path& csv, const fs::path& out_dir, std::string& note) {
-  const auto gnuplot = find_on_path("gnuplot");
-  const fs::path script = out_dir / "loss.gp", svg = out_dir / "loss.svg";
-  write_text_atomic(script, fmt::format("set terminal svg size 800,480\nset output '{}'\nset datafile separator ','\n"
-                                        "set logscale y\nset xlabel 'step'\nset ylabel 'loss'\nset grid\n"
-                                        "plot '{}' using 1:2 skip 1 with lines title 'training loss'\n",
-                                        svg.string(), csv.string()));
-  if (!gnuplot) {
-    note = "no plot: gnuplot is not on PATH (install gnuplot, then run: gnuplot " + script.string() + ")";
-    return {};
-  }
-  std::string arg0 = gnuplot->string(), arg1 = script.string();
-  char* argv[] = {arg0.data(), arg1.data(), nullptr};
-  pid_t pid = 0;
-  int status = 0;
-  if (posix_spawn(&pid, arg0.c_str(), nullptr, nullptr, argv, environ) != 0 || waitpid(pid, &status, 0) < 0 ||
-      !WIFEXITED(status) || WEXITSTATUS(status) != 0 || !fs::exists(svg)) {
-    note = "no plot: gnuplot failed on " + script.string();
-    return {};
-  }
-  return svg;
+  const Rendered plot = plot_with_gnuplot(
+      out_dir / "loss.gp",
+      fmt::format("set terminal svg size 800,480 dynamic background rgb 'white'\nset datafile separator ','\n"
+                  "set logscale y\nset xlabel 'step'\nset ylabel 'loss'\nset grid\n"
+                  "plot '{}' using 1:2 skip 1 with lines title 'training loss'\n",
+                  csv.string()),
+      out_dir / "loss.svg");
+  note = "no plot: " + plot.note;
+  return plot.svg.value_or(fs::path());
 }
 
 // ---- the run -----------------------------------------------------------------------
@@ -122,7 +83,9 @@ struct Data {
   TaskKind task = TaskKind::sine;
   std::size_t input_size = 1, output_size = 1;
   bool cross_entropy = false;
-  Batch<T> fixed;  // the whole data set (files)
+  Batch<T> fixed;      // the whole data set (files)
+  CharCorpus corpus;   // chars
+  NumericTable table;  // series
 };
 
 
@@ -152,7 +115,7 @@ Architecture architecture_of(const nn::NpzEntries& entries, const std::string& s
   if (a.hidden == 0 || it->second.shape[0] % a.hidden || (gates != 1 && gates != 3 && gates != 4))
     fail(source + ": rnn.weight_hh_l0 has shape " + shape_string(it->second.shape) +
          ", expected [G·H, H] with G = 1 (rnn), 3 (gru) or 4 (lstm)");
-  a.kind = gates == 1 ? ModelKind::rnn : gates == 3 ? ModelKind::gru : ModelKind::lstm;
+  a.kind = gates == 1 ? CellKind::rnn : gates == 3 ? CellKind::gru : CellKind::lstm;
   a.layers = 0;
   while (entries.count("rnn.weight_hh_l" + std::to_string(a.layers))) ++a.layers;
   auto head = entries.find("head.weight");
@@ -166,24 +129,38 @@ Architecture architecture_of(const nn::NpzEntries& entries, const std::string& s
   return a;
 }
 
+xt::xarray<std::int64_t> vocabulary_codes(const std::string& vocabulary) {
+  xt::xarray<std::int64_t> codes = xt::zeros<std::int64_t>({vocabulary.size()});
+  for (std::size_t k = 0; k < vocabulary.size(); ++k) codes(k) = static_cast<unsigned char>(vocabulary[k]);
+  return codes;
+}
+
+std::string vocabulary_of(const nn::NpzEntries& checkpoint, const std::string& source) {
+  std::string vocabulary;
+  for (const std::int64_t code : nn::npz_get<std::int64_t>(checkpoint, "train.vocabulary", source)) {
+    if (code < 0 || code > 255) fail(source + ": train.vocabulary holds " + std::to_string(code) + ", not a byte");
+    vocabulary += static_cast<char>(static_cast<unsigned char>(code));
+  }
+  return vocabulary;
+}
+
 template <class T>
-std::unique_ptr<TrainingModel<T>> load_model(const std::string& path, const std::string& flag) {
+std::unique_ptr<SequenceModel<T>> load_model(const std::string& path, const std::string& flag) {
   const nn::NpzEntries entries = read_npz_file(path, flag);
   const std::string source = flag + " '" + path + "'";
   const Architecture a = architecture_of(entries, source);
   Generator gen(0);
-  auto model = std::make_unique<TrainingModel<T>>(a.kind, a.input, a.hidden, a.layers, a.output, gen);
+  auto model = std::make_unique<SequenceModel<T>>(
+      SequenceModelOptions{.cell = a.kind, .input_size = a.input, .hidden_size = a.hidden, .output_size = a.output,
+                           .num_layers = a.layers},
+      gen);
   nn::load_state_dict(*model, model_entries<T>(entries, source), true);
   return model;
 }
-template std::unique_ptr<TrainingModel<float>> load_model<float>(const std::string&, const std::string&);
-template std::unique_ptr<TrainingModel<double>> load_model<double>(const std::string&, const std::string&);
+template std::unique_ptr<SequenceModel<float>> load_model<float>(const std::string&, const std::string&);
+template std::unique_ptr<SequenceModel<double>> load_model<double>(const std::string&, const std::string&);
 
 namespace {
-
-ModelKind parse_kind(const std::string& name) {
-  return name == "lstm" ? ModelKind::lstm : name == "gru" ? ModelKind::gru : ModelKind::rnn;
-}
 
 template <class T>
 std::unique_ptr<optim::Optimizer<T>> make_optimizer(const TrainConfig& c, const nn::Module<T>& model) {
@@ -226,7 +203,7 @@ class Trainer {
  public:
   explicit Trainer(const TrainConfig& c) : c_(c) {}
 
-  TrainSummary run(const std::function<void(TrainingModel<T>&)>& after) {
+  TrainSummary run(const std::function<void(SequenceModel<T>&)>& after) {
     prepare();
     return loop(after);
   }
@@ -252,8 +229,22 @@ class Trainer {
       if (c_.loss != "mse") fail("--loss applies to --input/--target data; the built-in tasks define their own");
       if (c_.batch_size == 0) fail("--batch-size must be >= 1");
       if (c_.seq_len < 2) fail("--seq-len must be >= 2");
-      data_.task = c_.task == "adding" ? TaskKind::adding : TaskKind::sine;
-      data_.input_size = data_.task == TaskKind::adding ? 2 : 1;
+      const bool task_given = std::find(c_.task_flags_given.begin(), c_.task_flags_given.end(), "--task") !=
+                              c_.task_flags_given.end();
+      if (!c_.text.empty() && !c_.csv.empty()) fail("--text and --csv exclude each other");
+      if (task_given && (!c_.text.empty() || !c_.csv.empty()))
+        fail(std::string(c_.text.empty() ? "--csv" : "--text") + " is the data: drop --task " + c_.task);
+      if (!c_.text.empty()) {
+        load_chars(read_text_file(c_.text, "--text"), "--text '" + c_.text + "'");
+      } else if (!c_.csv.empty()) {
+        load_series();
+      } else if (c_.task == "reber") {
+        // 2000 strings (~ 24000 characters) from the seed: far more windows than a run draws.
+        load_chars(embedded_reber_text(c_.seed, 2000), "the Reber text");
+      } else {
+        data_.task = c_.task == "adding" ? TaskKind::adding : TaskKind::sine;
+        data_.input_size = data_.task == TaskKind::adding ? 2 : 1;
+      }
       if (data_.task == TaskKind::adding && c_.tbptt)
         fail("--tbptt does not apply to the adding task (its only loss is at the last step)");
     }
@@ -272,12 +263,12 @@ class Trainer {
       weights = read_npz_file(c_.init, "--init");
       weights_source = "--init '" + c_.init + "'";
     }
-    ModelKind kind = parse_kind(c_.model);
+    CellKind kind = parse_cell_kind(c_.model);
     std::size_t hidden = c_.hidden_size, layers = c_.num_layers;
     if (weights) {
       const Architecture a = architecture_of(*weights, weights_source);
       if (c_.explicit_model && a.kind != kind)
-        fail(weights_source + " holds a " + model_kind_name(a.kind) + " model, but --model is " + c_.model);
+        fail(weights_source + " holds a " + to_string(a.kind) + " model, but --model is " + c_.model);
       if (c_.explicit_hidden && a.hidden != hidden)
         fail(fmt::format("{} has hidden size {}, but --hidden-size is {}", weights_source, a.hidden, hidden));
       if (c_.explicit_layers && a.layers != layers)
@@ -293,7 +284,11 @@ class Trainer {
     }
 
     Generator gen(c_.seed);
-    model_ = std::make_unique<TrainingModel<T>>(kind, data_.input_size, hidden, layers, data_.output_size, gen);
+    model_ = std::make_unique<SequenceModel<T>>(SequenceModelOptions{.cell = kind, .input_size = data_.input_size,
+                                                                      .hidden_size = hidden,
+                                                                      .output_size = data_.output_size,
+                                                                      .num_layers = layers},
+                                                 gen);
     if (weights) nn::load_state_dict(*model_, model_entries<T>(*weights, weights_source), true);
     optimizer_ = make_optimizer<T>(c_, *model_);
     params_ = model_->parameters();
@@ -316,12 +311,47 @@ class Trainer {
       if (seed != c_.seed)
         fail(fmt::format("{} was trained with --seed {}, got --seed {} (the data would differ)", weights_source, seed,
                          c_.seed));
+      if (data_.task == TaskKind::chars &&
+          (!w.count("train.vocabulary") ||
+           vocabulary_of(w, weights_source) != data_.corpus.vocabulary))
+        fail(weights_source + ": its vocabulary differs from this text's (resume on the same text)");
       if (start_step_ >= c_.steps)
         fail(fmt::format("{} is at step {}, nothing to do for --steps {}", weights_source, start_step_, c_.steps));
     }
     out_dir_ = c_.out_dir;
     if (fs::exists(out_dir_) && !fs::is_directory(out_dir_))
       fail("--out-dir '" + c_.out_dir + "' exists and is not a directory");
+  }
+
+  // Next-character prediction on `text`: one-hot inputs, one class per character.
+  void load_chars(const std::string& text, const std::string& source) {
+    data_.task = TaskKind::chars;
+    data_.corpus = make_char_corpus(text);
+    data_.cross_entropy = true;
+    data_.input_size = data_.output_size = data_.corpus.vocabulary.size();
+    if (data_.corpus.indices.size() < c_.seq_len + 1)
+      fail(fmt::format("{} has {} characters; --seq-len {} needs at least {}", source, data_.corpus.indices.size(),
+                       c_.seq_len, c_.seq_len + 1));
+  }
+
+  // Next-row regression on a numeric CSV file.
+  void load_series() {
+    data_.task = TaskKind::series;
+    data_.table = read_numeric_csv(c_.csv, "--csv");
+    data_.input_size = data_.output_size = data_.table.columns;
+    if (data_.table.rows < c_.seq_len + 1)
+      fail(fmt::format("--csv '{}' has {} rows; --seq-len {} needs at least {}", c_.csv, data_.table.rows, c_.seq_len,
+                       c_.seq_len + 1));
+  }
+
+  // What the run trains on, for the first line of output.
+  std::string data_name() const {
+    switch (data_.task) {
+      case TaskKind::files: return c_.input;
+      case TaskKind::chars: return c_.text.empty() ? "the embedded Reber grammar" : c_.text;
+      case TaskKind::series: return c_.csv;
+      default: return c_.task;
+    }
   }
 
   std::size_t time_steps() const {
@@ -367,6 +397,8 @@ class Trainer {
     switch (data_.task) {
       case TaskKind::sine: return sine_batch<T>(c_.seq_len, c_.batch_size, c_.seed, step);
       case TaskKind::adding: return adding_batch<T>(c_.seq_len, c_.batch_size, c_.seed, step);
+      case TaskKind::chars: return char_batch<T>(data_.corpus, c_.seq_len, c_.batch_size, c_.seed, step);
+      case TaskKind::series: return series_batch<T>(data_.table, c_.seq_len, c_.batch_size, c_.seed, step);
       default: return data_.fixed;
     }
   }
@@ -414,10 +446,10 @@ class Trainer {
       return {value, update(step)};
     }
     // Truncated BPTT: windows of k steps; the step's loss is the length-weighted mean.
-    const std::size_t batch = b.x.shape()[1], hidden = model_->rnn().options().hidden_size,
-                      layers = model_->rnn().options().num_layers;
+    const std::size_t batch = b.x.shape()[1], hidden = model_->recurrent().options().hidden_size,
+                      layers = model_->recurrent().options().num_layers;
     optim::RecurrentState<T> initial{zeros<T>({layers, batch, hidden})};
-    if (model_->kind() == ModelKind::lstm) initial.push_back(zeros<T>({layers, batch, hidden}));
+    if (model_->kind() == CellKind::lstm) initial.push_back(zeros<T>({layers, batch, hidden}));
     double weighted = 0, max_norm = 0;
     auto chunk = [&](const optim::RecurrentState<T>& state, std::size_t begin, std::size_t end) {
       auto out = model_->forward(slice(b.x, 0, begin, end), state);
@@ -436,7 +468,7 @@ class Trainer {
     std::string text = "step,loss,grad_norm\n";
     for (std::size_t i = 0; i < losses_.size(); ++i)
       text += fmt::format("{},{:.17g},{:.17g}\n", i + 1, losses_[i], grad_norms_[i]);
-    write_text_atomic(out_dir_ / "loss.csv", text);
+    write_text_atomically(out_dir_ / "loss.csv", text, "train");
   }
 
   void write_checkpoint(std::size_t step) {
@@ -447,6 +479,7 @@ class Trainer {
     entries["train.seed"] = xt::xarray<std::int64_t>{static_cast<std::int64_t>(c_.seed)};
     entries["train.losses"] = xt::xarray<double>(xt::adapt(losses_, {losses_.size()}));
     entries["train.grad_norms"] = xt::xarray<double>(xt::adapt(grad_norms_, {grad_norms_.size()}));
+    if (data_.task == TaskKind::chars) entries["train.vocabulary"] = vocabulary_codes(data_.corpus.vocabulary);
     nn::write_npz(out_dir_ / "checkpoint.npz", entries);
     last_checkpoint_ = step;
   }
@@ -463,14 +496,14 @@ class Trainer {
     }
   }
 
-  TrainSummary loop(const std::function<void(TrainingModel<T>&)>& after) {
+  TrainSummary loop(const std::function<void(SequenceModel<T>&)>& after) {
     fs::create_directories(out_dir_);
     tty_ = ::isatty(::fileno(stdout)) != 0;
     const std::size_t log_every = c_.log_every ? c_.log_every : std::max<std::size_t>(1, c_.steps / 10);
-    fmt::print("training a {} ({} layer{}, hidden {}) on {} with {}: steps {}..{}{}\n", model_kind_name(model_->kind()),
-               model_->rnn().options().num_layers, model_->rnn().options().num_layers > 1 ? "s" : "",
-               model_->rnn().options().hidden_size,
-               data_.task == TaskKind::files ? c_.input : c_.task, optimizer_->name(), start_step_ + 1, c_.steps,
+    fmt::print("training a {} ({} layer{}, hidden {}) on {} with {}: steps {}..{}{}\n", to_string(model_->kind()),
+               model_->recurrent().options().num_layers, model_->recurrent().options().num_layers > 1 ? "s" : "",
+               model_->recurrent().options().hidden_size,
+               data_name(), optimizer_->name(), start_step_ + 1, c_.steps,
                c_.tbptt ? fmt::format(", truncated BPTT k={}", c_.tbptt) : "");
     fmt::print("{}", note_);
     std::fflush(stdout);
@@ -516,7 +549,7 @@ class Trainer {
 
   const TrainConfig& c_;
   Data<T> data_;
-  std::unique_ptr<TrainingModel<T>> model_;
+  std::unique_ptr<SequenceModel<T>> model_;
   std::unique_ptr<optim::Optimizer<T>> optimizer_;
   std::vector<Tensor<T>> params_;
   std::vector<double> losses_, grad_norms_;
@@ -529,7 +562,7 @@ class Trainer {
 
 }  // namespace
 
-TrainSummary run_training(const TrainConfig& config, const std::function<void(TrainingModel<double>&)>& after) {
+TrainSummary run_training(const TrainConfig& config, const std::function<void(SequenceModel<double>&)>& after) {
   bool use_float = config.dtype == "float32";
   if (!config.input.empty()) {
     // The data decide the precision.

@@ -10,7 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "train_model.hpp"
+#include "sequence_model.hpp"
+#include "tasks.hpp"
 
 namespace rwd::app {
 
@@ -28,7 +29,8 @@ struct TrainConfig {
   std::size_t steps = 500;
   std::size_t batch_size = 32, seq_len = 50;
   std::uint64_t seed = 0;
-  std::string task = "sine";  // sine | adding; "files" with --input
+  std::string task = "sine";  // sine | adding | reber (ignored with --input, --text, --csv)
+  std::string text, csv;      // the user's data: a text file (characters), a numeric CSV file
   std::string dtype = "float64";
   // the reproducible mode
   std::string input, target, init, loss = "mse";
@@ -53,7 +55,7 @@ struct Diverged : Error {
 
 // What a weights file (rnn.*, head.*) says about the architecture.
 struct Architecture {
-  ModelKind kind;
+  CellKind kind;
   std::size_t input, hidden, layers, output;
   nn::DType dtype;
 };
@@ -61,13 +63,17 @@ Architecture architecture_of(const nn::NpzEntries& entries, const std::string& s
 // A whole .npy file / .npz archive; errors name `flag` and the path.
 nn::NpyArray read_npy(const std::string& path, const std::string& flag);
 nn::NpzEntries read_npz_file(const std::string& path, const std::string& flag);
+// A character model's vocabulary as stored in its checkpoint ("train.vocabulary":
+// the characters' byte values, int64), and back; errors name `source`.
+xt::xarray<std::int64_t> vocabulary_codes(const std::string& vocabulary);
+std::string vocabulary_of(const nn::NpzEntries& checkpoint, const std::string& source);
 // The model stored in a weights file or checkpoint (T must be its dtype).
 template <class T>
-std::unique_ptr<TrainingModel<T>> load_model(const std::string& path, const std::string& flag);
+std::unique_ptr<SequenceModel<T>> load_model(const std::string& path, const std::string& flag);
 
 // Trains; `after` (optional) sees the trained model (double runs only). Throws
 // rwd::Error on bad input before writing anything.
 TrainSummary run_training(const TrainConfig& config,
-                          const std::function<void(TrainingModel<double>&)>& after = {});
+                          const std::function<void(SequenceModel<double>&)>& after = {});
 
 }  // namespace rwd::app

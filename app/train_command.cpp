@@ -1,5 +1,5 @@
 // `rewind train`: fits an RNN/LSTM/GRU with a Linear head on a built-in task
-// (sine, adding) or on given arrays (--input/--target/--init, the reproducible
+// (sine, adding, reber), a text file (--text), a numeric CSV (--csv), or on given arrays (--input/--target/--init, the reproducible
 // mode), with progress, a loss CSV and plot, and atomic checkpoints (--resume).
 #include <fmt/core.h>
 
@@ -9,8 +9,10 @@
 namespace rwd::app {
 
 void add_train_options(CLI::App& cmd, TrainConfig& c) {
-  cmd.add_option("--task", c.task, "Built-in task: sine (next-value regression, MSE) or adding (adding problem)")
-      ->check(CLI::IsMember({"sine", "adding"}))
+  cmd.add_option("--task", c.task,
+                 "Built-in task: sine (next-value regression, MSE), adding (adding problem) or reber (next "
+                 "character of embedded Reber grammar strings, cross-entropy)")
+      ->check(CLI::IsMember({"sine", "adding", "reber"}))
       ->capture_default_str();
   cmd.add_option("--model", c.model, "Recurrent layer: rnn (tanh), lstm or gru")
       ->check(CLI::IsMember({"rnn", "lstm", "gru"}))
@@ -32,12 +34,14 @@ void add_train_options(CLI::App& cmd, TrainConfig& c) {
   auto* steps = cmd.add_option("--steps", c.steps, "Training steps (optimizer updates of full BPTT)")
                     ->capture_default_str();
   cmd.add_option("--epochs", c.steps, "Alias of --steps (each step is one pass over the batch)")->excludes(steps);
-  cmd.add_option("--batch-size", c.batch_size, "Sequences per step (built-in tasks)")->capture_default_str();
-  cmd.add_option("--seq-len", c.seq_len, "Time steps per sequence (built-in tasks)")->capture_default_str();
+  cmd.add_option("--batch-size", c.batch_size, "Sequences per step (built-in tasks, --text, --csv)")->capture_default_str();
+  cmd.add_option("--seq-len", c.seq_len, "Time steps per sequence (built-in tasks, --text, --csv)")->capture_default_str();
   cmd.add_option("--seed", c.seed, "Seed of the initial weights and the generated data")->capture_default_str();
   cmd.add_option("--dtype", c.dtype, "float32 or float64 (built-in tasks; with --input the data decide)")
       ->check(CLI::IsMember({"float32", "float64"}))
       ->capture_default_str();
+  cmd.add_option("--text", c.text, "Train next-character prediction on this text file (one-hot characters)");
+  cmd.add_option("--csv", c.csv, "Train next-row regression on this numeric CSV (one value or row per line)");
   cmd.add_option("--input", c.input, "x.npy [T, B, I] (float32/float64): train on this instead of a task");
   cmd.add_option("--target", c.target, "y.npy: [T, B, O] for mse, int64 [T, B] for cross_entropy");
   cmd.add_option("--init", c.init, "Initial weights .npz (rnn.*, head.*, PyTorch names)");
@@ -57,13 +61,13 @@ void mark_explicit(const CLI::App& cmd, TrainConfig& c) {
   c.explicit_hidden = cmd.count("--hidden-size") > 0;
   c.explicit_layers = cmd.count("--num-layers") > 0;
   c.task_flags_given.clear();
-  for (const char* flag : {"--task", "--batch-size", "--seq-len", "--dtype"})
+  for (const char* flag : {"--task", "--batch-size", "--seq-len", "--dtype", "--text", "--csv"})
     if (cmd.count(flag) > 0) c.task_flags_given.emplace_back(flag);
 }
 
 void add_train_command(CLI::App& cli, int& exit_code) {
   auto config = std::make_shared<TrainConfig>();
-  auto* cmd = cli.add_subcommand("train", "Train an RNN/LSTM/GRU with a Linear head (sine or adding task, or .npy data)");
+  auto* cmd = cli.add_subcommand("train", "Train an RNN/LSTM/GRU with a Linear head (a built-in task, a text or CSV file, or .npy data)");
   add_train_options(*cmd, *config);
   cmd->callback([cmd, config, &exit_code] {
     mark_explicit(*cmd, *config);

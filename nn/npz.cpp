@@ -38,6 +38,8 @@ template <> DType dtype_of<std::int64_t>() { return DType::Int64; }
 
 namespace {
 
+std::string errno_text(int code) { return std::strerror(code); }
+
 // numpy's descr strings for the supported dtypes.
 const char* descr_of(DType dtype) {
   switch (dtype) {
@@ -255,15 +257,14 @@ std::vector<char> build_zip(const NpzEntries& entries, const std::vector<std::ve
   return bytes;
 }
 
+}  // namespace
+
 // ---- atomic file replacement ------------------------------------------------
 
-std::string errno_text(int code) { return std::strerror(code); }
-
-// Writes all of `bytes` to `path` via a temporary file and rename().
-void replace_file_atomically(const std::filesystem::path& path, const std::vector<char>& bytes) {
+void write_file_atomically(const std::filesystem::path& path, const std::vector<char>& bytes, const std::string& who) {
   static std::atomic<unsigned> counter{0};
   const std::filesystem::path directory = path.has_parent_path() ? path.parent_path() : ".";
-  const std::string where = "write_npz: " + path.string() + ": ";
+  const std::string where = who + ": " + path.string() + ": ";
 
   // O_EXCL with a name unique to this process and call; mode 0666 lets the umask decide, as for any new file.
   std::filesystem::path temporary;
@@ -304,8 +305,6 @@ void replace_file_atomically(const std::filesystem::path& path, const std::vecto
     ::close(dir_fd);
   }
 }
-
-}  // namespace
 
 // ---- NpyArray -----------------------------------------------------------------
 
@@ -483,7 +482,7 @@ void write_npz(const std::filesystem::path& path, const NpzEntries& entries) {
       throw Error("write_npz: " + path.string() + ": entry '" + name + "': " + e.what());
     }
   }
-  replace_file_atomically(path, build_zip(entries, npy_files));
+  write_file_atomically(path, build_zip(entries, npy_files), "write_npz");
 }
 
 #define INSTANTIATE(T)                                               \

@@ -70,6 +70,10 @@ NpzEntries read_npz(const std::filesystem::path& path);
 // removes its temporary file. Names must be non-empty.
 void write_npz(const std::filesystem::path& path, const NpzEntries& entries);
 
+// Writes `bytes` to `path` the same way (temporary file, flush, rename); errors
+// start with `who` (e.g. "write_npz", "train").
+void write_file_atomically(const std::filesystem::path& path, const std::vector<char>& bytes, const std::string& who);
+
 // The entry `name` of an archive as an array of T; throws naming the entry if
 // it is missing or of another dtype. `source` (e.g. the file name) prefixes the message.
 template <NpyElement T>

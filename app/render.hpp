@@ -1,0 +1,32 @@
+// Drawing through the external tools the rewind program uses when they are
+// installed -- gnuplot for plots, Graphviz's dot for graphs -- and the atomic
+// text writes their inputs and the program's CSVs go through.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace rwd::app {
+
+// Writes `text` to `path` atomically (temporary file + rename, nn::write_file_atomically);
+// errors start with `who`.
+void write_text_atomically(const std::filesystem::path& path, const std::string& text, const std::string& who);
+
+// What a render produced: the SVG, or none and a one-line note saying why and
+// how to render it by hand.
+struct Rendered {
+  std::optional<std::filesystem::path> svg;
+  std::string note;
+};
+
+// Writes `script` (gnuplot commands that draw an SVG on standard output: a
+// `set terminal svg` and no `set output`) to `script_path`, then runs gnuplot
+// on it when gnuplot is on PATH, into `svg`.
+Rendered plot_with_gnuplot(const std::filesystem::path& script_path, const std::string& script,
+                           const std::filesystem::path& svg);
+
+// Renders the DOT file `dot_file` to `svg` with Graphviz's dot when it is on PATH.
+Rendered render_dot(const std::filesystem::path& dot_file, const std::filesystem::path& svg);
+
+}  // namespace rwd::app
