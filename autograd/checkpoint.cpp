@@ -181,7 +181,7 @@ std::vector<Tensor<T>> checkpoint(const CheckpointFn<T>& fn, const std::vector<T
 // Segments [0, k), [k, 2k), ...: each one checkpoint over (its starting state,
 // its inputs) that returns (its final state, the sum of its losses).
 template <class T>
-UnrollResult<T> checkpointed_unroll(const StepFn<T>& step, const std::vector<Tensor<T>>& initial_state,
+UnrollOutput<T> checkpointed_unroll(const StepFn<T>& step, const std::vector<Tensor<T>>& initial_state,
                                     const std::vector<Tensor<T>>& inputs_per_step,
                                     const std::vector<Tensor<T>>& params, std::size_t segment_length) {
   if (initial_state.empty())
@@ -192,7 +192,7 @@ UnrollResult<T> checkpointed_unroll(const StepFn<T>& step, const std::vector<Ten
   const std::size_t state_size = initial_state.size();
   // The segments' closures outlive this call (the backward runs them again).
   auto shared_step = std::make_shared<const StepFn<T>>(step);
-  UnrollResult<T> result{initial_state, Tensor<T>()};
+  UnrollOutput<T> result{initial_state, Tensor<T>()};
   for (std::size_t begin = 0; begin < steps; begin += k) {
     const std::size_t end = std::min(steps, begin + k);
     std::vector<Tensor<T>> inputs = result.final_state;
@@ -226,7 +226,7 @@ UnrollResult<T> checkpointed_unroll(const StepFn<T>& step, const std::vector<Ten
 #define REWIND_INSTANTIATE(T)                                                                                  \
   template std::vector<Tensor<T>> checkpoint<T>(const CheckpointFn<T>&, const std::vector<Tensor<T>>&,         \
                                                 const std::vector<Tensor<T>>&);                                \
-  template UnrollResult<T> checkpointed_unroll<T>(const StepFn<T>&, const std::vector<Tensor<T>>&,             \
+  template UnrollOutput<T> checkpointed_unroll<T>(const StepFn<T>&, const std::vector<Tensor<T>>&,             \
                                                   const std::vector<Tensor<T>>&, const std::vector<Tensor<T>>&, \
                                                   std::size_t);
 REWIND_INSTANTIATE(float)

@@ -61,7 +61,7 @@ using StepFn =
     std::function<UnrollStep<T>(std::size_t t, const Tensor<T>& input, const std::vector<Tensor<T>>& state)>;
 
 template <class T>
-struct UnrollResult {
+struct UnrollOutput {
   std::vector<Tensor<T>> final_state;  // the state after the last step
   Tensor<T> loss;                      // Σ_t loss_t (undefined if no step returned a loss)
 };
@@ -70,7 +70,7 @@ struct UnrollResult {
 // segment_length steps (0: ⌈√T⌉). params: the tensors step uses that need
 // gradients, other than the state and the inputs.
 template <class T>
-UnrollResult<T> checkpointed_unroll(const StepFn<T>& step, const std::vector<Tensor<T>>& initial_state,
+UnrollOutput<T> checkpointed_unroll(const StepFn<T>& step, const std::vector<Tensor<T>>& initial_state,
                                     const std::vector<Tensor<T>>& inputs_per_step,
                                     const std::vector<Tensor<T>>& params, std::size_t segment_length = 0);
 
