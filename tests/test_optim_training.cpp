@@ -1,8 +1,8 @@
 // Training with the optimizers: an Elman RNN built from ops, and nn::RNN,
-// nn::LSTM and nn::GRU, each learn to predict the next value of sine waves with
-// each optimizer (SGD with momentum, Adam, AdamW, RMSprop, Adagrad); a run interrupted and
-// resumed from exported state equals the uninterrupted run bit for bit; and
-// two runs with the same seed are bitwise identical.
+// nn::LSTM and nn::GRU, each learn to predict the next value of sine waves
+// with each optimizer (SGD with momentum, Adam, AdamW, RMSprop, Adagrad); a run
+// interrupted and resumed from exported state equals the uninterrupted run bit
+// for bit; and two runs with the same seed are bitwise identical.
 #include <doctest/doctest.h>
 
 #include <chrono>
