@@ -2,6 +2,7 @@
 // The umbrella header: everything public, in layers (autograd < nn < optim).
 #pragma once
 
+#include "autograd/checkpoint.hpp"
 #include "autograd/dot.hpp"
 #include "autograd/engine.hpp"
 #include "autograd/grad_mode.hpp"

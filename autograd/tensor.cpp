@@ -28,18 +28,28 @@ std::uint64_t next_sequence() {
 
 namespace {
 std::atomic<std::int64_t> live_node_count{0};
+std::atomic<std::int64_t> peak_live_node_count{0};
+
+void count_new_node() {
+  const std::int64_t now = live_node_count.fetch_add(1, std::memory_order_relaxed) + 1;
+  std::int64_t peak = peak_live_node_count.load(std::memory_order_relaxed);
+  while (now > peak && !peak_live_node_count.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+  }
 }
+}  // namespace
 
 std::int64_t live_nodes() { return live_node_count.load(std::memory_order_relaxed); }
+std::int64_t peak_live_nodes() { return peak_live_node_count.load(std::memory_order_relaxed); }
+void reset_peak_live_nodes() { peak_live_node_count.store(live_nodes(), std::memory_order_relaxed); }
 
 template <class T>
 Node<T>::Node() : sequence(next_sequence()) {
-  live_node_count.fetch_add(1, std::memory_order_relaxed);
+  count_new_node();
 }
 
 template <class T>
 Node<T>::Node(xt::xarray<T>&& initial_value) : value(std::move(initial_value)), sequence(next_sequence()) {
-  live_node_count.fetch_add(1, std::memory_order_relaxed);
+  count_new_node();
 }
 
 // A T-step unrolled RNN is a chain thousands of nodes deep; letting each

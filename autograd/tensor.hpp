@@ -137,6 +137,10 @@ std::uint64_t next_sequence();
 // Debug counter: Nodes (of either scalar type) alive right now. A training
 // loop whose count keeps growing is leaking its tape.
 std::int64_t live_nodes();
+// The highest live_nodes() since the last reset_peak_live_nodes() (which sets
+// it to the count now): how much tape a computation held at its worst.
+std::int64_t peak_live_nodes();
+void reset_peak_live_nodes();
 
 }  // namespace detail
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "../autograd/checkpoint.hpp"
 #include "../autograd/engine.hpp"
 #include "../autograd/grad_mode.hpp"
 #include "../autograd/gradient_sink.hpp"
@@ -54,34 +55,45 @@ Tensor<T> dropout_mask(const Shape& shape, double p, Generator& generator) {
   return Tensor<T>(std::move(mask));
 }
 
-// The row blocks [k·rows, (k+1)·rows) of x [N, C] as separate tensors: the
-// time steps of a layer's projected input, the cells' initial states.
+// The row ranges [bounds[k], bounds[k+1]) of x [N, C] as separate tensors: the
+// time steps of a layer's projected input, the cells' initial states, the
+// segments of a checkpointed unroll.
 // With slice, backward would cost O(N²/rows): each block's gradient reaches x
 // as a full-size zero-padded copy. Here the blocks' backwards write their rows
 // of one shared buffer, which a gradient sink hands to x once. Under
 // create_graph the blocks return pad_slice instead, so that the gradient is
 // itself differentiable.
 template <class T>
-std::vector<Tensor<T>> row_blocks(const Tensor<T>& x, std::size_t rows) {
+std::vector<Tensor<T>> row_ranges(const Tensor<T>& x, const std::vector<std::size_t>& bounds) {
   GradientSink<T> sink(x, "gather_row_blocks");
-  const std::size_t block_size = rows * x.size(1);
+  const std::size_t columns = x.size(1);
   std::vector<Tensor<T>> blocks;
-  for (std::size_t k = 0; k < x.size(0) / rows; ++k) {
-    xt::xarray<T> value = xt::xarray<T>::from_shape({rows, x.size(1)});
-    std::copy_n(x.data() + k * block_size, block_size, value.data());
+  for (std::size_t k = 0; k + 1 < bounds.size(); ++k) {
+    const std::size_t first = bounds[k], rows = bounds[k + 1] - bounds[k], block_size = rows * columns;
+    xt::xarray<T> value = xt::xarray<T>::from_shape({rows, columns});
+    std::copy_n(x.data() + first * columns, block_size, value.data());
     std::vector<Tensor<T>> inputs{x};
     if (sink.active()) inputs.push_back(sink.token());
     blocks.push_back(record<T>(
         "row_block", std::move(value), std::move(inputs),
-        [sink, k, rows, block_size](const auto& in, const auto&, const Tensor<T>& g) mutable {
-          if (GradMode::is_enabled()) return Grads<T>{pad_slice(g, 0, k * rows, in[0].shape())};
-          T* target = sink.buffer().data() + k * block_size;
+        [sink, first, columns, block_size](const auto& in, const auto&, const Tensor<T>& g) mutable {
+          if (GradMode::is_enabled()) return Grads<T>{pad_slice(g, 0, first, in[0].shape())};
+          T* target = sink.buffer().data() + first * columns;
           const T* source = g.data();
           for (std::size_t i = 0; i < block_size; ++i) target[i] += source[i];
           return Grads<T>{Tensor<T>(), sink.token_grad()};
         }));
   }
   return blocks;
+}
+
+// The row blocks [k·rows, (k+1)·rows) of x [N, C].
+template <class T>
+std::vector<Tensor<T>> row_blocks(const Tensor<T>& x, std::size_t rows) {
+  std::vector<std::size_t> bounds;
+  for (std::size_t first = 0; first + rows <= x.size(0); first += rows) bounds.push_back(first);
+  bounds.push_back(bounds.empty() ? 0 : bounds.back() + rows);
+  return row_ranges(x, bounds);
 }
 
 // One layer, one direction: forward t = 0..T-1 or reverse t = T-1..0.
@@ -116,6 +128,49 @@ UnrollResult<T> unroll_direction(const std::string& name, const RecurrentCell<T>
   }
   const std::size_t batch = outputs[0].size(0), hidden = outputs[0].size(1);
   return {reshape(concat(outputs, 0), {steps, batch, hidden}), std::move(state)};
+}
+
+// unroll_direction in segments of k steps, each one checkpoint (autograd/
+// checkpoint.hpp) over (the state it starts from, its rows of the projected
+// input [T·B, G]) that returns (the state it ends with, its outputs
+// [k, B, H]): the tape keeps T/k of them, and backward recomputes one
+// segment's steps at a time. Segments run in the direction's time order.
+template <class T>
+UnrollResult<T> checkpointed_direction(const std::string& name, const std::shared_ptr<RecurrentCell<T>>& cell,
+                                       const Tensor<T>& projected, CellState<T> state,
+                                       const std::vector<Tensor<T>>& masks, bool reverse, std::size_t k) {
+  const std::size_t steps = masks.size(), batch = projected.size(0) / steps, state_size = state.size();
+  std::vector<std::size_t> first_steps;  // segment starts, in time order
+  for (std::size_t t = 0; t < steps; t += k) first_steps.push_back(t);
+  std::vector<std::size_t> bounds;
+  for (std::size_t t : first_steps) bounds.push_back(t * batch);
+  bounds.push_back(steps * batch);
+  const std::vector<Tensor<T>> segment_rows = row_ranges(projected, bounds);
+  const std::vector<Tensor<T>> params = cell->parameters();
+
+  std::vector<Tensor<T>> segment_outputs(first_steps.size());
+  for (std::size_t n = 0; n < first_steps.size(); ++n) {
+    const std::size_t segment = reverse ? first_steps.size() - 1 - n : n;
+    const std::size_t first = first_steps[segment], count = std::min(k, steps - first);
+    const std::vector<Tensor<T>> segment_masks(masks.begin() + static_cast<std::ptrdiff_t>(first),
+                                               masks.begin() + static_cast<std::ptrdiff_t>(first + count));
+    CheckpointFn<T> run = [name, cell, segment_masks, state_size, batch, reverse](const std::vector<Tensor<T>>& in) {
+      CellState<T> initial(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(state_size));
+      UnrollResult<T> result =
+          unroll_direction(name, *cell, row_blocks(in[state_size], batch), std::move(initial), segment_masks, reverse);
+      std::vector<Tensor<T>> out = std::move(result.state);
+      out.push_back(std::move(result.output));
+      return out;
+    };
+    std::vector<Tensor<T>> inputs = state;
+    inputs.push_back(segment_rows[segment]);
+    std::vector<Tensor<T>> outputs = checkpoint<T>(run, inputs, params);
+    segment_outputs[segment] = std::move(outputs.back());
+    outputs.pop_back();
+    state = std::move(outputs);
+  }
+  Tensor<T> output = segment_outputs.size() == 1 ? segment_outputs[0] : concat(segment_outputs, 0);
+  return {std::move(output), std::move(state)};
 }
 
 }  // namespace
@@ -229,12 +284,19 @@ RecurrentOutput<T> Recurrent<T>::forward(const Tensor<T>& input, const CellState
         throw Error(name_ + ": the cell's project_input turned " + shape_text(layer_input.shape()) + " into " +
                     shape_text(projected.shape()) + ", expected [" + std::to_string(steps) + ", " +
                     std::to_string(batch) + ", ·] or " + std::to_string(steps * batch) + " rows");
+      const std::size_t segment = options_.checkpoint_segment;
       std::optional<UnrollResult<T>> fused;
-      if (options_.fused && lengths.empty()) fused = cell.fused_unroll(projected, state, direction == 1);
-      UnrollResult<T> result = fused ? std::move(*fused)
-                                     : unroll_direction(name_, cell,
-                                                        row_blocks(reshape(projected, {steps * batch, projected.size(-1)}), batch),
-                                                        std::move(state), masks, direction == 1);
+      if (options_.fused && lengths.empty() && segment == 0)
+        fused = cell.fused_unroll(projected, state, direction == 1);
+      UnrollResult<T> result;
+      if (fused) {
+        result = std::move(*fused);
+      } else {
+        const Tensor<T> rows = reshape(projected, {steps * batch, projected.size(-1)});
+        result = segment > 0
+                     ? checkpointed_direction(name_, cells_[j], rows, std::move(state), masks, direction == 1, segment)
+                     : unroll_direction(name_, cell, row_blocks(rows, batch), std::move(state), masks, direction == 1);
+      }
       for (std::size_t k = 0; k < sizes.size(); ++k) finals[k].push_back(std::move(result.state[k]));
       direction_outputs.push_back(std::move(result.output));
     }

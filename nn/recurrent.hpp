@@ -49,6 +49,14 @@ struct RecurrentOptions {
   // sequences have different lengths; false records every step op by op, which
   // also supports double backward (create_graph). Not a PyTorch argument.
   bool fused = true;
+  // Gradient checkpointing over time (autograd/checkpoint.hpp): 0 keeps every
+  // step on the tape; k > 0 runs each layer and direction in segments of k
+  // steps, op by op, keeping only the states between segments and the
+  // outputs, and recomputes a segment's steps in backward (k ≈ √T makes the
+  // tape O(√T) nodes, for about one more forward pass). Same values and
+  // gradients; no double backward; dropout masks are drawn outside the
+  // segments, so training mode is fine. Not a PyTorch argument.
+  std::size_t checkpoint_segment = 0;
 };
 
 template <class T>

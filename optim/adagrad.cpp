@@ -16,14 +16,14 @@ void AdagradOptions::validate(const std::string& optimizer) const {
 
 template <class T>
 Adagrad<T>::Adagrad(std::vector<Tensor<T>> params, AdagradOptions options)
-    : Adagrad(std::vector<Group>{{std::move(params), options}}) {}
+    : Adagrad(std::vector<Group>{{std::move(params), options}}, options) {}
 
 template <class T>
 Adagrad<T>::Adagrad(const nn::Module<T>& module, AdagradOptions options) : Adagrad(module.parameters(), options) {}
 
 template <class T>
-Adagrad<T>::Adagrad(std::vector<Group> groups)
-    : OptimizerWithOptions<T, AdagradOptions>(std::move(groups), "Adagrad") {
+Adagrad<T>::Adagrad(std::vector<Group> groups, AdagradOptions defaults)
+    : OptimizerWithOptions<T, AdagradOptions>(std::move(groups), defaults, "Adagrad") {
   this->allocate_state();
 }
 

@@ -32,7 +32,8 @@ class Adagrad : public OptimizerWithOptions<T, AdagradOptions> {
 
   Adagrad(std::vector<Tensor<T>> params, AdagradOptions options = {});
   Adagrad(const nn::Module<T>& module, AdagradOptions options = {});
-  explicit Adagrad(std::vector<Group> groups);
+  // `defaults`: the options of groups added later with add_param_group.
+  explicit Adagrad(std::vector<Group> groups, AdagradOptions defaults = {});
 
   std::string name() const override { return "Adagrad"; }
 

@@ -74,13 +74,14 @@ void AdamWOptions::validate(const std::string& optimizer) const {
 
 template <class T>
 Adam<T>::Adam(std::vector<Tensor<T>> params, AdamOptions options)
-    : Adam(std::vector<Group>{{std::move(params), options}}) {}
+    : Adam(std::vector<Group>{{std::move(params), options}}, options) {}
 
 template <class T>
 Adam<T>::Adam(const nn::Module<T>& module, AdamOptions options) : Adam(module.parameters(), options) {}
 
 template <class T>
-Adam<T>::Adam(std::vector<Group> groups) : OptimizerWithOptions<T, AdamOptions>(std::move(groups), "Adam") {
+Adam<T>::Adam(std::vector<Group> groups, AdamOptions defaults)
+    : OptimizerWithOptions<T, AdamOptions>(std::move(groups), defaults, "Adam") {
   this->allocate_state();
 }
 
@@ -105,13 +106,14 @@ void Adam<T>::update(std::size_t group, ParamState<T>& state, xt::xarray<T>& par
 
 template <class T>
 AdamW<T>::AdamW(std::vector<Tensor<T>> params, AdamWOptions options)
-    : AdamW(std::vector<Group>{{std::move(params), options}}) {}
+    : AdamW(std::vector<Group>{{std::move(params), options}}, options) {}
 
 template <class T>
 AdamW<T>::AdamW(const nn::Module<T>& module, AdamWOptions options) : AdamW(module.parameters(), options) {}
 
 template <class T>
-AdamW<T>::AdamW(std::vector<Group> groups) : OptimizerWithOptions<T, AdamWOptions>(std::move(groups), "AdamW") {
+AdamW<T>::AdamW(std::vector<Group> groups, AdamWOptions defaults)
+    : OptimizerWithOptions<T, AdamWOptions>(std::move(groups), defaults, "AdamW") {
   this->allocate_state();
 }
 

@@ -48,7 +48,8 @@ class Adam : public OptimizerWithOptions<T, AdamOptions> {
 
   Adam(std::vector<Tensor<T>> params, AdamOptions options = {});
   Adam(const nn::Module<T>& module, AdamOptions options = {});
-  explicit Adam(std::vector<Group> groups);
+  // `defaults`: the options of groups added later with add_param_group.
+  explicit Adam(std::vector<Group> groups, AdamOptions defaults = {});
 
   std::string name() const override { return "Adam"; }
 
@@ -65,7 +66,8 @@ class AdamW : public OptimizerWithOptions<T, AdamWOptions> {
 
   AdamW(std::vector<Tensor<T>> params, AdamWOptions options = {});
   AdamW(const nn::Module<T>& module, AdamWOptions options = {});
-  explicit AdamW(std::vector<Group> groups);
+  // `defaults`: the options of groups added later with add_param_group.
+  explicit AdamW(std::vector<Group> groups, AdamWOptions defaults = {});
 
   std::string name() const override { return "AdamW"; }
 

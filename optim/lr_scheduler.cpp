@@ -121,9 +121,17 @@ double LinearWarmup::lr_at(double base_lr, std::int64_t epoch) const {
 // ---- SequentialLR ---------------------------------------------------------------
 
 namespace {
-std::vector<double> first_base_lrs(const std::vector<std::shared_ptr<LRScheduler>>& schedulers) {
-  if (schedulers.empty()) throw Error("SequentialLR: got no schedulers, expected at least one");
-  if (!schedulers[0]) throw Error("SequentialLR: scheduler 0 is null");
+// The children of a SequentialLR or ChainedScheduler: at least one, none null,
+// all driving `optimizer`. Returns the first one's base lrs.
+std::vector<double> check_children(const char* who, const OptimizerBase& optimizer,
+                                   const std::vector<std::shared_ptr<LRScheduler>>& schedulers) {
+  if (schedulers.empty()) throw Error(std::string(who) + ": got no schedulers, expected at least one");
+  for (std::size_t i = 0; i < schedulers.size(); ++i) {
+    if (!schedulers[i]) throw Error(std::string(who) + ": scheduler " + std::to_string(i) + " is null");
+    if (&schedulers[i]->optimizer() != &optimizer)
+      throw Error(std::string(who) + ": scheduler " + std::to_string(i) +
+                  " drives another optimizer, expected all to drive the one given");
+  }
   return schedulers[0]->base_lrs();
 }
 }  // namespace
@@ -131,13 +139,7 @@ std::vector<double> first_base_lrs(const std::vector<std::shared_ptr<LRScheduler
 SequentialLR::SequentialLR(OptimizerBase& optimizer, std::vector<std::shared_ptr<LRScheduler>> schedulers,
                            std::vector<std::int64_t> milestones)
     : LRScheduler(optimizer), schedulers_(std::move(schedulers)), milestones_(std::move(milestones)) {
-  base_lrs_ = first_base_lrs(schedulers_);
-  for (std::size_t i = 0; i < schedulers_.size(); ++i) {
-    if (!schedulers_[i]) throw Error("SequentialLR: scheduler " + std::to_string(i) + " is null");
-    if (&schedulers_[i]->optimizer() != &optimizer)
-      throw Error("SequentialLR: scheduler " + std::to_string(i) +
-                  " drives another optimizer, expected all to drive the one given");
-  }
+  base_lrs_ = check_children("SequentialLR", optimizer, schedulers_);
   if (milestones_.size() + 1 != schedulers_.size())
     throw Error("SequentialLR: expects one milestone fewer than schedulers, got " +
                 std::to_string(schedulers_.size()) + " schedulers and " + std::to_string(milestones_.size()) +
@@ -154,6 +156,21 @@ double SequentialLR::lr_at(double base_lr, std::int64_t epoch) const {
                                               milestones_.begin());
   const std::int64_t offset = index == 0 ? 0 : milestones_[index - 1];
   return schedulers_[index]->lr_at(base_lr, epoch - offset);
+}
+
+// ---- ChainedScheduler -------------------------------------------------------------
+
+ChainedScheduler::ChainedScheduler(OptimizerBase& optimizer, std::vector<std::shared_ptr<LRScheduler>> schedulers)
+    : LRScheduler(optimizer), schedulers_(std::move(schedulers)) {
+  base_lrs_ = check_children("ChainedScheduler", optimizer, schedulers_);
+  start();
+}
+
+double ChainedScheduler::lr_at(double base_lr, std::int64_t epoch) const {
+  if (base_lr == 0) return 0;
+  double lr = base_lr;
+  for (const auto& scheduler : schedulers_) lr *= scheduler->lr_at(base_lr, epoch) / base_lr;
+  return lr;
 }
 
 }  // namespace rwd::optim

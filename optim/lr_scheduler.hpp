@@ -123,4 +123,26 @@ class SequentialLR : public LRScheduler {
   std::vector<std::int64_t> milestones_;
 };
 
+// Several schedules at once (PyTorch's ChainedScheduler): stepped together,
+// their factors multiply. Each child's factor at `epoch` is its lr over the
+// base lr, so
+//   lr = base_lr · Π_i schedulers[i].lr_at(base_lr, epoch) / base_lr
+// (and 0 when base_lr is 0). For schedules whose factor does not depend on
+// the lr (StepLR, ExponentialLR, LinearWarmup) this is what PyTorch's
+// recursive updates give. As with SequentialLR, the children
+// must drive the same optimizer and are constructed before this, which then
+// sets the epoch-0 lr; base_lrs are the first child's. E.g. warm-up while
+// decaying:
+//   auto warm = std::make_shared<LinearWarmup>(opt, 0.1, 5);
+//   auto decay = std::make_shared<ExponentialLR>(opt, 0.95);
+//   ChainedScheduler sched(opt, {warm, decay});
+class ChainedScheduler : public LRScheduler {
+ public:
+  ChainedScheduler(OptimizerBase& optimizer, std::vector<std::shared_ptr<LRScheduler>> schedulers);
+  double lr_at(double base_lr, std::int64_t epoch) const override;
+
+ private:
+  std::vector<std::shared_ptr<LRScheduler>> schedulers_;
+};
+
 }  // namespace rwd::optim

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
-#include <set>
+#include <map>
 
 #include <xtensor/xmath.hpp>
 
@@ -117,28 +117,46 @@ StateDict read_state_npz(const std::filesystem::path& path) {
 }
 
 template <class T>
-Optimizer<T>::Optimizer(std::vector<std::vector<Tensor<T>>> groups, const std::string& name)
-    : params_(std::move(groups)) {
-  if (params_.empty()) throw Error(name + ": got no parameter groups, expected at least one");
-  std::set<const void*> seen;
-  for (std::size_t g = 0; g < params_.size(); ++g) {
-    if (params_[g].empty())
-      throw Error(name + ": got an empty parameter list" +
-                  (params_.size() > 1 ? " for parameter group " + std::to_string(g) : std::string()) +
-                  ", expected at least one tensor");
-    for (std::size_t i = 0; i < params_[g].size(); ++i) {
-      const auto& p = params_[g][i];
-      const std::string where = "parameter " + std::to_string(i) + " of group " + std::to_string(g);
-      if (!p.defined()) throw Error(name + ": " + where + " is undefined");
-      if (!p.requires_grad())
-        throw Error(name + ": " + where + " (shape " + format_shape(p.shape()) +
-                    ") does not require grad; call requires_grad_() on it or leave it out");
-      if (!p.is_leaf())
-        throw Error(name + ": " + where + " is the result of '" + p.op_name() +
-                    "', expected a leaf tensor (can't optimize a non-leaf tensor)");
-      if (!seen.insert(p.id()).second)
-        throw Error(name + ": " + where + " appears more than once in the parameter groups");
-    }
+Optimizer<T>::Optimizer(std::vector<std::vector<Tensor<T>>> groups, const std::string& name) {
+  if (groups.empty()) throw Error(name + ": got no parameter groups, expected at least one");
+  for (auto& group : groups) {
+    check_group(group, params_.size(), groups.size() > 1, name);
+    params_.push_back(std::move(group));
+  }
+}
+
+template <class T>
+void Optimizer<T>::append_group(std::vector<Tensor<T>> params) {
+  check_group(params, params_.size(), true, name() + ": add_param_group");
+  params_.push_back(std::move(params));
+}
+
+// Every tensor defined, a leaf that requires grad, and in no group so far
+// (params_[0..g)) nor twice in this one.
+template <class T>
+void Optimizer<T>::check_group(const std::vector<Tensor<T>>& params, std::size_t g, bool name_group,
+                               const std::string& name) const {
+  if (params.empty())
+    throw Error(name + ": got an empty parameter list" +
+                (name_group ? " for parameter group " + std::to_string(g) : std::string()) +
+                ", expected at least one tensor");
+  std::map<const void*, std::size_t> group_of;  // tensor -> the group it is in
+  for (std::size_t k = 0; k < params_.size(); ++k)
+    for (const auto& p : params_[k]) group_of.emplace(p.id(), k);
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const auto& p = params[i];
+    const std::string where = "parameter " + std::to_string(i) + " of group " + std::to_string(g);
+    if (!p.defined()) throw Error(name + ": " + where + " is undefined");
+    if (!p.requires_grad())
+      throw Error(name + ": " + where + " (shape " + format_shape(p.shape()) +
+                  ") does not require grad; call requires_grad_() on it or leave it out");
+    if (!p.is_leaf())
+      throw Error(name + ": " + where + " is the result of '" + p.op_name() +
+                  "', expected a leaf tensor (can't optimize a non-leaf tensor)");
+    if (auto [it, fresh] = group_of.emplace(p.id(), g); !fresh)
+      throw Error(name + ": " + where + " (shape " + format_shape(p.shape()) +
+                  ") appears more than once in the parameter groups: it is already in group " +
+                  std::to_string(it->second));
   }
 }
 

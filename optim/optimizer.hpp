@@ -18,12 +18,20 @@
 //   "param_groups.<g>.params"    the flat indices of the group's parameters
 //   "state.<i>.step"             updates received by flat parameter i
 //   "state.<i>.<buffer>"         "momentum_buffer", "exp_avg", "sum", ...
+//
+// Groups can be added after construction (PyTorch's add_param_group), e.g. to
+// train a new head with its own lr: options left out take the optimizer's
+// defaults (the options given to its constructor):
+//   optimizer.add_param_group(head.parameters(), [](AdamOptions& o) { o.lr = 1e-2; });
+// A state_dict then has one group more, and loads into an optimizer with the
+// same groups.
 #pragma once
 
 #include <array>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -106,6 +114,17 @@ class Optimizer : public OptimizerBase {
   // that requires grad, and no tensor listed twice.
   Optimizer(std::vector<std::vector<Tensor<T>>> groups, const std::string& name);
 
+  // Appends a group of parameters after validating it as the constructor does
+  // (and against every parameter already in a group); its state is left for
+  // the caller to push onto states_.
+  void append_group(std::vector<Tensor<T>> params);
+
+ private:
+  void check_group(const std::vector<Tensor<T>>& params, std::size_t group, bool name_group,
+                   const std::string& name) const;
+
+ protected:
+
   // One parameter's update. `state.step` has already been incremented, so it
   // is t in the update rules; `param` and `grad` have the same shape.
   virtual void update(std::size_t group, ParamState<T>& state, xt::xarray<T>& param, const xt::xarray<T>& grad) = 0;
@@ -166,10 +185,29 @@ class OptimizerWithOptions : public Optimizer<T> {
   using Group = ParamGroup<T, Options>;
 
   const Options& options(std::size_t group) const { return options_.at(group); }
+  // The options a group added later starts from.
+  const Options& defaults() const { return defaults_; }
   double lr(std::size_t group) const override { return options_.at(group).lr; }
   void set_lr(std::size_t group, double lr) override {
     detail::check_option(lr >= 0, this->name(), "learning rate", lr, "lr >= 0");
     options_.at(group).lr = lr;
+  }
+
+  // A new parameter group with its own options (validated; its tensors must
+  // not be in another group) and fresh state; the schedulers constructed
+  // before it do not drive it. The first form takes the defaults, the second
+  // the defaults changed by `change`, the third exactly `options`.
+  void add_param_group(std::vector<Tensor<T>> params) { add_param_group(std::move(params), defaults_); }
+  void add_param_group(std::vector<Tensor<T>> params, const std::function<void(Options&)>& change) {
+    Options options = defaults_;
+    change(options);
+    add_param_group(std::move(params), options);
+  }
+  void add_param_group(std::vector<Tensor<T>> params, const Options& options) {
+    options.validate(this->name() + ": add_param_group");
+    this->append_group(std::move(params));
+    options_.push_back(options);
+    this->states_.push_back(fresh_group_state(options_.size() - 1));
   }
 
   StateDict state_dict() const override {
@@ -205,7 +243,9 @@ class OptimizerWithOptions : public Optimizer<T> {
   }
 
  protected:
-  OptimizerWithOptions(std::vector<Group> groups, const std::string& name) : Optimizer<T>(params_of(groups), name) {
+  // `defaults`: what add_param_group starts from (the constructor's options).
+  OptimizerWithOptions(std::vector<Group> groups, const Options& defaults, const std::string& name)
+      : Optimizer<T>(params_of(groups), name), defaults_(defaults) {
     for (auto& group : groups) {
       group.options.validate(name);
       options_.push_back(group.options);
@@ -220,17 +260,21 @@ class OptimizerWithOptions : public Optimizer<T> {
   // derived constructor (it uses the virtual functions above).
   void allocate_state() {
     this->states_.clear();
-    for (std::size_t g = 0; g < options_.size(); ++g) {
-      auto names = buffer_names(options_[g]);
-      std::vector<double> initial;
-      for (std::size_t b = 0; b < names.size(); ++b) initial.push_back(initial_buffer_value(options_[g], b));
-      this->states_.push_back(this->fresh_states(g, names, initial));
-    }
+    for (std::size_t g = 0; g < options_.size(); ++g) this->states_.push_back(fresh_group_state(g));
   }
 
   std::vector<Options> options_;
 
  private:
+  std::vector<ParamState<T>> fresh_group_state(std::size_t group) const {
+    auto names = buffer_names(options_[group]);
+    std::vector<double> initial;
+    for (std::size_t b = 0; b < names.size(); ++b) initial.push_back(initial_buffer_value(options_[group], b));
+    return this->fresh_states(group, names, initial);
+  }
+
+  Options defaults_;
+
   static std::vector<std::vector<Tensor<T>>> params_of(const std::vector<Group>& groups) {
     std::vector<std::vector<Tensor<T>>> out;
     for (const auto& group : groups) out.push_back(group.params);

@@ -15,14 +15,14 @@ void RMSpropOptions::validate(const std::string& optimizer) const {
 
 template <class T>
 RMSprop<T>::RMSprop(std::vector<Tensor<T>> params, RMSpropOptions options)
-    : RMSprop(std::vector<Group>{{std::move(params), options}}) {}
+    : RMSprop(std::vector<Group>{{std::move(params), options}}, options) {}
 
 template <class T>
 RMSprop<T>::RMSprop(const nn::Module<T>& module, RMSpropOptions options) : RMSprop(module.parameters(), options) {}
 
 template <class T>
-RMSprop<T>::RMSprop(std::vector<Group> groups)
-    : OptimizerWithOptions<T, RMSpropOptions>(std::move(groups), "RMSprop") {
+RMSprop<T>::RMSprop(std::vector<Group> groups, RMSpropOptions defaults)
+    : OptimizerWithOptions<T, RMSpropOptions>(std::move(groups), defaults, "RMSprop") {
   this->allocate_state();
 }
 

@@ -33,7 +33,8 @@ class RMSprop : public OptimizerWithOptions<T, RMSpropOptions> {
 
   RMSprop(std::vector<Tensor<T>> params, RMSpropOptions options = {});
   RMSprop(const nn::Module<T>& module, RMSpropOptions options = {});
-  explicit RMSprop(std::vector<Group> groups);
+  // `defaults`: the options of groups added later with add_param_group.
+  explicit RMSprop(std::vector<Group> groups, RMSpropOptions defaults = {});
 
   std::string name() const override { return "RMSprop"; }
 

@@ -18,13 +18,15 @@ void SGDOptions::validate(const std::string& optimizer) const {
 }
 
 template <class T>
-SGD<T>::SGD(std::vector<Tensor<T>> params, SGDOptions options) : SGD(std::vector<Group>{{std::move(params), options}}) {}
+SGD<T>::SGD(std::vector<Tensor<T>> params, SGDOptions options)
+    : SGD(std::vector<Group>{{std::move(params), options}}, options) {}
 
 template <class T>
 SGD<T>::SGD(const nn::Module<T>& module, SGDOptions options) : SGD(module.parameters(), options) {}
 
 template <class T>
-SGD<T>::SGD(std::vector<Group> groups) : OptimizerWithOptions<T, SGDOptions>(std::move(groups), "SGD") {
+SGD<T>::SGD(std::vector<Group> groups, SGDOptions defaults)
+    : OptimizerWithOptions<T, SGDOptions>(std::move(groups), defaults, "SGD") {
   this->allocate_state();
 }
 

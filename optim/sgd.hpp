@@ -32,7 +32,8 @@ class SGD : public OptimizerWithOptions<T, SGDOptions> {
 
   SGD(std::vector<Tensor<T>> params, SGDOptions options);
   SGD(const nn::Module<T>& module, SGDOptions options);
-  explicit SGD(std::vector<Group> groups);
+  // `defaults`: the options of groups added later with add_param_group.
+  explicit SGD(std::vector<Group> groups, SGDOptions defaults = {});
 
   std::string name() const override { return "SGD"; }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <numbers>
 #include <sstream>
 #include <string>
@@ -109,6 +110,59 @@ TEST_SUITE("lr_scheduler") {
     }
   }
 
+  TEST_CASE("ChainedScheduler: the children's factors multiply, stepped together") {
+    // base 0.1; LinearWarmup(0.5, 4) · ExponentialLR(0.9) · StepLR(3, 0.5). The
+    // factors, by hand: warm-up 0.5 + 0.5 min(e, 4)/4, decay 0.9^e, steps 0.5^⌊e/3⌋;
+    // their product times 0.1 for e = 0..7. (PyTorch's ChainedScheduler steps
+    // each child's recursive form, which multiplies the lr by that child's ratio
+    // lr(e)/lr(e−1): the product telescopes to the same values.)
+    const std::vector<double> expected = {
+        0.1 * 0.5 * 1.0 * 1.0,            // 0.05
+        0.1 * 0.625 * 0.9 * 1.0,          // 0.05625
+        0.1 * 0.75 * 0.81 * 1.0,          // 0.06075
+        0.1 * 0.875 * 0.729 * 0.5,        // 0.03189375
+        0.1 * 1.0 * 0.6561 * 0.5,         // 0.032805
+        0.1 * 1.0 * 0.59049 * 0.5,        // 0.0295245
+        0.1 * 1.0 * 0.531441 * 0.25,      // 0.013286025
+        0.1 * 1.0 * 0.4782969 * 0.25,     // 0.0119574225
+    };
+    auto p = TensorD({0.0}).requires_grad_();
+    SGD<double> sgd({p}, {.lr = 0.1});
+    auto make = [](SGD<double>& opt) {
+      auto warmup = std::make_shared<LinearWarmup>(opt, 0.5, 4);
+      auto decay = std::make_shared<ExponentialLR>(opt, 0.9);
+      auto steps = std::make_shared<StepLR>(opt, 3, 0.5);
+      return std::make_unique<ChainedScheduler>(opt, std::vector<std::shared_ptr<LRScheduler>>{warmup, decay, steps});
+    };
+    auto chained = make(sgd);
+    CHECK(chained->base_lrs() == std::vector<double>{0.1});  // the first child's, not the lr its siblings set
+    check_values(lrs(sgd, *chained, 8), expected);
+    CHECK(chained->last_epoch() == 8);
+
+    // Its state is its position: a fresh chain loaded at epoch 5 continues from there.
+    auto q = TensorD({0.0}).requires_grad_();
+    SGD<double> other({q}, {.lr = 0.1});
+    auto fresh = make(other);
+    StateDict state = chained->state_dict();
+    state["last_epoch"] = xt::xarray<double>(5.0);
+    fresh->load_state_dict(state);
+    fresh->step();
+    CHECK(other.lr(0) == doctest::Approx(expected[6]).epsilon(1e-13));
+
+    // A single child is that child; a zero base lr stays zero.
+    SGD<double> single({TensorD({0.0}).requires_grad_()}, {.lr = 0.2});
+    auto cosine = std::make_shared<CosineAnnealingLR>(single, 10, 0.01);
+    ChainedScheduler only(single, {cosine});
+    for (int e = 0; e < 4; ++e) {
+      CHECK(single.lr(0) == doctest::Approx(cosine->lr_at(0.2, e)).epsilon(1e-14));
+      only.step();
+    }
+    SGD<double> zero({TensorD({0.0}).requires_grad_()}, {.lr = 0.0});
+    ChainedScheduler none(zero, {std::make_shared<ExponentialLR>(zero, 0.9)});
+    none.step();
+    CHECK(zero.lr(0) == 0.0);
+  }
+
   TEST_CASE("a scheduler sets every group's lr from that group's base lr") {
     auto a = TensorD({0.0}).requires_grad_();
     auto b = TensorD({0.0}).requires_grad_();
@@ -164,5 +218,10 @@ TEST_SUITE("lr_scheduler") {
     CHECK_THROWS_WITH_AS(SequentialLR(sgd, {s1, s2}, {3}), Contains("scheduler 1 drives another optimizer"), Error);
     CHECK_THROWS_WITH_AS(SequentialLR(sgd, {s1, s1}, {}), Contains("one milestone fewer than schedulers"), Error);
     CHECK_THROWS_WITH_AS(SequentialLR(sgd, {s1, s1, s1}, {3, 2}), Contains("positive and increasing"), Error);
+    CHECK_THROWS_WITH_AS(ChainedScheduler(sgd, {s1, s2}),
+                         Contains("ChainedScheduler: scheduler 1 drives another optimizer"), Error);
+    CHECK_THROWS_WITH_AS(ChainedScheduler(sgd, {}), Contains("ChainedScheduler: got no schedulers"), Error);
+    CHECK_THROWS_WITH_AS(ChainedScheduler(sgd, {s1, nullptr}), Contains("ChainedScheduler: scheduler 1 is null"),
+                         Error);
   }
 }

@@ -333,6 +333,103 @@ TEST_SUITE("optim") {
     CHECK_THROWS_WITH_AS(sgd.params(3), doctest::Contains("parameter group 3 does not exist"), Error);
   }
 
+  TEST_CASE("add_param_group: a group added later has its own options, defaults filling the rest") {
+    // SGD with momentum, constant gradients set by hand, so the expected
+    // values follow from the update rule b_1 = g, b_t = μ b_{t-1} + g, θ_t = θ_{t-1} − γ b_t:
+    // w (group 0: γ = 0.1, μ = 0.9) takes three steps with g = 2, M (added after
+    // the first step: γ = 0.01, μ = 0.9 from the defaults) takes two with g = 4.
+    auto w = TensorD({1.0}).requires_grad_();
+    auto M = TensorD({{1.0, 2.0}}).requires_grad_();
+    SGD<double> sgd({w}, {.lr = 0.1, .momentum = 0.9});
+    auto set_grads = [&] {
+      w.set_grad(TensorD({2.0}));
+      if (sgd.num_param_groups() == 2) M.set_grad(TensorD({{4.0, 4.0}}));
+    };
+    set_grads();
+    sgd.step();
+    sgd.add_param_group({M}, [](SGDOptions& o) { o.lr = 0.01; });
+    REQUIRE(sgd.num_param_groups() == 2);
+    CHECK(sgd.lr(1) == 0.01);
+    CHECK(sgd.options(1).momentum == 0.9);  // from the defaults
+    CHECK(sgd.options(1).nesterov == false);
+    CHECK(sgd.state(1, 0).step == 0);
+    for (int i = 0; i < 2; ++i) {
+      set_grads();
+      sgd.step();
+    }
+    // w: b = 2, 3.8, 5.42;  w = 1 − 0.1 (2 + 3.8 + 5.42) = −0.122
+    CHECK(w.value()(0) == doctest::Approx(1 - 0.1 * (2 + 3.8 + 5.42)).epsilon(1e-15));
+    // M: b = 4, 7.6;  M = M0 − 0.01 (4 + 7.6) = M0 − 0.116
+    CHECK(M.value()(0, 0) == doctest::Approx(1 - 0.116).epsilon(1e-15));
+    CHECK(M.value()(0, 1) == doctest::Approx(2 - 0.116).epsilon(1e-15));
+    CHECK(sgd.state(1, 0).step == 2);
+
+    // Without a change: exactly the defaults; with options: exactly those.
+    Adam<double> adam({TensorD({0.0}).requires_grad_()}, {.lr = 0.3, .amsgrad = true});
+    adam.add_param_group({TensorD({0.0}).requires_grad_()});
+    CHECK(adam.options(1).lr == 0.3);
+    CHECK(adam.options(1).amsgrad);
+    CHECK(adam.state(1, 0).buffers.size() == 3);  // amsgrad's max_exp_avg_sq too
+    adam.add_param_group({TensorD({0.0}).requires_grad_()}, AdamOptions{.lr = 0.5});
+    CHECK(adam.options(2).lr == 0.5);
+    CHECK_FALSE(adam.options(2).amsgrad);
+    CHECK(adam.state(2, 0).buffers.size() == 2);
+  }
+
+  TEST_CASE("add_param_group rejects a tensor already in a group, bad options, an empty list; changes nothing then") {
+    using doctest::Contains;
+    auto w = TensorD({1.0}).requires_grad_();
+    auto v = TensorD({1.0}).requires_grad_();
+    Adam<double> adam({w}, {.lr = 0.1});
+    CHECK_THROWS_WITH_AS(adam.add_param_group({v, w}),
+                         Contains("Adam: add_param_group: parameter 1 of group 1 (shape [1]) appears more than once in "
+                                  "the parameter groups: it is already in group 0"),
+                         Error);
+    CHECK_THROWS_WITH_AS(adam.add_param_group({v, v}), Contains("it is already in group 1"), Error);
+    CHECK_THROWS_WITH_AS(adam.add_param_group({v}, [](AdamOptions& o) { o.betas[0] = 1.0; }),
+                         Contains("Adam: add_param_group: invalid beta parameter at index 0: got 1"), Error);
+    CHECK_THROWS_WITH_AS(adam.add_param_group({}), Contains("add_param_group: got an empty parameter list"), Error);
+    CHECK_THROWS_WITH_AS(adam.add_param_group({v * 2.0}), Contains("expected a leaf tensor"), Error);
+    CHECK(adam.num_param_groups() == 1);
+    // SGD's lr has no default: a group must give one unless the constructor did.
+    SGD<double> sgd(std::vector<SGD<double>::Group>{{{w}, {.lr = 0.1}}});
+    CHECK_THROWS_WITH_AS(sgd.add_param_group({v}), Contains("SGD: add_param_group: lr is required"), Error);
+    sgd.add_param_group({v}, [](SGDOptions& o) { o.lr = 0.2; });
+    CHECK(sgd.lr(1) == 0.2);
+  }
+
+  TEST_CASE("add_param_group: state_dict carries the extra group and loads into an optimizer with the same groups") {
+    auto make = [](std::vector<TensorD>& p) {
+      p = {TensorD({1.0, -1.0}).requires_grad_(), TensorD({0.5}).requires_grad_()};
+      auto rms = std::make_unique<RMSprop<double>>(std::vector<TensorD>{p[0]}, RMSpropOptions{.lr = 0.01});
+      rms->add_param_group({p[1]}, [](RMSpropOptions& o) {
+        o.lr = 0.02;
+        o.momentum = 0.5;
+      });
+      return rms;
+    };
+    std::vector<TensorD> p, q;
+    auto a = make(p), b = make(q);
+    for (int i = 0; i < 3; ++i) {
+      for (auto& t : p) t.set_grad(TensorD(xt::xarray<double>(t.value() * 3.0)));
+      a->step();
+    }
+    const StateDict state = a->state_dict();
+    CHECK(state.at("param_groups.1.lr")() == 0.02);
+    CHECK(state.at("param_groups.1.momentum")() == 0.5);
+    CHECK(state.at("param_groups.1.params")(0) == 1.0);
+    CHECK(state.count("state.1.momentum_buffer") == 1);
+    b->load_state_dict(state);
+    CHECK(b->state_dict().size() == state.size());
+    for (const auto& [key, value] : b->state_dict()) {
+      CAPTURE(key);
+      CHECK(bitwise_equal(value, state.at(key)));
+    }
+    RMSprop<double> one_group({TensorD({1.0, -1.0}).requires_grad_()}, {.lr = 0.01});
+    CHECK_THROWS_WITH_AS(one_group.load_state_dict(state),
+                         doctest::Contains("the state has 2 parameter groups, expected 1"), Error);
+  }
+
   TEST_CASE("bad options and bad parameter lists throw naming the optimizer and the value") {
     auto p = TensorD({1.0}).requires_grad_();
     using doctest::Contains;
@@ -366,7 +463,7 @@ TEST_SUITE("optim") {
     CHECK_THROWS_WITH_AS(Adam<double>({p, p * 2.0}), Contains("expected a leaf tensor"), Error);
     CHECK_THROWS_WITH_AS(Adam<double>({p, TensorD()}), Contains("parameter 1 of group 0 is undefined"), Error);
     CHECK_THROWS_WITH_AS(Adam<double>(std::vector<Adam<double>::Group>{{{p}, {}}, {{p}, {}}}),
-                         Contains("parameter 0 of group 1 appears more than once"), Error);
+                         Contains("appears more than once in the parameter groups: it is already in group 0"), Error);
   }
 
   TEST_CASE("state_dict names follow PyTorch's layout") {

@@ -1,7 +1,8 @@
-// Training with the optimizers: an Elman RNN built from ops learns to predict
-// the next value of sine waves with each optimizer; a run interrupted and
-// resumed from exported state equals the uninterrupted run bit for bit; and
-// two runs with the same seed are bitwise identical.
+// Training with the optimizers: an Elman RNN built from ops, and nn::RNN,
+// nn::LSTM and nn::GRU, each learn to predict the next value of sine waves
+// with each optimizer (SGD with momentum, Adam, AdamW, RMSprop, Adagrad); a run
+// interrupted and resumed from exported state equals the uninterrupted run bit
+// for bit; and two runs with the same seed are bitwise identical.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -25,30 +26,33 @@ using optim_test::SineTask;
 
 namespace {
 
+// An optimizer over the given parameters.
 template <class T>
-using MakeOptimizer = std::function<std::unique_ptr<Optimizer<T>>(ElmanRNN<T>&)>;
+using MakeOptimizer = std::function<std::unique_ptr<Optimizer<T>>(std::vector<Tensor<T>>)>;
 
 template <class T>
 struct Setup {
   std::string name;
   MakeOptimizer<T> make;
-  int epochs;        // passes over the sequence
-  double threshold;  // mean squared error per step in the last pass must end below this
+  int epochs;  // passes over the sequence the Elman RNN gets
 };
 
+// Every optimizer, each with an lr that suits the sine task (the same for
+// every model below).
 template <class T>
 std::vector<Setup<T>> setups() {
   return {
-      {"SGD", [](ElmanRNN<T>& m) {
-         return std::make_unique<SGD<T>>(m, SGDOptions{.lr = 0.05, .momentum = 0.9, .nesterov = true});
+      {"SGD", [](std::vector<Tensor<T>> p) {
+         return std::make_unique<SGD<T>>(p, SGDOptions{.lr = 0.05, .momentum = 0.9, .nesterov = true});
        },
-       80, 1e-2},
-      {"Adam", [](ElmanRNN<T>& m) { return std::make_unique<Adam<T>>(m, AdamOptions{.lr = 0.02}); }, 60, 1e-2},
-      {"AdamW", [](ElmanRNN<T>& m) { return std::make_unique<AdamW<T>>(m, AdamWOptions{.lr = 0.02}); }, 60, 1e-2},
-      {"RMSprop", [](ElmanRNN<T>& m) { return std::make_unique<RMSprop<T>>(m, RMSpropOptions{.lr = 0.005}); }, 60,
-       1e-2},
-      {"Adagrad", [](ElmanRNN<T>& m) { return std::make_unique<Adagrad<T>>(m, AdagradOptions{.lr = 0.1}); }, 60,
-       1e-2},
+       80},
+      {"Adam", [](std::vector<Tensor<T>> p) { return std::make_unique<Adam<T>>(p, AdamOptions{.lr = 0.02}); }, 60},
+      {"AdamW", [](std::vector<Tensor<T>> p) { return std::make_unique<AdamW<T>>(p, AdamWOptions{.lr = 0.02}); },
+       60},
+      {"RMSprop",
+       [](std::vector<Tensor<T>> p) { return std::make_unique<RMSprop<T>>(p, RMSpropOptions{.lr = 0.005}); }, 60},
+      {"Adagrad",
+       [](std::vector<Tensor<T>> p) { return std::make_unique<Adagrad<T>>(p, AdagradOptions{.lr = 0.1}); }, 60},
   };
 }
 
@@ -83,7 +87,8 @@ struct TrainingRun {
   std::unique_ptr<Optimizer<T>> optimizer;
   std::unique_ptr<SequentialLR> scheduler;
 
-  TrainingRun(std::uint64_t seed, const MakeOptimizer<T>& make) : model(1, 6, 1, seed), optimizer(make(model)) {
+  TrainingRun(std::uint64_t seed, const MakeOptimizer<T>& make)
+      : model(1, 6, 1, seed), optimizer(make(model.parameters())) {
     auto warmup = std::make_shared<LinearWarmup>(*optimizer, 0.2, 3);
     auto cosine = std::make_shared<CosineAnnealingLR>(*optimizer, 10, 1e-4);
     scheduler = std::make_unique<SequentialLR>(*optimizer, std::vector<std::shared_ptr<LRScheduler>>{warmup, cosine},
@@ -100,16 +105,17 @@ struct TrainingRun {
 // Variants that exercise every kind of state buffer.
 template <class T>
 std::vector<std::pair<std::string, MakeOptimizer<T>>> resume_variants() {
+  using Params = std::vector<Tensor<T>>;
   return {
-      {"SGD", [](ElmanRNN<T>& m) { return std::make_unique<SGD<T>>(m, SGDOptions{.lr = 0.05, .momentum = 0.9}); }},
-      {"Adam", [](ElmanRNN<T>& m) { return std::make_unique<Adam<T>>(m, AdamOptions{.lr = 0.02, .amsgrad = true}); }},
-      {"AdamW", [](ElmanRNN<T>& m) { return std::make_unique<AdamW<T>>(m, AdamWOptions{.lr = 0.02}); }},
+      {"SGD", [](Params p) { return std::make_unique<SGD<T>>(p, SGDOptions{.lr = 0.05, .momentum = 0.9}); }},
+      {"Adam", [](Params p) { return std::make_unique<Adam<T>>(p, AdamOptions{.lr = 0.02, .amsgrad = true}); }},
+      {"AdamW", [](Params p) { return std::make_unique<AdamW<T>>(p, AdamWOptions{.lr = 0.02}); }},
       {"RMSprop",
-       [](ElmanRNN<T>& m) {
-         return std::make_unique<RMSprop<T>>(m, RMSpropOptions{.lr = 0.005, .momentum = 0.5, .centered = true});
+       [](Params p) {
+         return std::make_unique<RMSprop<T>>(p, RMSpropOptions{.lr = 0.005, .momentum = 0.5, .centered = true});
        }},
       {"Adagrad",
-       [](ElmanRNN<T>& m) { return std::make_unique<Adagrad<T>>(m, AdagradOptions{.lr = 0.1, .lr_decay = 0.01}); }},
+       [](Params p) { return std::make_unique<Adagrad<T>>(p, AdagradOptions{.lr = 0.1, .lr_decay = 0.01}); }},
   };
 }
 
@@ -128,6 +134,51 @@ void check_same_parameters(const ElmanRNN<T>& a, const ElmanRNN<T>& b) {
   }
 }
 
+// A built-in layer (nn::RNN, nn::LSTM or nn::GRU; 1 → 8) with a linear readout
+// (8 → 1), trained on the sine task through the layer's generic interface
+// (Recurrent::forward with the state as a list: h, or h and c).
+template <class T>
+struct LayerModel {
+  Generator generator;
+  std::shared_ptr<nn::Recurrent<T>> layer;
+  nn::Linear<T> head;
+
+  LayerModel(const std::string& kind, std::uint64_t seed)
+      : generator(seed), layer(make_layer(kind, generator)), head(8, 1, true, generator) {}
+
+  static std::shared_ptr<nn::Recurrent<T>> make_layer(const std::string& kind, Generator& generator) {
+    const nn::RecurrentOptions options{.input_size = 1, .hidden_size = 8};
+    if (kind == "RNN") return std::make_shared<nn::RNN<T>>(options, generator);
+    if (kind == "LSTM") return std::make_shared<nn::LSTM<T>>(options, generator);
+    return std::make_shared<nn::GRU<T>>(options, generator);
+  }
+  std::vector<Tensor<T>> parameters() const {
+    std::vector<Tensor<T>> params = layer->parameters();
+    for (const auto& p : head.parameters()) params.push_back(p);
+    return params;
+  }
+
+  // One pass of stateful TBPTT in windows of 10 steps, each window one layer
+  // call from the carried state (zeros at first); the mean per-step loss.
+  double train_pass(const SineTask<T>& task, Optimizer<T>& optimizer) {
+    const std::size_t batch = task.inputs[0].size(0);
+    const Tensor<T> sequence = stack(task.inputs, 0);  // [length + 1, batch, 1]
+    // Steps [from, to): the loss is the sum of the per-step mean squared errors.
+    ForwardChunk<T> chunk = [&](const RecurrentState<T>& state, std::size_t from, std::size_t to) {
+      const Tensor<T> x = slice(sequence, 0, from, to), target = slice(sequence, 0, from + 1, to + 1);
+      auto out = layer->forward(x, state);
+      const Tensor<T> error = head(out.output) - target;
+      return ChunkOutput<T>{out.final_state, mean(error * error) * static_cast<T>(to - from)};
+    };
+    RecurrentState<T> initial;
+    for (std::size_t size : layer->cell(0).state_sizes()) initial.push_back(zeros<T>({1, batch, size}));
+    auto result = truncated_bptt<T>(task.length, initial, chunk, optimizer, {.k1 = 10, .max_grad_norm = 1.0});
+    double total = 0;
+    for (double loss : result.losses) total += loss;
+    return total / static_cast<double>(task.length);
+  }
+};
+
 }  // namespace
 
 TEST_SUITE("optim_training") {
@@ -139,7 +190,7 @@ TEST_SUITE("optim_training") {
       CAPTURE(setup.name);
       const auto begin = std::chrono::steady_clock::now();
       ElmanRNN<T> model(1, 8, 1, 2024);
-      auto optimizer = setup.make(model);
+      auto optimizer = setup.make(model.parameters());
       const double first = train_pass(model, task, *optimizer);
       double last = first;
       for (int epoch = 1; epoch < setup.epochs; ++epoch) last = train_pass(model, task, *optimizer);
@@ -148,7 +199,7 @@ TEST_SUITE("optim_training") {
       INFO(setup.name << ": first pass " << first << ", pass " << setup.epochs << " " << last << " (" << seconds
                       << " s)");
       CHECK(first > 0.1);  // the untrained model is poor (predicting 0 scores ~0.5)
-      CHECK(last < setup.threshold);
+      CHECK(last < 1e-2);
     }
   }
 
@@ -200,59 +251,29 @@ TEST_SUITE("optim_training") {
     }
   }
 
-  TEST_CASE_TEMPLATE("nn::LSTM and nn::GRU learn the sine task with Adam (stateful TBPTT over forward chunks)", T,
-                     double, float) {
-    const SineTask<T> task(40, 4);
-    const Tensor<T> sequence = stack(task.inputs, 0);  // [41, 4, 1]
-    for (const std::string kind : {"LSTM", "GRU"}) {
-      CAPTURE(kind);
-      const auto begin = std::chrono::steady_clock::now();
-      Generator gen(31);
-      std::shared_ptr<nn::Recurrent<T>> rnn;
-      std::shared_ptr<nn::LSTM<T>> lstm;
-      std::shared_ptr<nn::GRU<T>> gru;
-      const nn::RecurrentOptions options{.input_size = 1, .hidden_size = 8};
-      if (kind == "LSTM")
-        rnn = lstm = std::make_shared<nn::LSTM<T>>(options, gen);
-      else
-        rnn = gru = std::make_shared<nn::GRU<T>>(options, gen);
-      nn::Linear<T> head(8, 1, true, gen);
-      std::vector<Tensor<T>> params = rnn->parameters();
-      for (const auto& p : head.parameters()) params.push_back(p);
-      Adam<T> adam(params, {.lr = 0.02});
-
-      // Steps [begin, end) in one layer call; the loss is the sum of the per-step mean squared errors.
-      ForwardChunk<T> chunk = [&](const RecurrentState<T>& state, std::size_t from, std::size_t to) {
-        const Tensor<T> x = slice(sequence, 0, from, to), target = slice(sequence, 0, from + 1, to + 1);
-        Tensor<T> output;
-        RecurrentState<T> next;
-        if (lstm) {
-          auto out = lstm->forward(x, state[0], state[1]);
-          output = out.output;
-          next = {out.h_n, out.c_n};
-        } else {
-          auto out = gru->forward(x, state[0]);
-          output = out.output;
-          next = {out.h_n};
-        }
-        const Tensor<T> error = head(output) - target;
-        return ChunkOutput<T>{next, mean(error * error) * static_cast<T>(to - from)};
-      };
-      auto pass = [&] {
-        RecurrentState<T> initial{zeros<T>({1, 4, 8})};
-        if (lstm) initial.push_back(zeros<T>({1, 4, 8}));
-        auto result = truncated_bptt<T>(task.length, initial, chunk, adam, {.k1 = 10, .max_grad_norm = 1.0});
-        double total = 0;
-        for (double loss : result.losses) total += loss;
-        return total / static_cast<double>(task.length);
-      };
-      const double first = pass();
-      double last = first;
-      for (int epoch = 1; epoch < 60; ++epoch) last = pass();
-      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
-      INFO(kind << ": first pass " << first << ", pass 60 " << last << " (" << seconds << " s)");
-      CHECK(first > 0.1);
-      CHECK(last < 1e-2);
+  // 15 runs: nn::RNN, nn::LSTM and nn::GRU, each with every optimizer, hidden
+  // size 8, 60 passes (240 updates) over 4 sine waves of 40 steps, seeds fixed.
+  TEST_CASE("nn::RNN, nn::LSTM and nn::GRU each learn the sine task with every optimizer (stateful TBPTT)") {
+    const SineTask<double> task(40, 4);
+    const int passes = 60;
+    const double threshold = 1e-2;  // the x_{t+1} ≈ x_t baseline scores ~0.045 (checked above)
+    for (const std::string kind : {"RNN", "LSTM", "GRU"}) {
+      for (const auto& setup : setups<double>()) {
+        CAPTURE(kind);
+        CAPTURE(setup.name);
+        const auto begin = std::chrono::steady_clock::now();
+        LayerModel<double> model(kind, 31);
+        auto optimizer = setup.make(model.parameters());
+        const double first = model.train_pass(task, *optimizer);
+        double last = first;
+        for (int epoch = 1; epoch < passes; ++epoch) last = model.train_pass(task, *optimizer);
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+        INFO(kind << " + " << setup.name << ": first pass " << first << ", pass " << passes << " " << last << " ("
+                  << seconds << " s)");
+        CHECK(first > 0.1);
+        CHECK(last < threshold);
+        CHECK(last < first / 20);  // and it is training that got it there
+      }
     }
   }
 }

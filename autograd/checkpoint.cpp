@@ -1,0 +1,236 @@
+#include "checkpoint.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <utility>
+
+#include "engine.hpp"
+#include "grad_mode.hpp"
+#include "ops.hpp"
+
+namespace rwd {
+
+namespace {
+
+// A checkpoint records one node whose value is its outputs' values laid end
+// to end (flattened), and one small node per output reading its range back:
+// the engine reaches the big node once, with every output's gradient in it,
+// so the recomputation runs once however many outputs were used.
+struct Layout {
+  std::vector<Shape> shapes;
+  std::vector<std::size_t> offsets;  // output i is [offsets[i], offsets[i + 1])
+};
+
+template <class T>
+Layout layout_of(const std::vector<Tensor<T>>& outputs) {
+  Layout layout;
+  layout.offsets.push_back(0);
+  for (const auto& out : outputs) {
+    layout.shapes.push_back(out.shape());
+    layout.offsets.push_back(layout.offsets.back() + out.numel());
+  }
+  return layout;
+}
+
+template <class T>
+xt::xarray<T> pack(const std::vector<Tensor<T>>& outputs, const Layout& layout) {
+  xt::xarray<T> packed = xt::xarray<T>::from_shape({layout.offsets.back()});
+  for (std::size_t i = 0; i < outputs.size(); ++i)
+    std::copy(outputs[i].data(), outputs[i].data() + outputs[i].numel(), packed.data() + layout.offsets[i]);
+  return packed;
+}
+
+// Every tensor the recomputed graph reaches that requires grad and existed
+// before the recomputation began must be one the checkpoint differentiates
+// (`allowed`); any other would silently get no gradient, or have its own
+// history backpropagated (and freed) by the nested pass.
+template <class T>
+void check_closure(const std::vector<Tensor<T>>& outputs, const std::unordered_set<const void*>& allowed,
+                   std::uint64_t first_recomputed) {
+  std::unordered_set<const void*> seen;
+  std::vector<const detail::Node<T>*> todo;
+  for (const auto& out : outputs)
+    if (out.requires_grad()) todo.push_back(out.node().get());
+  while (!todo.empty()) {
+    const detail::Node<T>* node = todo.back();
+    todo.pop_back();
+    if (allowed.count(node) || !seen.insert(node).second) continue;
+    if (node->sequence < first_recomputed) {
+      const std::string what = node->is_leaf ? std::string("a leaf") : std::string("made by '") + node->op + "'";
+      throw Error("checkpoint: the function uses a tensor of shape " +
+                  format_shape(Shape(node->value.shape().begin(), node->value.shape().end())) + " (" + what +
+                  ") that requires grad but is neither one of its inputs nor in params, so it would get no "
+                  "gradient; list it in params (a leaf) or pass it as an input");
+    }
+    for (const auto& input : node->inputs)
+      if (input.defined() && input.requires_grad()) todo.push_back(input.node().get());
+  }
+}
+
+template <class T>
+struct Checkpoint {
+  CheckpointFn<T> fn;
+  std::size_t num_inputs;  // the node's inputs are fn's inputs, then the params
+  Layout layout;
+};
+
+// The checkpoint node's backward: fn again from copies of its inputs, with
+// recording on, then the gradients of its outputs (seeded with the ranges of
+// `grad`) with respect to those copies and to the params.
+template <class T>
+Grads<T> recompute(const Checkpoint<T>& saved, const std::vector<Tensor<T>>& node_inputs, const Tensor<T>& grad) {
+  if (GradMode::is_enabled())
+    throw Error("checkpoint: double backward (create_graph) through a checkpoint is not supported");
+  std::vector<Tensor<T>> inputs, wrt;
+  std::vector<std::size_t> wrt_index;  // the node input each of wrt stands for
+  std::unordered_set<const void*> allowed;
+  for (std::size_t i = 0; i < node_inputs.size(); ++i) {
+    const Tensor<T>& original = node_inputs[i];
+    Tensor<T> used = original;
+    if (i < saved.num_inputs) {
+      used = original.detach();  // a leaf with the same value: the recomputed graph stops there
+      if (original.requires_grad()) used.requires_grad_();
+      inputs.push_back(used);
+    }
+    if (original.requires_grad()) {
+      wrt.push_back(used);
+      wrt_index.push_back(i);
+      allowed.insert(used.id());
+    }
+  }
+  const std::uint64_t first_recomputed = detail::next_sequence();
+  std::vector<Tensor<T>> outputs;
+  {
+    GradModeGuard recording(true);
+    outputs = saved.fn(inputs);
+  }
+  const Layout& layout = saved.layout;
+  if (outputs.size() != layout.shapes.size())
+    throw Error("checkpoint: the function returned " + std::to_string(outputs.size()) +
+                " tensors when run again in backward, " + std::to_string(layout.shapes.size()) +
+                " the first time (it must compute the same thing)");
+  check_closure(outputs, allowed, first_recomputed);
+  std::vector<Tensor<T>> differentiable, seeds;
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    if (outputs[i].shape() != layout.shapes[i])
+      throw Error("checkpoint: output " + std::to_string(i) + " has shape " + format_shape(outputs[i].shape()) +
+                  " when run again in backward, " + format_shape(layout.shapes[i]) + " the first time");
+    if (!outputs[i].requires_grad()) continue;
+    xt::xarray<T> seed = xt::xarray<T>::from_shape(layout.shapes[i]);
+    std::copy(grad.data() + layout.offsets[i], grad.data() + layout.offsets[i + 1], seed.data());
+    differentiable.push_back(outputs[i]);
+    seeds.emplace_back(std::move(seed));
+  }
+  Grads<T> grads(node_inputs.size());
+  if (differentiable.empty()) return grads;
+  const auto computed = rwd::grad<T>(differentiable, wrt, seeds, /*retain_graph=*/false, /*create_graph=*/false,
+                                     /*allow_unused=*/true);
+  for (std::size_t j = 0; j < wrt.size(); ++j) grads[wrt_index[j]] = computed[j];
+  return grads;
+}
+
+}  // namespace
+
+template <class T>
+std::vector<Tensor<T>> checkpoint(const CheckpointFn<T>& fn, const std::vector<Tensor<T>>& inputs,
+                                  const std::vector<Tensor<T>>& params) {
+  for (std::size_t i = 0; i < params.size(); ++i)
+    if (!params[i].defined() || !params[i].is_leaf())
+      throw Error("checkpoint: params[" + std::to_string(i) + "] is " +
+                  (params[i].defined() ? "the result of '" + std::string(params[i].op_name()) + "'" : "undefined") +
+                  ", expected a leaf tensor (pass a computed tensor as an input instead)");
+  std::vector<Tensor<T>> node_inputs = inputs;
+  node_inputs.insert(node_inputs.end(), params.begin(), params.end());
+  const bool recording = GradMode::is_enabled() && std::any_of(node_inputs.begin(), node_inputs.end(),
+                                                                [](const Tensor<T>& t) { return t.requires_grad(); });
+  if (!recording) return fn(inputs);
+
+  std::vector<Tensor<T>> outputs;
+  {
+    NoGradGuard no_grad;  // intermediates die as soon as they are used
+    outputs = fn(inputs);
+  }
+  if (outputs.empty()) throw Error("checkpoint: the function returned no tensors, expected at least one");
+  for (std::size_t i = 0; i < outputs.size(); ++i)
+    if (!outputs[i].defined()) throw Error("checkpoint: the function's output " + std::to_string(i) + " is undefined");
+  auto shared = std::make_shared<const Checkpoint<T>>(Checkpoint<T>{fn, inputs.size(), layout_of(outputs)});
+  const Tensor<T> packed =
+      rwd::record<T>("checkpoint", pack(outputs, shared->layout), std::move(node_inputs),
+                     [shared](const std::vector<Tensor<T>>& in, const Tensor<T>&, const Tensor<T>& grad) {
+                       return recompute(*shared, in, grad);
+                     });
+  std::vector<Tensor<T>> results;
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    const std::size_t begin = shared->layout.offsets[i], end = shared->layout.offsets[i + 1];
+    const std::size_t total = shared->layout.offsets.back();
+    // The output's value is fn's (not a copy of the packed range): the same numbers.
+    results.push_back(rwd::record<T>("checkpoint_output", xt::xarray<T>(outputs[i].value()), {packed},
+                                     [begin, end, total](const std::vector<Tensor<T>>&, const Tensor<T>&,
+                                                         const Tensor<T>& grad) {
+                                       xt::xarray<T> g = xt::zeros<T>({total});
+                                       std::copy(grad.data(), grad.data() + (end - begin), g.data() + begin);
+                                       return Grads<T>{Tensor<T>(std::move(g))};
+                                     }));
+  }
+  return results;
+}
+
+// Segments [0, k), [k, 2k), ...: each one checkpoint over (its starting state,
+// its inputs) that returns (its final state, the sum of its losses).
+template <class T>
+UnrollOutput<T> checkpointed_unroll(const StepFn<T>& step, const std::vector<Tensor<T>>& initial_state,
+                                    const std::vector<Tensor<T>>& inputs_per_step,
+                                    const std::vector<Tensor<T>>& params, std::size_t segment_length) {
+  if (initial_state.empty())
+    throw Error("checkpointed_unroll: the initial state is empty, expected at least one tensor");
+  const std::size_t steps = inputs_per_step.size();
+  const auto root = static_cast<std::size_t>(std::ceil(std::sqrt(static_cast<double>(steps))));
+  const std::size_t k = segment_length ? segment_length : std::max<std::size_t>(1, root);
+  const std::size_t state_size = initial_state.size();
+  // The segments' closures outlive this call (the backward runs them again).
+  auto shared_step = std::make_shared<const StepFn<T>>(step);
+  UnrollOutput<T> result{initial_state, Tensor<T>()};
+  for (std::size_t begin = 0; begin < steps; begin += k) {
+    const std::size_t end = std::min(steps, begin + k);
+    std::vector<Tensor<T>> inputs = result.final_state;
+    inputs.insert(inputs.end(), inputs_per_step.begin() + static_cast<std::ptrdiff_t>(begin),
+                  inputs_per_step.begin() + static_cast<std::ptrdiff_t>(end));
+    CheckpointFn<T> segment = [shared_step, state_size, begin](const std::vector<Tensor<T>>& in) {
+      std::vector<Tensor<T>> state(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(state_size));
+      Tensor<T> loss;
+      for (std::size_t i = state_size; i < in.size(); ++i) {
+        const std::size_t t = begin + i - state_size;
+        UnrollStep<T> out = (*shared_step)(t, in[i], state);
+        if (out.state.size() != state_size)
+          throw Error("checkpointed_unroll: step " + std::to_string(t) + " returned " +
+                      std::to_string(out.state.size()) + " state tensors, expected " + std::to_string(state_size));
+        state = std::move(out.state);
+        if (out.loss.defined()) loss = loss.defined() ? loss + out.loss : out.loss;
+      }
+      if (loss.defined()) state.push_back(loss);
+      return state;
+    };
+    std::vector<Tensor<T>> outputs = checkpoint<T>(segment, inputs, params);
+    if (outputs.size() > state_size) {
+      result.loss = result.loss.defined() ? result.loss + outputs.back() : outputs.back();
+      outputs.pop_back();
+    }
+    result.final_state = std::move(outputs);
+  }
+  return result;
+}
+
+#define REWIND_INSTANTIATE(T)                                                                                  \
+  template std::vector<Tensor<T>> checkpoint<T>(const CheckpointFn<T>&, const std::vector<Tensor<T>>&,         \
+                                                const std::vector<Tensor<T>>&);                                \
+  template UnrollOutput<T> checkpointed_unroll<T>(const StepFn<T>&, const std::vector<Tensor<T>>&,             \
+                                                  const std::vector<Tensor<T>>&, const std::vector<Tensor<T>>&, \
+                                                  std::size_t);
+REWIND_INSTANTIATE(float)
+REWIND_INSTANTIATE(double)
+#undef REWIND_INSTANTIATE
+
+}  // namespace rwd
