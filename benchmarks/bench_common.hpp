@@ -1,0 +1,78 @@
+// What the benchmark files share: the configurations (default subset and full
+// grid), row names, matmul-FLOP counting, a CPU timer, and the GEMM rate of
+// this run that every row is compared against.
+//
+// Rows are named so ratios read off directly, e.g.
+//   rnn/f32/B=32/T=200/H=512/tape   …/hand   …/ops_loop   …/torch   …/torch_ops_loop
+// and the summary tool (bench_summary.cpp) pairs them by everything before the
+// last '/'.
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <ctime>
+#include <string>
+#include <vector>
+
+namespace rwd::bench {
+
+// One training-step configuration: batch, timesteps, hidden size (= input size).
+struct Config {
+  long B, T, H;
+};
+
+// The cells benchmarked; gates = how many H-wide blocks the cell's weights have.
+enum class Cell { rnn, lstm, gru };
+inline const char* cell_name(Cell cell) { return cell == Cell::rnn ? "rnn" : cell == Cell::lstm ? "lstm" : "gru"; }
+inline double cell_gates(Cell cell) { return cell == Cell::rnn ? 1 : cell == Cell::lstm ? 4 : 3; }
+
+template <class T>
+const char* dtype_name() {
+  return sizeof(T) == 4 ? "f32" : "f64";
+}
+
+// Set once by main(): the full grid (--full or REWIND_BENCH_FULL=1) or the default subset.
+bool full_grid();
+void set_full_grid(bool on);
+
+// The configurations for one cell and scalar type: the full grid
+// B ∈ {1, 32, 64} × T ∈ {50, 200} × H ∈ {32, 128, 512} for the RNN, or the
+// default subset (see bench_common.cpp).
+std::vector<Config> configurations(Cell cell, bool is_double);
+
+// "rnn/f32/B=32/T=200/H=512/" + method
+std::string row_name(Cell cell, const char* dtype, const Config& c, const char* method);
+
+// Matmul FLOPs of one training step with a 1-output readout: forward
+// x W_ihᵀ (2·B·gH·H), h W_hhᵀ (2·B·gH·H), h Vᵀ (2·B·H) per step; backward
+// dW_ih (the input needs no gradient), dW_hh and dh, dV and dh.
+double step_flops(Cell cell, const Config& c);
+
+// CPU time of this thread (what Google Benchmark's rates use too).
+inline double thread_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// The GEMM rate (GFLOP/s, one thread) measured in this run by the gemm/ rows,
+// or measured on first use when those rows were filtered out.
+template <class T>
+double gemm_rate();
+template <class T>
+void set_gemm_rate(double gflops);
+
+// Sets the row's counters from the step's FLOPs and the loop's CPU time:
+// GFLOPs, pct_gemm (of gemm_rate<T>()).
+template <class T>
+void report_flops(benchmark::State& state, double flops_per_iteration, double seconds);
+
+// Registration, one function per file; main() calls them in this order.
+void register_gemm();
+void register_rnn();
+void register_gated();
+void register_torch();  // no-op without REWIND_WITH_LIBTORCH
+void register_tiny_ops();
+void register_memory();  // no-op when allocations are not counted (sanitizers)
+
+}  // namespace rwd::bench
