@@ -1,9 +1,8 @@
 // Tiny-op overhead: a chain of 1,000 elementwise multiplications on 1-element
 // and 4×4 tensors, forward (recording) and backward, each timed on its own and
 // reported per op: counters fwd_us_per_op, bwd_us_per_op, us_per_op (both).
-// The row's time is one whole chain, forward + backward (manual time).
-#include <chrono>
-
+// The row's time is one whole chain, forward + backward (manual time: this
+// thread's CPU time, like every other row's rates).
 #include <rewind/rewind.hpp>
 
 #include "bench_common.hpp"
@@ -15,22 +14,21 @@ namespace {
 constexpr int chain_length = 1000;
 
 void tiny_op_chain(benchmark::State& state, std::size_t side) {
-  using clock = std::chrono::steady_clock;
   Generator gen(1);
   auto x = randn<float>({side, side}, gen, true);
   const auto factor = full<float>({side, side}, 1.0001f);
   double forward_seconds = 0, backward_seconds = 0;
   for (auto _ : state) {
-    const auto t0 = clock::now();
+    const double t0 = thread_seconds();
     TensorF y = x;
     for (int i = 0; i < chain_length; ++i) y = y * factor;
     auto loss = sum(y);
-    const auto t1 = clock::now();
+    const double t1 = thread_seconds();
     loss.backward();
-    const auto t2 = clock::now();
+    const double t2 = thread_seconds();
     x.zero_grad();
     benchmark::DoNotOptimize(loss.data());
-    const double f = std::chrono::duration<double>(t1 - t0).count(), b = std::chrono::duration<double>(t2 - t1).count();
+    const double f = t1 - t0, b = t2 - t1;
     forward_seconds += f;
     backward_seconds += b;
     state.SetIterationTime(f + b);

@@ -20,7 +20,9 @@ cmake --build build-bench -j"$(nproc)" --target rewind_bench rewind_bench_summar
 
 model=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
 openblas=$(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null || dpkg-query -W -f='${Version}' libopenblas0 2>/dev/null || echo '?')
-machine="$model, $(nproc) cores, OpenBLAS $openblas, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+# (Google Benchmark splits --benchmark_context at commas: none in the value.)
+machine="$model; $(nproc) cores; OpenBLAS $openblas; load average before the run $(cut -d' ' -f1-3 /proc/loadavg)"
+machine=${machine//,/}
 mkdir -p build-bench/results
 ./build-bench/benchmarks/rewind_bench --benchmark_out=build-bench/bench.json --benchmark_out_format=json \
     --benchmark_context=machine="$machine" "$@"
