@@ -6,11 +6,20 @@ namespace rwd::bench {
 
 namespace {
 bool full = false;
+int threads = 1;
 double gemm_rate_f32 = 0, gemm_rate_f64 = 0;
 }  // namespace
 
 bool full_grid() { return full; }
 void set_full_grid(bool on) { full = on; }
+int thread_count() { return threads; }
+void set_thread_count(int count) { threads = count; }
+
+double timer_seconds() {
+  timespec ts{};
+  clock_gettime(threads > 1 ? CLOCK_MONOTONIC : CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
 
 // Default subset (a few minutes on one core): float at B ∈ {1, 32}, T = 50,
 // H ∈ {32, 128, 512}, plus B=1/T=200/H=128 and the largest configuration

@@ -34,6 +34,10 @@ const char* dtype_name() {
 // Set once by main(): the full grid (--full or REWIND_BENCH_FULL=1) or the default subset.
 bool full_grid();
 void set_full_grid(bool on);
+// Set once by main() from REWIND_BENCH_THREADS (default 1): libtorch's thread
+// count (OpenBLAS reads OPENBLAS_NUM_THREADS, which scripts/bench.sh sets alike).
+int thread_count();
+void set_thread_count(int threads);
 
 // The configurations for one cell and scalar type: the full grid
 // B ∈ {1, 32, 64} × T ∈ {50, 200} × H ∈ {32, 128, 512} for the RNN, or the
@@ -48,12 +52,10 @@ std::string row_name(Cell cell, const char* dtype, const Config& c, const char* 
 // dW_ih (the input needs no gradient), dW_hh and dh, dV and dh.
 double step_flops(Cell cell, const Config& c);
 
-// CPU time of this thread (what Google Benchmark's rates use too).
-inline double thread_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
+// The clock every rate is measured with: this thread's CPU time with one
+// thread (what Google Benchmark's CPU column shows; steady on a shared
+// machine), wall-clock time with more (other threads' work is not this thread's).
+double timer_seconds();
 
 // The GEMM rate (GFLOP/s, one thread) measured in this run by the gemm/ rows,
 // or measured on first use when those rows were filtered out.

@@ -12,9 +12,9 @@ namespace {
 template <class T>
 void run(benchmark::State& state, Cell cell, Config c, bool ops) {
   auto body = [&](auto& model) {
-    const double start = thread_seconds();
+    const double start = timer_seconds();
     for (auto _ : state) model.step();
-    report_flops<T>(state, step_flops(cell, c), thread_seconds() - start);
+    report_flops<T>(state, step_flops(cell, c), timer_seconds() - start);
   };
   if (ops) {
     OpsLoopModel<T> model(cell, c);

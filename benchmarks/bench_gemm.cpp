@@ -27,12 +27,12 @@ template <class T>
 void gemm_reference(benchmark::State& state) {
   GemmOperands<T> operands;
   operands.run();  // warm-up: OpenBLAS allocates its buffers on first use
-  const double start = thread_seconds();
+  const double start = timer_seconds();
   for (auto _ : state) {
     operands.run();
     benchmark::DoNotOptimize(operands.c.data());
   }
-  const double gflops = gemm_flops * static_cast<double>(state.iterations()) / (thread_seconds() - start) / 1e9;
+  const double gflops = gemm_flops * static_cast<double>(state.iterations()) / (timer_seconds() - start) / 1e9;
   set_gemm_rate<T>(gflops);
   state.counters["GFLOPs"] = gflops;
 }
@@ -43,13 +43,13 @@ void gemm_reference(benchmark::State& state) {
 double measure_gemm_rate(bool is_double) {
   auto measure = [](auto operands) {
     operands.run();
-    const double start = thread_seconds();
+    const double start = timer_seconds();
     long runs = 0;
-    while (thread_seconds() - start < 0.3) {
+    while (timer_seconds() - start < 0.3) {
       operands.run();
       ++runs;
     }
-    return gemm_flops * static_cast<double>(runs) / (thread_seconds() - start) / 1e9;
+    return gemm_flops * static_cast<double>(runs) / (timer_seconds() - start) / 1e9;
   };
   return is_double ? measure(GemmOperands<double>{}) : measure(GemmOperands<float>{});
 }

@@ -17,25 +17,25 @@ namespace {
 template <class T>
 void tape(benchmark::State& state, Config c, bool fused) {
   RnnTapeModel<T> model(Cell::rnn, c, fused);
-  const double start = thread_seconds();
+  const double start = timer_seconds();
   for (auto _ : state) model.step();
-  report_flops<T>(state, step_flops(Cell::rnn, c), thread_seconds() - start);
+  report_flops<T>(state, step_flops(Cell::rnn, c), timer_seconds() - start);
 }
 
 template <class T>
 void hand(benchmark::State& state, Config c) {
   HandModel<T> model(c);
-  const double start = thread_seconds();
+  const double start = timer_seconds();
   for (auto _ : state) model.step();
-  report_flops<T>(state, step_flops(Cell::rnn, c), thread_seconds() - start);
+  report_flops<T>(state, step_flops(Cell::rnn, c), timer_seconds() - start);
 }
 
 template <class T>
 void ops_loop(benchmark::State& state, Config c) {
   OpsLoopModel<T> model(Cell::rnn, c);
-  const double start = thread_seconds();
+  const double start = timer_seconds();
   for (auto _ : state) model.step();
-  report_flops<T>(state, step_flops(Cell::rnn, c), thread_seconds() - start);
+  report_flops<T>(state, step_flops(Cell::rnn, c), timer_seconds() - start);
 }
 
 template <class T>

@@ -22,7 +22,7 @@ namespace {
 using json = nlohmann::json;
 
 struct Row {
-  double cpu_ms = 0;
+  double ms = 0;
   std::map<std::string, double> counters;
 };
 
@@ -51,7 +51,10 @@ std::string strip_options(std::string name) {
   }
 }
 
+// Times: CPU time of the benchmark thread with one thread, wall-clock time
+// with more (BLAS and libtorch workers are other threads).
 Table read(const json& doc) {
+  const bool wall = std::stoi(doc.value("context", json::object()).value("threads", "1")) > 1;
   bool has_median = false;
   for (const auto& b : doc.at("benchmarks"))
     if (b.value("aggregate_name", "") == "median") has_median = true;
@@ -65,9 +68,9 @@ Table read(const json& doc) {
     if (cut == std::string::npos) continue;
     const std::string config = name.substr(0, cut), method = name.substr(cut + 1);
     Row row;
-    row.cpu_ms = to_ms(b.at("cpu_time").get<double>(), b.value("time_unit", "ns"));
-    if (b.value("real_time", 0.0) > 0 && name.rfind("tiny/", 0) == 0)  // manual time
-      row.cpu_ms = to_ms(b.at("real_time").get<double>(), b.value("time_unit", "ns"));
+    row.ms = to_ms(b.at("cpu_time").get<double>(), b.value("time_unit", "ns"));
+    if (wall || name.rfind("tiny/", 0) == 0)  // manual time for tiny ops
+      row.ms = to_ms(b.at("real_time").get<double>(), b.value("time_unit", "ns"));
     for (const auto& [key, value] : b.items())
       if (value.is_number() && key != "cpu_time" && key != "real_time" && key != "iterations" &&
           key != "repetitions" && key != "repetition_index" && key != "threads" && key != "family_index" &&
@@ -81,18 +84,21 @@ Table read(const json& doc) {
 
 std::string number(double v, int precision = 3) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+  if (v >= 1000)
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
   return buf;
 }
 
 // "x" of a / b when both rows exist, else "–".
 std::string ratio(const std::map<std::string, Row>& m, const char* a, const char* b) {
-  if (!m.count(a) || !m.count(b) || m.at(b).cpu_ms <= 0) return "–";
-  return number(m.at(a).cpu_ms / m.at(b).cpu_ms) + "×";
+  if (!m.count(a) || !m.count(b) || m.at(b).ms <= 0) return "–";
+  return number(m.at(a).ms / m.at(b).ms) + "×";
 }
 
 std::string ms(const std::map<std::string, Row>& m, const char* method) {
-  return m.count(method) ? number(m.at(method).cpu_ms) : "–";
+  return m.count(method) ? number(m.at(method).ms) : "–";
 }
 
 std::string counter(const std::map<std::string, Row>& m, const char* method, const char* key, int precision = 3) {
@@ -124,18 +130,19 @@ int main(int argc, char** argv) {
   const Table table = read(doc);
   const json& context = doc.value("context", json::object());
   std::cout << "Machine: " << context.value("machine", context.value("host_name", "?")) << "; "
-            << context.value("date", "") << "; grid: " << context.value("grid", "?") << "\n\n";
+            << context.value("date", "") << "; grid: " << context.value("grid", "?")
+            << "; threads: " << context.value("threads", "?") << "\n\n";
 
-  std::cout << "GEMM reference (one thread, same BLAS):\n\n| GEMM | GFLOP/s |\n|---|---|\n";
+  std::cout << "GEMM reference (the BLAS and threads of the rows below):\n\n| GEMM | GFLOP/s |\n|---|---|\n";
   for (const auto& config : table.order)
     if (starts_with(config, "gemm/"))
       for (const auto& [method, row] : table.rows.at(config))
         std::cout << "| " << config << "/" << method << " | " << number(row.counters.at("GFLOPs")) << " |\n";
 
-  std::cout << "\nTraining step (forward over T, MSE, backward), CPU ms; ratios < 1 mean the first is faster:\n\n"
+  std::cout << "\nTraining step (forward over T, MSE, backward), ms; ratios < 1 mean the first is faster:\n\n"
             << "| config | tape | hand | ops_loop | torch | torch_ops_loop | tape/hand | ops_loop/hand | torch/tape "
-               "| torch_ops_loop/ops_loop | tape GFLOP/s | tape % GEMM |\n"
-            << "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+               "| torch_ops_loop/ops_loop | tape GFLOP/s | tape % GEMM | hand % GEMM |\n"
+            << "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& config : table.order) {
     if (!(starts_with(config, "rnn/") || starts_with(config, "lstm/") || starts_with(config, "gru/"))) continue;
     const auto& m = table.rows.at(config);
@@ -144,7 +151,7 @@ int main(int argc, char** argv) {
               << " | " << ms(m, "torch") << " | " << ms(m, "torch_ops_loop") << " | " << ratio(m, "tape", "hand")
               << " | " << ratio(m, "ops_loop", "hand") << " | " << ratio(m, "torch", "tape") << " | "
               << ratio(m, "torch_ops_loop", "ops_loop") << " | " << counter(m, "tape", "GFLOPs") << " | "
-              << counter(m, "tape", "pct_gemm", 2) << " |\n";
+              << counter(m, "tape", "pct_gemm", 2) << " | " << counter(m, "hand", "pct_gemm", 2) << " |\n";
   }
 
   std::cout << "\nTiny ops (chain of 1,000 multiplications), µs per op:\n\n"

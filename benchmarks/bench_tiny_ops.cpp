@@ -1,8 +1,8 @@
 // Tiny-op overhead: a chain of 1,000 elementwise multiplications on 1-element
 // and 4×4 tensors, forward (recording) and backward, each timed on its own and
 // reported per op: counters fwd_us_per_op, bwd_us_per_op, us_per_op (both).
-// The row's time is one whole chain, forward + backward (manual time: this
-// thread's CPU time, like every other row's rates).
+// The row's time is one whole chain, forward + backward (manual time,
+// timer_seconds(), like every other row's rates).
 #include <rewind/rewind.hpp>
 
 #include "bench_common.hpp"
@@ -19,13 +19,13 @@ void tiny_op_chain(benchmark::State& state, std::size_t side) {
   const auto factor = full<float>({side, side}, 1.0001f);
   double forward_seconds = 0, backward_seconds = 0;
   for (auto _ : state) {
-    const double t0 = thread_seconds();
+    const double t0 = timer_seconds();
     TensorF y = x;
     for (int i = 0; i < chain_length; ++i) y = y * factor;
     auto loss = sum(y);
-    const double t1 = thread_seconds();
+    const double t1 = timer_seconds();
     loss.backward();
-    const double t2 = thread_seconds();
+    const double t2 = timer_seconds();
     x.zero_grad();
     benchmark::DoNotOptimize(loss.data());
     const double f = t1 - t0, b = t2 - t1;

@@ -1,4 +1,5 @@
-// The same training steps with libtorch's C++ API, one thread, in the same run
+// The same training steps with libtorch's C++ API, in the same run and with as
+// many threads as Rewind's BLAS (REWIND_BENCH_THREADS, default 1)
 // (only with -DREWIND_WITH_LIBTORCH=ON):
 //   torch           torch::nn::RNN / LSTM / GRU + torch::nn::Linear, mse_loss
 //   torch_ops_loop  the cell's equations as a loop of torch ops per timestep
@@ -109,9 +110,9 @@ class TorchOpsLoopModel {
 template <class T, class Model>
 void training_step(benchmark::State& state, Cell cell, Config c) {
   Model model(cell, c);
-  const double start = thread_seconds();
+  const double start = timer_seconds();
   for (auto _ : state) model.step();
-  report_flops<T>(state, step_flops(cell, c), thread_seconds() - start);
+  report_flops<T>(state, step_flops(cell, c), timer_seconds() - start);
 }
 
 void tiny_op_chain(benchmark::State& state, long side) {
@@ -121,13 +122,13 @@ void tiny_op_chain(benchmark::State& state, long side) {
   const auto factor = torch::full({side, side}, 1.0001f);
   double forward_seconds = 0, backward_seconds = 0;
   for (auto _ : state) {
-    const double t0 = thread_seconds();
+    const double t0 = timer_seconds();
     torch::Tensor y = x;
     for (int i = 0; i < chain_length; ++i) y = y * factor;
     auto loss = y.sum();
-    const double t1 = thread_seconds();
+    const double t1 = timer_seconds();
     loss.backward();
-    const double t2 = thread_seconds();
+    const double t2 = timer_seconds();
     x.mutable_grad() = torch::Tensor();
     const double f = t1 - t0, b = t2 - t1;
     forward_seconds += f;
@@ -155,7 +156,7 @@ void register_type(Cell cell) {
 }  // namespace
 
 void register_torch() {
-  torch::set_num_threads(1);
+  torch::set_num_threads(thread_count());
   for (Cell cell : {Cell::rnn, Cell::lstm, Cell::gru}) {
     register_type<float>(cell);
     register_type<double>(cell);

@@ -6,22 +6,30 @@
 #   bash scripts/bench.sh                          # default subset, a few minutes
 #   bash scripts/bench.sh --full                   # the full B × T × H grid (or REWIND_BENCH_FULL=1)
 #   bash scripts/bench.sh --benchmark_filter=tiny  # other arguments go to the benchmark binary
+#   REWIND_BENCH_THREADS=2 bash scripts/bench.sh   # BLAS and libtorch on 2 threads (times in wall clock)
 # The JSON result is kept in build-bench/bench.json (and a dated copy in
 # build-bench/results/) for comparison across commits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh libbenchmark-dev nlohmann-json3-dev
-export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+cores=$(getconf _NPROCESSORS_ONLN)
+threads=${REWIND_BENCH_THREADS:-1}
+export REWIND_BENCH_THREADS=$threads OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads
 with_torch=OFF
 dpkg-query -W -f='${Status}' libtorch-dev 2>/dev/null | grep -q "install ok installed" && with_torch=ON
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DREWIND_BUILD_BENCHMARKS=ON -DREWIND_BUILD_TESTS=OFF \
       -DREWIND_BUILD_EXAMPLES=OFF -DREWIND_BUILD_APP=OFF -DREWIND_WITH_LIBTORCH="$with_torch" >/dev/null
-cmake --build build-bench -j"$(nproc)" --target rewind_bench rewind_bench_summary
+cmake --build build-bench -j"$cores" --target rewind_bench rewind_bench_summary
 
 model=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
+family=$(lscpu | sed -n 's/^CPU family:[[:space:]]*//p' | head -1)
+model_number=$(lscpu | sed -n 's/^Model:[[:space:]]*//p' | head -1)
+simd=""
+grep -qw avx512f /proc/cpuinfo && simd="; AVX-512"
+model="$model (family $family model $model_number$simd)"
 openblas=$(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null || dpkg-query -W -f='${Version}' libopenblas0 2>/dev/null || echo '?')
 # (Google Benchmark splits --benchmark_context at commas: none in the value.)
-machine="$model; $(nproc) cores; OpenBLAS $openblas; load average before the run $(cut -d' ' -f1-3 /proc/loadavg)"
+machine="$model; $cores cores; OpenBLAS $openblas; load average before the run $(cut -d' ' -f1-3 /proc/loadavg)"
 machine=${machine//,/}
 mkdir -p build-bench/results
 ./build-bench/benchmarks/rewind_bench --benchmark_out=build-bench/bench.json --benchmark_out_format=json \
