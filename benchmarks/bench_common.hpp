@@ -69,6 +69,31 @@ void set_gemm_rate(double gflops);
 template <class T>
 void report_flops(benchmark::State& state, double flops_per_iteration, double seconds);
 
+// Tiny-op chains (tape and torch alike): times forward() (which returns the
+// loss of a chain of tiny_chain_length ops), backward(loss) and then, untimed,
+// reset(); the row's manual time is forward + backward, and its counters
+// fwd_us_per_op, bwd_us_per_op, us_per_op the times per op.
+constexpr int tiny_chain_length = 1000;
+template <class Forward, class Backward, class Reset>
+void time_tiny_chain(benchmark::State& state, Forward forward, Backward backward, Reset reset) {
+  double forward_seconds = 0, backward_seconds = 0;
+  for (auto _ : state) {
+    const double t0 = timer_seconds();
+    auto loss = forward();
+    const double t1 = timer_seconds();
+    backward(loss);
+    const double t2 = timer_seconds();
+    reset();
+    forward_seconds += t1 - t0;
+    backward_seconds += t2 - t1;
+    state.SetIterationTime(t2 - t0);
+  }
+  const double ops = static_cast<double>(state.iterations()) * tiny_chain_length;
+  state.counters["fwd_us_per_op"] = 1e6 * forward_seconds / ops;
+  state.counters["bwd_us_per_op"] = 1e6 * backward_seconds / ops;
+  state.counters["us_per_op"] = 1e6 * (forward_seconds + backward_seconds) / ops;
+}
+
 // Registration, one function per file; main() calls them in this order.
 void register_gemm();
 void register_rnn();

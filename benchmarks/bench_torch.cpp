@@ -116,29 +116,17 @@ void training_step(benchmark::State& state, Cell cell, Config c) {
 }
 
 void tiny_op_chain(benchmark::State& state, long side) {
-  constexpr int chain_length = 1000;
   torch::manual_seed(1);
   auto x = torch::randn({side, side}).requires_grad_(true);
   const auto factor = torch::full({side, side}, 1.0001f);
-  double forward_seconds = 0, backward_seconds = 0;
-  for (auto _ : state) {
-    const double t0 = timer_seconds();
-    torch::Tensor y = x;
-    for (int i = 0; i < chain_length; ++i) y = y * factor;
-    auto loss = y.sum();
-    const double t1 = timer_seconds();
-    loss.backward();
-    const double t2 = timer_seconds();
-    x.mutable_grad() = torch::Tensor();
-    const double f = t1 - t0, b = t2 - t1;
-    forward_seconds += f;
-    backward_seconds += b;
-    state.SetIterationTime(f + b);
-  }
-  const double ops = static_cast<double>(state.iterations()) * chain_length;
-  state.counters["fwd_us_per_op"] = 1e6 * forward_seconds / ops;
-  state.counters["bwd_us_per_op"] = 1e6 * backward_seconds / ops;
-  state.counters["us_per_op"] = 1e6 * (forward_seconds + backward_seconds) / ops;
+  time_tiny_chain(
+      state,
+      [&] {
+        torch::Tensor y = x;
+        for (int i = 0; i < tiny_chain_length; ++i) y = y * factor;
+        return y.sum();
+      },
+      [](torch::Tensor& loss) { loss.backward(); }, [&] { x.mutable_grad() = torch::Tensor(); });
 }
 
 template <class T>
