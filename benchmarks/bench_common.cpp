@@ -35,9 +35,11 @@ std::vector<Config> configurations(Cell cell, bool is_double) {
     if (cell == Cell::rnn || !is_double) return out;
     return {{1, 50, 32}, {32, 50, 128}, {32, 200, 512}};
   }
-  if (is_double) return cell == Cell::rnn ? std::vector<Config>{{1, 50, 32}, {32, 50, 128}} : std::vector<Config>{{32, 50, 128}};
-  if (cell == Cell::rnn) return {{1, 50, 32}, {1, 50, 128}, {1, 50, 512}, {32, 50, 32},  {32, 50, 128},
-                                 {32, 50, 512}, {1, 200, 128}, {64, 200, 512}};
+  if (is_double && cell == Cell::rnn) return {{1, 50, 32}, {32, 50, 128}};
+  if (is_double) return {{32, 50, 128}};
+  if (cell == Cell::rnn)
+    return {{1, 50, 32},  {1, 50, 128},  {1, 50, 512},   {32, 50, 32},
+            {32, 50, 128}, {32, 50, 512}, {1, 200, 128}, {64, 200, 512}};
   return {{1, 50, 32}, {32, 50, 128}, {32, 50, 512}, {64, 200, 512}};
 }
 

@@ -167,7 +167,8 @@ int main(int argc, char** argv) {
   }
 
   std::cout << "\nMemory of one RNN training step, MB (tape held after forward vs the hand BPTT's activations):\n\n"
-            << "| config | tape held | hand activations | ratio | ops_loop held | tape peak | hand peak | peak ratio |\n"
+            << "| config | tape held | hand activations | ratio | ops_loop held | tape peak | hand peak "
+               "| peak ratio |\n"
             << "|---|---|---|---|---|---|---|---|\n";
   for (const auto& config : table.order) {
     const auto& m = table.rows.at(config);
