@@ -1,33 +1,37 @@
 // Tiny-op overhead: a chain of 1,000 elementwise multiplications on 1-element
-// and 4x4 tensors, forward and backward; reported per op.
-#include <benchmark/benchmark.h>
-
+// and 4×4 tensors, forward (recording) and backward, each timed on its own and
+// reported per op (time_tiny_chain in bench_common.hpp).
 #include <rewind/rewind.hpp>
+
+#include "bench_common.hpp"
+
+namespace rwd::bench {
 
 namespace {
 
-constexpr int chain_length = 1000;
-
-void tiny_op_chain(benchmark::State& state) {
-  const std::size_t side = static_cast<std::size_t>(state.range(0));
-  rwd::Generator gen(1);
-  auto x = rwd::randn<float>({side, side}, gen, true);
-  const auto factor = rwd::full<float>({side, side}, 1.0001f);
-  for (auto _ : state) {
-    rwd::TensorF y = x;
-    for (int i = 0; i < chain_length; ++i) y = y * factor;
-    auto loss = rwd::sum(y);
-    loss.backward();
-    x.zero_grad();
-    benchmark::DoNotOptimize(loss.data());
-  }
-  // items = ops, so items_per_second inverts to time per op (forward + backward).
-  state.SetItemsProcessed(state.iterations() * chain_length);
-  state.counters["us_per_op"] = benchmark::Counter(static_cast<double>(state.iterations()) * chain_length,
-                                                   benchmark::Counter::kIsRate | benchmark::Counter::kInvert,
-                                                   benchmark::Counter::kIs1000);
+void tiny_op_chain(benchmark::State& state, std::size_t side) {
+  Generator gen(1);
+  auto x = randn<float>({side, side}, gen, true);
+  const auto factor = full<float>({side, side}, 1.0001f);
+  time_tiny_chain(
+      state,
+      [&] {
+        TensorF y = x;
+        for (int i = 0; i < tiny_chain_length; ++i) y = y * factor;
+        return sum(y);
+      },
+      [](TensorF& loss) { loss.backward(); }, [&] { x.zero_grad(); });
 }
 
 }  // namespace
 
-BENCHMARK(tiny_op_chain)->Arg(1)->Arg(4)->Unit(benchmark::kMicrosecond);
+void register_tiny_ops() {
+  benchmark::RegisterBenchmark("tiny/f32/1x1/tape", tiny_op_chain, std::size_t(1))
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("tiny/f32/4x4/tape", tiny_op_chain, std::size_t(4))
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond);
+}
+
+}  // namespace rwd::bench

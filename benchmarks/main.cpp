@@ -1,3 +1,42 @@
-#include <benchmark/benchmark.h>
+// The benchmark binary: registers every row (gemm/ first, so the training-step
+// rows can compare against its rate), then runs Google Benchmark as usual.
+// --full (or REWIND_BENCH_FULL=1) registers the full configuration grid
+// instead of the default subset; --benchmark_filter=<regex> picks rows.
+// REWIND_BENCH_THREADS=n (default 1) gives libtorch n threads and switches the
+// rates to wall-clock time; OPENBLAS_NUM_THREADS must say the same (bench.sh does).
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
 
-BENCHMARK_MAIN();
+#include "bench_common.hpp"
+
+int main(int argc, char** argv) {
+  std::vector<char*> args;
+  const char* env = std::getenv("REWIND_BENCH_FULL");
+  bool full = env != nullptr && std::strcmp(env, "0") != 0 && *env != '\0';
+  for (int i = 0; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--full") == 0)
+      full = true;
+    else
+      args.push_back(argv[i]);
+  }
+  rwd::bench::set_full_grid(full);
+  const char* threads = std::getenv("REWIND_BENCH_THREADS");
+  rwd::bench::set_thread_count(threads != nullptr && std::atoi(threads) > 1 ? std::atoi(threads) : 1);
+  rwd::bench::register_gemm();
+  rwd::bench::register_rnn();
+  rwd::bench::register_gated();
+  rwd::bench::register_torch();
+  rwd::bench::register_tiny_ops();
+  rwd::bench::register_memory();
+
+  int count = static_cast<int>(args.size());
+  benchmark::Initialize(&count, args.data());
+  if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
+  benchmark::AddCustomContext("grid", full ? "full" : "default");
+  benchmark::AddCustomContext("threads", std::to_string(rwd::bench::thread_count()));
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
