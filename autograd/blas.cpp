@@ -2,6 +2,8 @@
 
 #include <cblas.h>
 
+#include <algorithm>
+
 namespace rwd::blas {
 
 namespace {
@@ -22,5 +24,33 @@ void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, double 
   cblas_dgemm(CblasRowMajor, flag(ta), flag(tb), as_int(m), as_int(n), as_int(k), alpha, a, as_int(lda), b,
               as_int(ldb), beta, c, as_int(ldc));
 }
+
+template <class T>
+void linear_rows(std::size_t rows, std::size_t in, std::size_t out, const T* x, const T* weight, const T* bias, T* y) {
+  if (bias)
+    for (std::size_t r = 0; r < rows; ++r) std::copy_n(bias, out, y + r * out);
+  gemm(false, true, rows, out, in, T(1), x, in, weight, in, bias ? T(1) : T(0), y, out);
+}
+
+template <class T>
+void linear_rows_backward(std::size_t rows, std::size_t in, std::size_t out, const T* g, const T* x, const T* weight,
+                          T* dx, T* dweight, T* dbias) {
+  if (dx) gemm(false, false, rows, in, out, T(1), g, out, weight, in, T(0), dx, in);
+  if (dweight) gemm(true, false, out, in, rows, T(1), g, out, x, in, T(0), dweight, in);
+  if (dbias) {
+    std::fill_n(dbias, out, T(0));
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t o = 0; o < out; ++o) dbias[o] += g[r * out + o];
+  }
+}
+
+template void linear_rows<float>(std::size_t, std::size_t, std::size_t, const float*, const float*, const float*,
+                                 float*);
+template void linear_rows<double>(std::size_t, std::size_t, std::size_t, const double*, const double*, const double*,
+                                  double*);
+template void linear_rows_backward<float>(std::size_t, std::size_t, std::size_t, const float*, const float*,
+                                          const float*, float*, float*, float*);
+template void linear_rows_backward<double>(std::size_t, std::size_t, std::size_t, const double*, const double*,
+                                           const double*, double*, double*, double*);
 
 }  // namespace rwd::blas

@@ -1,5 +1,7 @@
 #include "gradient_sink.hpp"
 
+#include <algorithm>
+
 #include <xtensor/xbuilder.hpp>
 
 #include "engine.hpp"
@@ -8,19 +10,31 @@
 namespace rwd {
 
 template <class T>
-GradientSink<T>::GradientSink(const Tensor<T>& target, const char* op) {
-  if (!target.defined() || !target.requires_grad() || !GradMode::is_enabled()) return;
+GradientSink<T>::GradientSink(const Tensor<T>& target, const char* op)
+    : GradientSink(std::vector<Tensor<T>>{target}, target.defined() ? target.shape() : Shape{},
+                   [](xt::xarray<T>&& buffer, const auto&) { return Grads<T>{Tensor<T>(std::move(buffer))}; }, op) {}
+
+template <class T>
+GradientSink<T>::GradientSink(std::vector<Tensor<T>> sources, const Shape& shape, Collect collect, const char* op) {
+  const bool wanted = std::any_of(sources.begin(), sources.end(),
+                                  [](const Tensor<T>& s) { return s.defined() && s.requires_grad(); });
+  if (!wanted || !GradMode::is_enabled()) return;
   auto state = std::make_shared<State>();
-  state->shape = target.shape();
+  state->shape = shape;
   // The collector's value is a dummy scalar; its backward hands over the sum.
-  token_ = record<T>(op, xt::xarray<T>(T(0)), {target}, [state](const auto&, const auto&, const auto&) {
-    const bool filled = state->pending && state->pass == detail::current_backward_pass();
-    Tensor<T> sum(filled ? std::move(state->buffer) : xt::xarray<T>(xt::zeros<T>(state->shape)));
-    state->buffer = xt::xarray<T>();
-    state->pending = false;
-    state->scheduled = false;
-    return Grads<T>{sum};
-  });
+  token_ = record<T>(op, xt::xarray<T>(T(0)), std::move(sources),
+                     [state, collect = std::move(collect)](const auto& in, const auto&, const auto&) {
+                       const bool filled = state->pending && state->pass == detail::current_backward_pass();
+                       xt::xarray<T> sum;
+                       if (filled)
+                         sum = std::move(state->buffer);
+                       else
+                         sum = xt::zeros<T>(state->shape);
+                       state->buffer = xt::xarray<T>();
+                       state->pending = false;
+                       state->scheduled = false;
+                       return collect(std::move(sum), in);
+                     });
   state_ = std::move(state);
 }
 

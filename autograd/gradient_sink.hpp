@@ -16,13 +16,20 @@
 // token's gradient, which schedules the collector on the first contribution of
 // a pass and costs nothing afterwards.
 //
+// A sink may also stand for a value that is no tensor on the tape at all: its
+// collector then maps the buffer onto the tensors that made the value (the
+// fused RNN steps' input projection P = x W_ihᵀ + b, kept only while the steps
+// run forward, hands dL/dP to x, W_ih and b this way).
+//
 // The buffer is not differentiable: a contributor's backward must refuse to
 // run under create_graph (GradMode enabled during backward) or take a path
 // that returns ordinary gradients instead.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <vector>
 
 #include <xtensor/xarray.hpp>
 
@@ -37,6 +44,11 @@ class GradientSink {
   // Records the collector for `target` (nothing to collect, inactive, if the
   // target needs no gradient or recording is off).
   explicit GradientSink(const Tensor<T>& target, const char* op = "gradient_sink");
+  // Maps the summed buffer onto the tensors that made the value.
+  using Collect = std::function<Grads<T>(xt::xarray<T>&& buffer, const std::vector<Tensor<T>>& sources)>;
+  // Records a collector for a buffer of `shape` whose backward returns
+  // collect(buffer, sources) (inactive if no source needs a gradient).
+  GradientSink(std::vector<Tensor<T>> sources, const Shape& shape, Collect collect, const char* op);
 
   // Whether contributions are wanted.
   bool active() const { return state_ != nullptr; }

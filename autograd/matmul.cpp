@@ -73,10 +73,7 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
   Shape shape = x.shape();
   shape.back() = out;
   xt::xarray<T> value = xt::xarray<T>::from_shape(shape);
-  if (bias.defined())
-    for (std::size_t r = 0; r < rows; ++r) std::copy_n(bias.data(), out, value.data() + r * out);
-  blas::gemm(false, true, rows, out, in, T(1), x.data(), in, weight.data(), in, bias.defined() ? T(1) : T(0),
-             value.data(), out);
+  blas::linear_rows(rows, in, out, x.data(), weight.data(), bias.defined() ? bias.data() : nullptr, value.data());
   std::vector<Tensor<T>> inputs{x, weight};
   if (bias.defined()) inputs.push_back(bias);
   return record<T>("linear", std::move(value), std::move(inputs),
@@ -90,24 +87,17 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
                        if (args.size() > 2 && args[2].requires_grad()) grads[2] = sum(g2, {0});
                        return grads;
                      }
-                     if (x.requires_grad()) {
-                       xt::xarray<T> dx = xt::xarray<T>::from_shape(x.shape());
-                       blas::gemm(false, false, rows, in, out, T(1), g.data(), out, w.data(), in, T(0), dx.data(), in);
-                       grads[0] = Tensor<T>(std::move(dx));
-                     }
-                     if (w.requires_grad()) {
-                       xt::xarray<T> dw = xt::xarray<T>::from_shape({out, in});
-                       blas::gemm(true, false, out, in, rows, T(1), g.data(), out, x.data(), in, T(0), dw.data(), in);
-                       grads[1] = Tensor<T>(std::move(dw));
-                     }
-                     if (args.size() > 2 && args[2].requires_grad()) {
-                       xt::xarray<T> db = xt::zeros<T>({out});
-                       T* sums = db.data();
-                       const T* grad_rows = g.data();
-                       for (std::size_t r = 0; r < rows; ++r)
-                         for (std::size_t o = 0; o < out; ++o) sums[o] += grad_rows[r * out + o];
-                       grads[2] = Tensor<T>(std::move(db));
-                     }
+                     xt::xarray<T> dx, dw, db;
+                     const bool want_bias = args.size() > 2 && args[2].requires_grad();
+                     if (x.requires_grad()) dx = xt::xarray<T>::from_shape(x.shape());
+                     if (w.requires_grad()) dw = xt::xarray<T>::from_shape({out, in});
+                     if (want_bias) db = xt::xarray<T>::from_shape({out});
+                     blas::linear_rows_backward(rows, in, out, g.data(), x.data(), w.data(),
+                                                x.requires_grad() ? dx.data() : nullptr,
+                                                w.requires_grad() ? dw.data() : nullptr, want_bias ? db.data() : nullptr);
+                     if (x.requires_grad()) grads[0] = Tensor<T>(std::move(dx));
+                     if (w.requires_grad()) grads[1] = Tensor<T>(std::move(dw));
+                     if (want_bias) grads[2] = Tensor<T>(std::move(db));
                      return grads;
                    });
 }

@@ -25,11 +25,15 @@ struct Unroll {
   std::size_t state_width;  // columns of a step node's value: H, or 2H for an LSTM's [h | c]
   std::size_t saved_width;  // columns kept per step for backward (activations)
   bool reverse;
-  Tensor<T> projected, weight_hh, bias_hh;  // bias_hh: the GRU's, inside r ⊙ (h W_hnᵀ + b_hn)
+  // P = x W_ihᵀ + b [T·B, G·H], the input projection of every step: read by the
+  // steps' forward only, so it is freed once they have run (the tape keeps no
+  // copy); its sink hands dL/dP, written by the steps' backward, to x, W_ih, b.
+  xt::xarray<T> projected;
+  Tensor<T> weight_hh, bias_hh;  // bias_hh: the GRU's, inside r ⊙ (h W_hnᵀ + b_hn)
   GradientSink<T> projected_grad, weight_hh_grad, bias_hh_grad;
   xt::xarray<T> saved;    // [T·B, saved_width]
   xt::xarray<T> outputs;  // [T, B, H], handed to the output node
-  xt::xarray<T> scratch;  // [B, 6H], per-step temporaries, reused
+  xt::xarray<T> scratch;  // per-step temporaries, reused
   // dL/dW_hh = Σ_t δ_tᵀ h_{t-1} is one GEMM over all T·B rows, done by the last
   // step to run backward (s = 0), instead of T thin GEMMs (rank-B updates that
   // read and write all of W_hh every step). Until then each step keeps its rows:
@@ -249,6 +253,49 @@ void defer_weight_hh_grad(Unroll<T>& u, std::size_t s, const T* state_prev) {
   u.hidden_delta = xt::xarray<T>();
 }
 
+// P = x W_ihᵀ + b for all T·B rows in one GEMM, with b = b_ih + b_hh for the RNN
+// and LSTM (both biases enter every pre-activation unchanged) and b = b_ih for
+// the GRU (its b_hh sits inside r ⊙ (h W_hnᵀ + b_hn)). Its backward, from
+// dL/dP [T·B, G·H]:  dL/dx = dL/dP W_ih,  dL/dW_ih = dL/dPᵀ x,  dL/db = Σ_rows dL/dP.
+template <class T>
+void project_input(Unroll<T>& u, const CellWeights<T>& weights, const Tensor<T>& input) {
+  const std::size_t rows = u.steps * u.batch, in = weights.weight_ih.size(1), width = u.gates * u.hidden;
+  std::vector<Tensor<T>> sources{input, weights.weight_ih};
+  xt::xarray<T> bias;
+  if (weights.bias_ih.defined()) {
+    sources.push_back(weights.bias_ih);
+    bias = weights.bias_ih.value();
+    if (u.kind != FusedCell::gru) {
+      sources.push_back(weights.bias_hh);
+      bias += weights.bias_hh.value();
+    }
+  }
+  u.projected = xt::xarray<T>::from_shape({rows, width});
+  blas::linear_rows(rows, in, width, input.data(), weights.weight_ih.data(),
+                    weights.bias_ih.defined() ? bias.data() : nullptr, u.projected.data());
+  u.projected_grad = GradientSink<T>(
+      std::move(sources), Shape{rows, width},
+      [rows, in, width](xt::xarray<T>&& dp, const std::vector<Tensor<T>>& sources) {
+        const Tensor<T>&x = sources[0], &w = sources[1];
+        bool bias_wanted = false;
+        for (std::size_t k = 2; k < sources.size(); ++k) bias_wanted = bias_wanted || sources[k].requires_grad();
+        xt::xarray<T> dx, dw, db;
+        if (x.requires_grad()) dx = xt::xarray<T>::from_shape(x.shape());
+        if (w.requires_grad()) dw = xt::xarray<T>::from_shape(w.shape());
+        if (bias_wanted) db = xt::xarray<T>::from_shape({width});
+        blas::linear_rows_backward(rows, in, width, dp.data(), x.data(), w.data(), x.requires_grad() ? dx.data() : nullptr,
+                                   w.requires_grad() ? dw.data() : nullptr, bias_wanted ? db.data() : nullptr);
+        Grads<T> grads(sources.size());
+        if (x.requires_grad()) grads[0] = Tensor<T>(std::move(dx));
+        if (w.requires_grad()) grads[1] = Tensor<T>(std::move(dw));
+        const Tensor<T> bias_grad = bias_wanted ? Tensor<T>(std::move(db)) : Tensor<T>();
+        for (std::size_t k = 2; k < sources.size(); ++k)  // b_ih and b_hh get the same sum
+          if (sources[k].requires_grad()) grads[k] = bias_grad;
+        return grads;
+      },
+      "fused_input_projection");
+}
+
 // Step s of the unroll as a node: inputs {previous state, the sinks' tokens}.
 template <class T>
 Tensor<T> record_step(const std::shared_ptr<Unroll<T>>& unroll, std::size_t s, const Tensor<T>& previous) {
@@ -309,7 +356,7 @@ Tensor<T> record_step(const std::shared_ptr<Unroll<T>>& unroll, std::size_t s, c
 }  // namespace
 
 template <class T>
-UnrollResult<T> unroll_with_fused_steps(FusedCell kind, const CellWeights<T>& weights, const Tensor<T>& projected,
+UnrollResult<T> unroll_with_fused_steps(FusedCell kind, const CellWeights<T>& weights, const Tensor<T>& input,
                              const CellState<T>& state, bool reverse) {
   auto unroll = std::make_shared<Unroll<T>>();
   Unroll<T>& u = *unroll;
@@ -317,22 +364,26 @@ UnrollResult<T> unroll_with_fused_steps(FusedCell kind, const CellWeights<T>& we
   u.gates = kind == FusedCell::lstm ? 4 : kind == FusedCell::gru ? 3 : 1;
   u.hidden = weights.weight_hh.size(1);
   u.batch = state[0].size(0);
-  u.steps = projected.numel() / (u.batch * u.gates * u.hidden);
+  const std::size_t input_size = weights.weight_ih.size(1);
+  if (input.dim() < 2 || input.size(-1) != input_size || input.numel() % (u.batch * input_size) != 0)
+    throw Error(std::string(step_name(kind)) + ": input " + format_shape(input.shape()) + " is not [T, " +
+                std::to_string(u.batch) + ", " + std::to_string(input_size) + "]");
+  u.steps = input.numel() / (u.batch * input_size);
   u.state_width = kind == FusedCell::lstm ? 2 * u.hidden : u.hidden;
   u.saved_width = kind == FusedCell::lstm ? 5 * u.hidden : kind == FusedCell::gru ? 4 * u.hidden : 0;
   u.reverse = reverse;
-  u.projected = projected;
   u.weight_hh = weights.weight_hh;
   if (kind == FusedCell::gru) u.bias_hh = weights.bias_hh;
   const std::size_t B = u.batch, H = u.hidden, rows = u.steps * B;
   u.saved = xt::xarray<T>::from_shape({rows, u.saved_width});
   u.outputs = xt::xarray<T>::from_shape({u.steps, B, H});
-  u.scratch = xt::xarray<T>::from_shape({B, 6 * H});
+  // RNN: δ [B, H]; LSTM: δ [B, 4H]; GRU: q [B, 3H] forward, δ and dq [B, 3H] each backward
+  u.scratch = xt::xarray<T>::from_shape({B, (kind == FusedCell::gru ? 6 : u.gates) * H});
 
   // The initial state as a step node's value: h, or [h | c].
   Tensor<T> previous = kind == FusedCell::lstm ? concat(std::vector<Tensor<T>>{state[0], state[1]}, 1) : state[0];
   // Sinks before steps (backward reaches them after every step), the output node after.
-  u.projected_grad = GradientSink<T>(projected, "fused_input_projection_grad");
+  project_input(u, weights, input);
   u.weight_hh_grad = GradientSink<T>(weights.weight_hh, "fused_weight_hh_grad");
   if (u.bias_hh.defined()) u.bias_hh_grad = GradientSink<T>(u.bias_hh, "fused_bias_hh_grad");
   std::vector<Tensor<T>> step_outputs;
@@ -341,6 +392,7 @@ UnrollResult<T> unroll_with_fused_steps(FusedCell kind, const CellWeights<T>& we
     previous = record_step(unroll, s, previous);
     step_outputs.push_back(previous);
   }
+  u.projected = xt::xarray<T>();  // read by the forward steps only
 
   // outputs [T, B, H]: its backward keeps dL/d(outputs) for the steps to read and
   // passes only the last step's rows on (the others are added by step s+1).

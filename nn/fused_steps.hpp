@@ -28,12 +28,13 @@ namespace rwd::nn {
 
 enum class FusedCell { rnn_tanh, rnn_relu, lstm, gru };
 
-// One direction of one layer: `projected` [T, B, G·H] (project_input of the
-// layer input; any shape with those T·B rows), `state` the initial state ({h}
-// or {h, c}, each [B, H]); steps run t = 0..T-1, or T-1..0 when `reverse`.
+// One direction of one layer: `input` [T, B, I] (the layer input; any shape
+// with those T·B rows of I), `state` the initial state ({h} or {h, c}, each
+// [B, H]); steps run t = 0..T-1, or T-1..0 when `reverse`. The input projection
+// x W_ihᵀ + b of all steps is one GEMM, kept only while the steps run forward.
 // Returns the outputs h_t as [T, B, H] and the final state.
 template <class T>
-UnrollResult<T> unroll_with_fused_steps(FusedCell kind, const CellWeights<T>& weights, const Tensor<T>& projected,
-                             const CellState<T>& state, bool reverse);
+UnrollResult<T> unroll_with_fused_steps(FusedCell kind, const CellWeights<T>& weights, const Tensor<T>& input,
+                                        const CellState<T>& state, bool reverse);
 
 }  // namespace rwd::nn

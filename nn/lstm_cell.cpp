@@ -52,10 +52,10 @@ LSTMState<T> LSTMCell<T>::forward(const Tensor<T>& x) const {
 }
 
 template <class T>
-std::optional<UnrollResult<T>> LSTMCell<T>::fused_unroll(const Tensor<T>& projected, const CellState<T>& state,
+std::optional<UnrollResult<T>> LSTMCell<T>::fused_unroll(const Tensor<T>& input, const CellState<T>& state,
                                                      bool reverse) const {
   return unroll_with_fused_steps(FusedCell::lstm, {this->weight_ih_, this->weight_hh_, this->bias_ih_, this->bias_hh_},
-                                 projected, state, reverse);
+                                 input, state, reverse);
 }
 
 template class LSTMCell<float>;

@@ -277,21 +277,21 @@ RecurrentOutput<T> Recurrent<T>::forward(const Tensor<T>& input, const CellState
       CellState<T> state(sizes.size());
       for (std::size_t k = 0; k < sizes.size(); ++k)
         state[k] = initial[k].empty() ? zeros<T>({batch, sizes[k]}) : initial[k][j];
-      const Tensor<T> projected = cell.project_input(layer_input);
-      const bool rows_kept = (projected.dim() == 3 && projected.size(0) == steps && projected.size(1) == batch) ||
-                             (projected.dim() == 2 && projected.size(0) == steps * batch);
-      if (!rows_kept)
-        throw Error(name_ + ": the cell's project_input turned " + shape_text(layer_input.shape()) + " into " +
-                    shape_text(projected.shape()) + ", expected [" + std::to_string(steps) + ", " +
-                    std::to_string(batch) + ", ·] or " + std::to_string(steps * batch) + " rows");
       const std::size_t segment = options_.checkpoint_segment;
       std::optional<UnrollResult<T>> fused;
       if (options_.fused && lengths.empty() && segment == 0)
-        fused = cell.fused_unroll(projected, state, direction == 1);
+        fused = cell.fused_unroll(layer_input, state, direction == 1);
       UnrollResult<T> result;
       if (fused) {
         result = std::move(*fused);
       } else {
+        const Tensor<T> projected = cell.project_input(layer_input);
+        const bool rows_kept = (projected.dim() == 3 && projected.size(0) == steps && projected.size(1) == batch) ||
+                               (projected.dim() == 2 && projected.size(0) == steps * batch);
+        if (!rows_kept)
+          throw Error(name_ + ": the cell's project_input turned " + shape_text(layer_input.shape()) + " into " +
+                      shape_text(projected.shape()) + ", expected [" + std::to_string(steps) + ", " +
+                      std::to_string(batch) + ", ·] or " + std::to_string(steps * batch) + " rows");
         const Tensor<T> rows = reshape(projected, {steps * batch, projected.size(-1)});
         result = segment > 0
                      ? checkpointed_direction(name_, cells_[j], rows, std::move(state), masks, direction == 1, segment)

@@ -55,10 +55,11 @@ class RecurrentCell : public Module<T> {
   // The zero state for a batch of `batch` (constants: they need no gradient).
   CellState<T> zero_state(std::size_t batch) const;
 
-  // The whole time loop over `projected` ([T, B, P] or [T·B, P]: rows of step t in block t)
-  // with a fused node per step (nn/fused_steps.hpp), for cells that have one;
-  // nullopt (the default) lets nn::Recurrent record the steps op by op.
-  virtual std::optional<UnrollResult<T>> fused_unroll(const Tensor<T>& /*projected*/, const CellState<T>& /*state*/,
+  // The whole time loop over a layer input [T, B, input_size] (its own input
+  // projection included) with a fused node per step (nn/fused_steps.hpp), for
+  // cells that have one; nullopt (the default) lets nn::Recurrent project the
+  // input and record the steps op by op.
+  virtual std::optional<UnrollResult<T>> fused_unroll(const Tensor<T>& /*input*/, const CellState<T>& /*state*/,
                                                       bool /*reverse*/) const {
     return std::nullopt;
   }

@@ -49,10 +49,10 @@ std::string RNNCell<T>::extra_repr() const {
 }
 
 template <class T>
-std::optional<UnrollResult<T>> RNNCell<T>::fused_unroll(const Tensor<T>& projected, const CellState<T>& state,
+std::optional<UnrollResult<T>> RNNCell<T>::fused_unroll(const Tensor<T>& input, const CellState<T>& state,
                                                      bool reverse) const {
   return unroll_with_fused_steps(nonlinearity_ == Nonlinearity::tanh ? FusedCell::rnn_tanh : FusedCell::rnn_relu, {this->weight_ih_, this->weight_hh_, this->bias_ih_, this->bias_hh_},
-                                 projected, state, reverse);
+                                 input, state, reverse);
 }
 
 template class RNNCell<float>;
