@@ -49,10 +49,13 @@ typename GradientSink<T>::State& GradientSink<T>::current() {
 }
 
 template <class T>
-xt::xarray<T>& GradientSink<T>::buffer() {
+xt::xarray<T>& GradientSink<T>::buffer(bool zeroed) {
   State& state = current();
   if (!state.pending) {
-    state.buffer = xt::zeros<T>(state.shape);
+    if (zeroed)
+      state.buffer = xt::zeros<T>(state.shape);
+    else
+      state.buffer = xt::xarray<T>::from_shape(state.shape);
     state.pending = true;
   }
   return state.buffer;

@@ -54,8 +54,10 @@ class GradientSink {
   bool active() const { return state_ != nullptr; }
   // An input for every contributing node (undefined when inactive).
   const Tensor<T>& token() const { return token_; }
-  // This pass's buffer, zeros of the target's shape on first use.
-  xt::xarray<T>& buffer();
+  // This pass's buffer, zeros of the target's shape on first use (left
+  // uninitialised with zeroed = false, for contributors that together
+  // overwrite every element in each pass).
+  xt::xarray<T>& buffer(bool zeroed = true);
   // The token's gradient for a contributor's backward: a scalar the first time
   // in a pass (it schedules the collector), undefined afterwards.
   Tensor<T> token_grad();

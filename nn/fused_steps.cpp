@@ -47,7 +47,9 @@ struct Unroll {
   std::uint64_t output_grad_pass = 0;
 
   std::size_t time(std::size_t s) const { return reverse ? steps - 1 - s : s; }
-  const T* projected_rows(std::size_t t) const { return projected.data() + t * batch * gates * hidden; }
+  // P is the unroll's own and each block is read by one step, once: a step may
+  // add its recurrent product into its block in place.
+  T* projected_rows(std::size_t t) { return projected.data() + t * batch * gates * hidden; }
   // Where the W_hh-side δ of step t goes: the GRU's differs from dL/dP (δ_n ⊙ r);
   // the RNN's and LSTM's is dL/dP's row block when P needs a gradient.
   bool delta_in_projected_grad() const { return kind != FusedCell::gru && projected_grad.active(); }
@@ -72,16 +74,16 @@ void add_into(T* out, const T* in, std::size_t n) {
 // ---- forward of one step, per cell --------------------------------------------
 // h_prev: the previous step's node value (or the initial state), [B, state_width].
 
-// a = p_t + h W_hhᵀ,   h' = act(a)
+// a = p_t + h W_hhᵀ (in P's block),   h' = act(a)
 template <class T>
 void rnn_forward(Unroll<T>& u, std::size_t t, const T* h_prev, T* h_next) {
   const std::size_t B = u.batch, H = u.hidden;
-  std::copy_n(u.projected_rows(t), B * H, h_next);
-  blas::gemm(false, true, B, H, H, T(1), h_prev, H, u.weight_hh.data(), H, T(1), h_next, H);
+  T* a = u.projected_rows(t);
+  blas::gemm(false, true, B, H, H, T(1), h_prev, H, u.weight_hh.data(), H, T(1), a, H);
   if (u.kind == FusedCell::rnn_tanh)
-    vector_math::tanh_in_place(h_next, B * H);
+    vector_math::tanh(a, h_next, B * H);
   else
-    for (std::size_t i = 0; i < B * H; ++i) h_next[i] = std::max(h_next[i], T(0));
+    for (std::size_t i = 0; i < B * H; ++i) h_next[i] = std::max(a[i], T(0));
 }
 
 // [i | f | g | o] = p_t + h W_hhᵀ,  i, f, o = σ(·), g = tanh(·)
@@ -91,14 +93,14 @@ template <class T>
 void lstm_forward(Unroll<T>& u, std::size_t t, const T* hc_prev, T* hc_next) {
   const std::size_t B = u.batch, H = u.hidden, S = u.saved_width;
   T* saved = u.saved_rows(t);
-  const T* p = u.projected_rows(t);
-  for (std::size_t b = 0; b < B; ++b) std::copy_n(p + b * 4 * H, 4 * H, saved + b * S);
-  blas::gemm(false, true, B, 4 * H, H, T(1), hc_prev, 2 * H, u.weight_hh.data(), H, T(1), saved, S);
+  T* a = u.projected_rows(t);  // pre-activations, in P's block
+  blas::gemm(false, true, B, 4 * H, H, T(1), hc_prev, 2 * H, u.weight_hh.data(), H, T(1), a, 4 * H);
   for (std::size_t b = 0; b < B; ++b) {
     T* gate = saved + b * S;  // i f g o, then tanh(c')
-    vector_math::sigmoid_in_place(gate, 2 * H);
-    vector_math::tanh_in_place(gate + 2 * H, H);
-    vector_math::sigmoid_in_place(gate + 3 * H, H);
+    const T* pre = a + b * 4 * H;
+    vector_math::sigmoid(pre, gate, 2 * H);
+    vector_math::tanh(pre + 2 * H, gate + 2 * H, H);
+    vector_math::sigmoid(pre + 3 * H, gate + 3 * H, H);
     const T* c = hc_prev + b * 2 * H + H;
     T* h_out = hc_next + b * 2 * H;
     T* c_out = h_out + H;
@@ -229,22 +231,29 @@ const char* step_name(FusedCell kind) {
 // Step s's share of dL/dW_hh = Σ_t δ_tᵀ h_{t-1}: keeps h_{t-1}'s rows (δ_t's are
 // kept by the cell's backward), and the last step of the pass to run (s = 0,
 // created first) adds the whole sum with one GEMM of inner size T·B.
+// Counts the steps whose backward ran in this pass. Every pass runs all of them
+// (step s+1 always sends a gradient to step s, and the outputs' node to the
+// last step), which the whole-sequence products after step 0 rely on: the δ
+// rows are written, never zeroed first.
 template <class T>
-void defer_weight_hh_grad(Unroll<T>& u, std::size_t s, const T* state_prev) {
-  const std::size_t B = u.batch, H = u.hidden, t = u.time(s);
+void count_step_backward(Unroll<T>& u, std::size_t s) {
   if (u.steps_done_pass != detail::current_backward_pass()) {
     u.steps_done_pass = detail::current_backward_pass();
     u.steps_done = 0;
   }
   ++u.steps_done;
+  if (s == 0 && u.steps_done != u.steps)
+    throw Error(std::string(step_name(u.kind)) + ": internal error: " + std::to_string(u.steps_done) + " of " +
+                std::to_string(u.steps) + " steps ran backward before the first step");
+}
+
+template <class T>
+void defer_weight_hh_grad(Unroll<T>& u, std::size_t s, const T* state_prev) {
+  const std::size_t B = u.batch, H = u.hidden, t = u.time(s);
   if (u.previous_h.dimension() == 0) u.previous_h = xt::xarray<T>::from_shape({u.steps * B, H});
   for (std::size_t b = 0; b < B; ++b)  // the h part of a state row ([h] or [h | c])
     std::copy_n(state_prev + b * u.state_width, H, u.previous_h.data() + (t * B + b) * H);
   if (s != 0) return;
-  // Every step runs in a pass that reaches step 0: the gradient of step s+1 always flows to step s.
-  if (u.steps_done != u.steps)
-    throw Error(std::string(step_name(u.kind)) + ": internal error: " + std::to_string(u.steps_done) + " of " +
-                std::to_string(u.steps) + " steps ran backward before the first step");
   const T* deltas = u.delta_in_projected_grad() ? u.projected_grad.buffer().data() : u.hidden_delta.data();
   const std::size_t rows = u.steps * B, width = u.gates * H;
   blas::gemm(true, false, width, H, rows, T(1), deltas, width, u.previous_h.data(), H, T(1),
@@ -325,7 +334,7 @@ Tensor<T> record_step(const std::shared_ptr<Unroll<T>>& unroll, std::size_t s, c
                                    "the layer with RecurrentOptions::fused = false");
                      const std::size_t t = u.time(s), B = u.batch, H = u.hidden;
                      T* delta = u.projected_grad.active()
-                                    ? u.projected_grad.buffer().data() + t * B * u.gates * H
+                                    ? u.projected_grad.buffer(/*zeroed=*/false).data() + t * B * u.gates * H
                                     : u.kind != FusedCell::gru && u.weight_hh_grad.active() ? u.hidden_delta_rows(t)
                                                                                            : u.scratch.data();
                      const bool previous_needs_grad = in[0].requires_grad();
@@ -338,6 +347,7 @@ Tensor<T> record_step(const std::shared_ptr<Unroll<T>>& unroll, std::size_t s, c
                        case FusedCell::lstm: lstm_backward(u, t, in[0].data(), grad.data(), delta, dh); break;
                        case FusedCell::gru: gru_backward(u, t, in[0].data(), grad.data(), delta, dh); break;
                      }
+                     count_step_backward(u, s);
                      if (u.weight_hh_grad.active()) defer_weight_hh_grad(u, s, in[0].data());
                      // The previous step's h also reached the layer's output: add that gradient here,
                      // so the output's gradient never has to be split into T tensors.

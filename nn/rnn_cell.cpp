@@ -51,8 +51,9 @@ std::string RNNCell<T>::extra_repr() const {
 template <class T>
 std::optional<UnrollResult<T>> RNNCell<T>::fused_unroll(const Tensor<T>& input, const CellState<T>& state,
                                                      bool reverse) const {
-  return unroll_with_fused_steps(nonlinearity_ == Nonlinearity::tanh ? FusedCell::rnn_tanh : FusedCell::rnn_relu, {this->weight_ih_, this->weight_hh_, this->bias_ih_, this->bias_hh_},
-                                 input, state, reverse);
+  const FusedCell kind = nonlinearity_ == Nonlinearity::tanh ? FusedCell::rnn_tanh : FusedCell::rnn_relu;
+  return unroll_with_fused_steps(kind, {this->weight_ih_, this->weight_hh_, this->bias_ih_, this->bias_hh_}, input,
+                                 state, reverse);
 }
 
 template class RNNCell<float>;
