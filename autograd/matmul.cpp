@@ -87,22 +87,33 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
                        if (args.size() > 2 && args[2].requires_grad()) grads[2] = sum(g2, {0});
                        return grads;
                      }
-                     xt::xarray<T> dx, dw, db;
-                     const bool want_bias = args.size() > 2 && args[2].requires_grad();
-                     if (x.requires_grad()) dx = xt::xarray<T>::from_shape(x.shape());
-                     if (w.requires_grad()) dw = xt::xarray<T>::from_shape({out, in});
-                     if (want_bias) db = xt::xarray<T>::from_shape({out});
-                     blas::linear_rows_backward(rows, in, out, g.data(), x.data(), w.data(),
-                                                x.requires_grad() ? dx.data() : nullptr,
-                                                w.requires_grad() ? dw.data() : nullptr, want_bias ? db.data() : nullptr);
-                     if (x.requires_grad()) grads[0] = Tensor<T>(std::move(dx));
-                     if (w.requires_grad()) grads[1] = Tensor<T>(std::move(dw));
-                     if (want_bias) grads[2] = Tensor<T>(std::move(db));
-                     return grads;
+                     return detail::linear_grads(rows, g.data(), args);
                    });
 }
 
+template <class T>
+Grads<T> detail::linear_grads(std::size_t rows, const T* g, const std::vector<Tensor<T>>& sources) {
+  const Tensor<T>&x = sources[0], &w = sources[1];
+  const std::size_t out = w.size(0), in = w.size(1);
+  bool bias_wanted = false;
+  for (std::size_t k = 2; k < sources.size(); ++k) bias_wanted = bias_wanted || sources[k].requires_grad();
+  xt::xarray<T> dx, dw, db;
+  if (x.requires_grad()) dx = xt::xarray<T>::from_shape(x.shape());
+  if (w.requires_grad()) dw = xt::xarray<T>::from_shape({out, in});
+  if (bias_wanted) db = xt::xarray<T>::from_shape({out});
+  blas::linear_rows_backward(rows, in, out, g, x.data(), w.data(), x.requires_grad() ? dx.data() : nullptr,
+                             w.requires_grad() ? dw.data() : nullptr, bias_wanted ? db.data() : nullptr);
+  Grads<T> grads(sources.size());
+  if (x.requires_grad()) grads[0] = Tensor<T>(std::move(dx));
+  if (w.requires_grad()) grads[1] = Tensor<T>(std::move(dw));
+  const Tensor<T> bias_grad = bias_wanted ? Tensor<T>(std::move(db)) : Tensor<T>();
+  for (std::size_t k = 2; k < sources.size(); ++k)
+    if (sources[k].requires_grad()) grads[k] = bias_grad;
+  return grads;
+}
+
 #define INSTANTIATE(T)                                                                   \
+  template Grads<T> detail::linear_grads<T>(std::size_t, const T*, const std::vector<Tensor<T>>&); \
   template Tensor<T> matmul<T>(const Tensor<T>&, const Tensor<T>&, bool, bool);          \
   template Tensor<T> linear<T>(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&);
 REWIND_FOR_EACH_SCALAR(INSTANTIATE)

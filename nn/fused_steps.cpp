@@ -9,6 +9,7 @@
 #include "../autograd/engine.hpp"
 #include "../autograd/grad_mode.hpp"
 #include "../autograd/gradient_sink.hpp"
+#include "../autograd/op_support.hpp"
 #include "../autograd/ops.hpp"
 #include "../autograd/vector_math.hpp"
 
@@ -284,23 +285,8 @@ void project_input(Unroll<T>& u, const CellWeights<T>& weights, const Tensor<T>&
                     weights.bias_ih.defined() ? bias.data() : nullptr, u.projected.data());
   u.projected_grad = GradientSink<T>(
       std::move(sources), Shape{rows, width},
-      [rows, in, width](xt::xarray<T>&& dp, const std::vector<Tensor<T>>& sources) {
-        const Tensor<T>&x = sources[0], &w = sources[1];
-        bool bias_wanted = false;
-        for (std::size_t k = 2; k < sources.size(); ++k) bias_wanted = bias_wanted || sources[k].requires_grad();
-        xt::xarray<T> dx, dw, db;
-        if (x.requires_grad()) dx = xt::xarray<T>::from_shape(x.shape());
-        if (w.requires_grad()) dw = xt::xarray<T>::from_shape(w.shape());
-        if (bias_wanted) db = xt::xarray<T>::from_shape({width});
-        blas::linear_rows_backward(rows, in, width, dp.data(), x.data(), w.data(), x.requires_grad() ? dx.data() : nullptr,
-                                   w.requires_grad() ? dw.data() : nullptr, bias_wanted ? db.data() : nullptr);
-        Grads<T> grads(sources.size());
-        if (x.requires_grad()) grads[0] = Tensor<T>(std::move(dx));
-        if (w.requires_grad()) grads[1] = Tensor<T>(std::move(dw));
-        const Tensor<T> bias_grad = bias_wanted ? Tensor<T>(std::move(db)) : Tensor<T>();
-        for (std::size_t k = 2; k < sources.size(); ++k)  // b_ih and b_hh get the same sum
-          if (sources[k].requires_grad()) grads[k] = bias_grad;
-        return grads;
+      [rows](xt::xarray<T>&& dp, const std::vector<Tensor<T>>& sources) {
+        return detail::linear_grads(rows, dp.data(), sources);
       },
       "fused_input_projection");
 }

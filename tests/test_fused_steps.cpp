@@ -184,6 +184,14 @@ TEST_SUITE("fused_steps") {
     }
   }
 
+  TEST_CASE("a fused unroll given an input of the wrong width says which shape it expected") {
+    Generator gen(14);
+    const nn::RNNCell<double> cell(3, 2, true, nn::Nonlinearity::tanh, gen);
+    const TensorD input = randn<double>({4, 3, 5}, gen, true);  // I = 5, the cell takes 3
+    CHECK_THROWS_WITH_AS(cell.fused_unroll(input, {zeros<double>({3, 2})}, false),
+                         "rnn_tanh_step: input [4, 3, 5] is not [T, 3, 3]", Error);
+  }
+
   TEST_CASE("fused layers pass gradcheck w.r.t. input, initial state and parameters") {
     const RecurrentOptions options{.input_size = 2, .hidden_size = 2, .bidirectional = true};
     for (const auto& kind : kinds) {
