@@ -45,7 +45,8 @@ std::shared_ptr<nn::Recurrent<T>> make_recurrent(const SequenceModelOptions& opt
                                  .num_layers = options.num_layers,
                                  .nonlinearity = options.nonlinearity,
                                  .bias = options.bias,
-                                 .bidirectional = options.bidirectional};
+                                 .bidirectional = options.bidirectional,
+                                 .checkpoint_segment = options.checkpoint_segment};
   switch (options.cell) {
     case CellKind::rnn: return std::make_shared<nn::RNN<T>>(recurrent, generator);
     case CellKind::lstm:

@@ -34,6 +34,7 @@ struct SequenceModelOptions {
   nn::Nonlinearity nonlinearity = nn::Nonlinearity::tanh;  // rnn only
   bool bias = true;                                        // the recurrent layer's biases (the head always has one)
   bool bidirectional = false;
+  std::size_t checkpoint_segment = 0;  // RecurrentOptions::checkpoint_segment: 0 keeps every step on the tape
 };
 
 template <class T>

@@ -287,7 +287,8 @@ class Trainer {
     model_ = std::make_unique<SequenceModel<T>>(SequenceModelOptions{.cell = kind, .input_size = data_.input_size,
                                                                       .hidden_size = hidden,
                                                                       .output_size = data_.output_size,
-                                                                      .num_layers = layers},
+                                                                      .num_layers = layers,
+                                                                      .checkpoint_segment = c_.checkpoint_segment},
                                                  gen);
     if (weights) nn::load_state_dict(*model_, model_entries<T>(*weights, weights_source), true);
     optimizer_ = make_optimizer<T>(c_, *model_);

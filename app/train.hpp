@@ -26,6 +26,7 @@ struct TrainConfig {
   std::vector<double> betas{0.9, 0.999};
   double clip_norm = 0;    // 0: no clipping
   std::size_t tbptt = 0;   // 0: full BPTT
+  std::size_t checkpoint_segment = 0;  // recompute segments of k steps in backward (0: keep every step)
   std::size_t steps = 500;
   std::size_t batch_size = 32, seq_len = 50;
   std::uint64_t seed = 0;

@@ -31,6 +31,10 @@ void add_train_options(CLI::App& cmd, TrainConfig& c) {
   cmd.add_option("--clip-norm", c.clip_norm, "Clip the global gradient norm to this (0: off)")->capture_default_str();
   cmd.add_option("--tbptt", c.tbptt, "Truncated BPTT: one update every k time steps (0: full BPTT)")
       ->capture_default_str();
+  cmd.add_option("--checkpoint-segment", c.checkpoint_segment,
+                 "Gradient checkpointing: keep every k-th state, recompute the steps between in backward "
+                 "(memory O(T/k + k); k ≈ √T; 0: off; same gradients)")
+      ->capture_default_str();
   auto* steps = cmd.add_option("--steps", c.steps, "Training steps (optimizer updates of full BPTT)")
                     ->capture_default_str();
   cmd.add_option("--epochs", c.steps, "Alias of --steps (each step is one pass over the batch)")->excludes(steps);

@@ -15,34 +15,6 @@ namespace rwd {
 
 namespace {
 
-// A checkpoint records one node whose value is its outputs' values laid end
-// to end (flattened), and one small node per output reading its range back:
-// the engine reaches the big node once, with every output's gradient in it,
-// so the recomputation runs once however many outputs were used.
-struct Layout {
-  std::vector<Shape> shapes;
-  std::vector<std::size_t> offsets;  // output i is [offsets[i], offsets[i + 1])
-};
-
-template <class T>
-Layout layout_of(const std::vector<Tensor<T>>& outputs) {
-  Layout layout;
-  layout.offsets.push_back(0);
-  for (const auto& out : outputs) {
-    layout.shapes.push_back(out.shape());
-    layout.offsets.push_back(layout.offsets.back() + out.numel());
-  }
-  return layout;
-}
-
-template <class T>
-xt::xarray<T> pack(const std::vector<Tensor<T>>& outputs, const Layout& layout) {
-  xt::xarray<T> packed = xt::xarray<T>::from_shape({layout.offsets.back()});
-  for (std::size_t i = 0; i < outputs.size(); ++i)
-    std::copy(outputs[i].data(), outputs[i].data() + outputs[i].numel(), packed.data() + layout.offsets[i]);
-  return packed;
-}
-
 // Every tensor the recomputed graph reaches that requires grad and existed
 // before the recomputation began must be one the checkpoint differentiates
 // (`allowed`); any other would silently get no gradient, or have its own
@@ -73,63 +45,45 @@ void check_closure(const std::vector<Tensor<T>>& outputs, const std::unordered_s
 template <class T>
 struct Checkpoint {
   CheckpointFn<T> fn;
-  std::size_t num_inputs;  // the node's inputs are fn's inputs, then the params
-  Layout layout;
+  std::size_t num_inputs;     // the node's inputs are fn's inputs, then the params
+  std::vector<Shape> shapes;  // of fn's outputs
 };
 
-// The checkpoint node's backward: fn again from copies of its inputs, with
-// recording on, then the gradients of its outputs (seeded with the ranges of
-// `grad`) with respect to those copies and to the params.
+// The checkpoint node's backward: fn again on the same inputs, recording, then
+// the gradients of its outputs (seeded with theirs) with respect to the inputs
+// and params, through the recomputed graph only (grad_up_to stops at them; the
+// engine's pass goes on from there). Under create_graph those gradients are
+// recorded too, so a checkpoint can be differentiated twice.
 template <class T>
-Grads<T> recompute(const Checkpoint<T>& saved, const std::vector<Tensor<T>>& node_inputs, const Tensor<T>& grad) {
-  if (GradMode::is_enabled())
-    throw Error("checkpoint: double backward (create_graph) through a checkpoint is not supported");
-  std::vector<Tensor<T>> inputs, wrt;
-  std::vector<std::size_t> wrt_index;  // the node input each of wrt stands for
+Grads<T> recompute(const Checkpoint<T>& saved, const std::vector<Tensor<T>>& node_inputs,
+                   const std::vector<Tensor<T>>& output_grads) {
+  const std::vector<Tensor<T>> inputs(node_inputs.begin(),
+                                      node_inputs.begin() + static_cast<std::ptrdiff_t>(saved.num_inputs));
   std::unordered_set<const void*> allowed;
-  for (std::size_t i = 0; i < node_inputs.size(); ++i) {
-    const Tensor<T>& original = node_inputs[i];
-    Tensor<T> used = original;
-    if (i < saved.num_inputs) {
-      used = original.detach();  // a leaf with the same value: the recomputed graph stops there
-      if (original.requires_grad()) used.requires_grad_();
-      inputs.push_back(used);
-    }
-    if (original.requires_grad()) {
-      wrt.push_back(used);
-      wrt_index.push_back(i);
-      allowed.insert(used.id());
-    }
-  }
+  for (const auto& input : node_inputs)
+    if (input.requires_grad()) allowed.insert(input.id());
   const std::uint64_t first_recomputed = detail::next_sequence();
   std::vector<Tensor<T>> outputs;
   {
     GradModeGuard recording(true);
     outputs = saved.fn(inputs);
   }
-  const Layout& layout = saved.layout;
-  if (outputs.size() != layout.shapes.size())
+  if (outputs.size() != saved.shapes.size())
     throw Error("checkpoint: the function returned " + std::to_string(outputs.size()) +
-                " tensors when run again in backward, " + std::to_string(layout.shapes.size()) +
+                " tensors when run again in backward, " + std::to_string(saved.shapes.size()) +
                 " the first time (it must compute the same thing)");
   check_closure(outputs, allowed, first_recomputed);
   std::vector<Tensor<T>> differentiable, seeds;
   for (std::size_t i = 0; i < outputs.size(); ++i) {
-    if (outputs[i].shape() != layout.shapes[i])
+    if (outputs[i].shape() != saved.shapes[i])
       throw Error("checkpoint: output " + std::to_string(i) + " has shape " + format_shape(outputs[i].shape()) +
-                  " when run again in backward, " + format_shape(layout.shapes[i]) + " the first time");
-    if (!outputs[i].requires_grad()) continue;
-    xt::xarray<T> seed = xt::xarray<T>::from_shape(layout.shapes[i]);
-    std::copy(grad.data() + layout.offsets[i], grad.data() + layout.offsets[i + 1], seed.data());
+                  " when run again in backward, " + format_shape(saved.shapes[i]) + " the first time");
+    if (!outputs[i].requires_grad() || !output_grads[i].defined()) continue;
     differentiable.push_back(outputs[i]);
-    seeds.emplace_back(std::move(seed));
+    seeds.push_back(output_grads[i]);
   }
-  Grads<T> grads(node_inputs.size());
-  if (differentiable.empty()) return grads;
-  const auto computed = rwd::grad<T>(differentiable, wrt, seeds, /*retain_graph=*/false, /*create_graph=*/false,
-                                     /*allow_unused=*/true);
-  for (std::size_t j = 0; j < wrt.size(); ++j) grads[wrt_index[j]] = computed[j];
-  return grads;
+  if (differentiable.empty()) return Grads<T>(node_inputs.size());
+  return detail::grad_up_to<T>(differentiable, node_inputs, seeds, detail::pass_creates_graph());
 }
 
 }  // namespace
@@ -156,26 +110,16 @@ std::vector<Tensor<T>> checkpoint(const CheckpointFn<T>& fn, const std::vector<T
   if (outputs.empty()) throw Error("checkpoint: the function returned no tensors, expected at least one");
   for (std::size_t i = 0; i < outputs.size(); ++i)
     if (!outputs[i].defined()) throw Error("checkpoint: the function's output " + std::to_string(i) + " is undefined");
-  auto shared = std::make_shared<const Checkpoint<T>>(Checkpoint<T>{fn, inputs.size(), layout_of(outputs)});
-  const Tensor<T> packed =
-      rwd::record<T>("checkpoint", pack(outputs, shared->layout), std::move(node_inputs),
-                     [shared](const std::vector<Tensor<T>>& in, const Tensor<T>&, const Tensor<T>& grad) {
-                       return recompute(*shared, in, grad);
-                     });
-  std::vector<Tensor<T>> results;
-  for (std::size_t i = 0; i < outputs.size(); ++i) {
-    const std::size_t begin = shared->layout.offsets[i], end = shared->layout.offsets[i + 1];
-    const std::size_t total = shared->layout.offsets.back();
-    // The output's value is fn's (not a copy of the packed range): the same numbers.
-    results.push_back(rwd::record<T>("checkpoint_output", xt::xarray<T>(outputs[i].value()), {packed},
-                                     [begin, end, total](const std::vector<Tensor<T>>&, const Tensor<T>&,
-                                                         const Tensor<T>& grad) {
-                                       xt::xarray<T> g = xt::zeros<T>({total});
-                                       std::copy(grad.data(), grad.data() + (end - begin), g.data() + begin);
-                                       return Grads<T>{Tensor<T>(std::move(g))};
-                                     }));
+  auto saved = std::make_shared<Checkpoint<T>>(Checkpoint<T>{fn, inputs.size(), {}});
+  std::vector<xt::xarray<T>> values;  // fn's values, copied: an output may be one of the inputs
+  for (const auto& out : outputs) {
+    saved->shapes.push_back(out.shape());
+    values.push_back(out.value());
   }
-  return results;
+  return record_multi<T>("checkpoint", std::move(values), std::move(node_inputs),
+                         [saved](const std::vector<Tensor<T>>& in, const std::vector<Tensor<T>>& grads) {
+                           return recompute(*saved, in, grads);
+                         });
 }
 
 // Segments [0, k), [k, 2k), ...: each one checkpoint over (its starting state,

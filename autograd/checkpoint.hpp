@@ -26,8 +26,9 @@
 // leaves (weights). A tensor that breaks this is reported by the backward, not
 // silently given no gradient. fn must compute the same thing when run again
 // (no fresh random draws: dropout masks drawn inside fn would differ). Its
-// closure must stay valid until the backward has run. Double backward
-// (create_graph) through a checkpoint is not supported and throws.
+// closure must stay valid until the backward has run. Under create_graph the
+// recomputation's gradients are recorded, so second derivatives pass through
+// a checkpoint (gradgradcheck holds).
 #pragma once
 
 #include <cstddef>

@@ -1,9 +1,11 @@
 #include "engine.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 #include "grad_mode.hpp"
 #include "ops.hpp"
@@ -17,15 +19,24 @@ thread_local bool anomaly_enabled = false;
 // that a NaN/Inf is reported by the engine naming the op whose backward made it
 // (sqrt's backward at 0, not the 'div' inside it).
 thread_local bool inside_backward = false;
-// Passes started so far, and the one running now (restored when a pass nested
-// in another's backward, e.g. a checkpoint's recomputation, ends).
-thread_local std::uint64_t passes_started = 0;
-thread_local std::uint64_t backward_pass = 0;
+// The backward pass running on this thread (null outside one): its flags and
+// the PassLocal state of its nodes. A pass nested in another's backward (a
+// checkpoint's recomputation) has its own and restores the outer one at its end.
+struct PassState {
+  bool create_graph = false;
+  std::unordered_map<std::uint64_t, std::shared_ptr<void>> locals;
+};
+thread_local PassState* running_pass = nullptr;
+std::atomic<std::uint64_t> pass_local_ids{0};
 
 struct PassScope {
-  std::uint64_t previous = backward_pass;
-  PassScope() { backward_pass = ++passes_started; }
-  ~PassScope() { backward_pass = previous; }
+  PassState state;
+  PassState* previous = running_pass;
+  explicit PassScope(bool create_graph) {
+    state.create_graph = create_graph;
+    running_pass = &state;
+  }
+  ~PassScope() { running_pass = previous; }
   PassScope(const PassScope&) = delete;
   PassScope& operator=(const PassScope&) = delete;
 };
@@ -44,7 +55,20 @@ bool all_finite(const xt::xarray<T>& a) {
 }
 }  // namespace
 
-std::uint64_t detail::current_backward_pass() { return backward_pass; }
+bool detail::pass_creates_graph() { return running_pass && running_pass->create_graph; }
+
+std::uint64_t detail::new_pass_local_id() { return ++pass_local_ids; }
+
+std::shared_ptr<void>& detail::pass_local_slot(std::uint64_t id) {
+  if (!running_pass) throw Error("PassLocal: used outside a backward pass");
+  return running_pass->locals[id];
+}
+
+std::shared_ptr<void>* detail::find_pass_local_slot(std::uint64_t id) {
+  if (!running_pass) return nullptr;
+  auto it = running_pass->locals.find(id);
+  return it == running_pass->locals.end() ? nullptr : &it->second;
+}
 
 bool GradMode::is_enabled() { return grad_enabled; }
 void GradMode::set_enabled(bool enabled) { grad_enabled = enabled; }
@@ -94,6 +118,48 @@ Tensor<T> record(const char* op, xt::xarray<T>&& value, std::initializer_list<Te
   return out;
 }
 
+// The op's node is a dummy scalar created before its outputs, each of which
+// is a node whose only input is it: the engine runs every output's backward
+// before the op's. An output's backward parks its gradient in this pass's
+// slots and hands the op's node a token gradient (the first one schedules it).
+template <class T>
+std::vector<Tensor<T>> record_multi(const char* op, std::vector<xt::xarray<T>>&& values, std::vector<Tensor<T>> inputs,
+                                    MultiBackwardFn<T> backward) {
+  std::vector<Tensor<T>> outputs;
+  outputs.reserve(values.size());
+  for (auto& value : values) check_anomaly(op, value);
+  if (!grad_enabled || !any_requires_grad(inputs.data(), inputs.data() + inputs.size())) {
+    for (auto& value : values) outputs.emplace_back(std::move(value));
+    return outputs;
+  }
+  struct Slots {
+    std::size_t count;
+    PassLocal<std::vector<Tensor<T>>> grads;  // this pass's gradient of each output
+  };
+  auto slots = std::make_shared<Slots>();
+  slots->count = values.size();
+  Tensor<T> node(xt::xarray<T>(T(0)));
+  attach<T>(node, op, std::move(inputs),
+         [slots, backward = std::move(backward)](const auto& in, const auto&, const auto&) {
+           std::vector<Tensor<T>> grads(slots->count);
+           if (auto* parked = slots->grads.find()) std::swap(grads, *parked);
+           grads.resize(slots->count);
+           return backward(in, grads);
+         });
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    Tensor<T> out(std::move(values[i]));
+    attach<T>(out, op, {node}, [slots, i](const auto&, const auto&, const Tensor<T>& grad) {
+      std::vector<Tensor<T>>& parked = slots->grads.get();
+      const bool first = parked.empty();
+      if (first) parked.resize(slots->count);
+      parked[i] = grad;  // the engine hands each output its total gradient once per pass
+      return Grads<T>{first ? Tensor<T>::scalar(T(0)) : Tensor<T>()};
+    });
+    outputs.push_back(std::move(out));
+  }
+  return outputs;
+}
+
 namespace {
 
 // What one backward pass does with the gradient that reaches a tensor.
@@ -103,6 +169,8 @@ struct Pass {
   bool create_graph;
   // grad(): capture the gradient of these nodes instead of accumulating .grad
   std::unordered_map<const void*, Tensor<T>>* captured = nullptr;
+  // grad_up_to: a captured tensor ends the walk (no hooks, its inputs not followed)
+  bool stop_at_captured = false;
 };
 
 // slot += grad. Without create_graph, and when nobody else holds the slot's
@@ -160,7 +228,7 @@ void execute_pass(const std::vector<Tensor<T>>& outputs, const std::vector<Tenso
 template <class T>
 void execute(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& seeds, const Pass<T>& pass) {
   ReadyQueue<T> ready;
-  PassScope scope;
+  PassScope scope(pass.create_graph);
   try {
     execute_pass(outputs, seeds, pass, ready);
   } catch (...) {
@@ -207,6 +275,13 @@ void execute_pass(const std::vector<Tensor<T>>& outputs, const std::vector<Tenso
     auto& node = *tensor.node();
     Tensor<T> grad = std::move(node.pending_grad);
     node.pending_grad = Tensor<T>();
+    if (pass.stop_at_captured) {  // an input of grad_up_to: the walk ends here, the caller's pass goes on from it
+      auto it = pass.captured->find(tensor.id());
+      if (it != pass.captured->end()) {
+        accumulate(it->second, grad, pass.create_graph);
+        continue;
+      }
+    }
     for (auto& hook : node.hooks) {
       Tensor<T> replaced = hook(grad);
       if (!replaced.defined()) continue;
@@ -290,12 +365,35 @@ std::vector<Tensor<T>> grad(const std::vector<Tensor<T>>& outputs, const std::ve
   return result;
 }
 
+template <class T>
+std::vector<Tensor<T>> detail::grad_up_to(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& inputs,
+                                          const std::vector<Tensor<T>>& seeds, bool create_graph) {
+  std::unordered_map<const void*, Tensor<T>> captured;
+  for (const auto& input : inputs)
+    if (input.defined() && input.requires_grad()) captured.emplace(input.id(), Tensor<T>());
+  Pass<T> pass{create_graph, create_graph, &captured};
+  pass.stop_at_captured = true;
+  execute<T>(outputs, seeds, pass);
+  std::vector<Tensor<T>> result;
+  result.reserve(inputs.size());
+  for (const auto& input : inputs) {  // a tensor listed twice gets its gradient once
+    auto it = captured.find(input.id());
+    result.push_back(it == captured.end() ? Tensor<T>() : std::exchange(it->second, Tensor<T>()));
+  }
+  return result;
+}
+
 #define REWIND_INSTANTIATE(T)                                                                                     \
   template Tensor<T> record<T>(const char*, xt::xarray<T>&&, std::vector<Tensor<T>>, BackwardFn<T>);              \
   template Tensor<T> record<T>(const char*, xt::xarray<T>&&, std::initializer_list<Tensor<T>>, BackwardFn<T>);    \
+  template std::vector<Tensor<T>> record_multi<T>(const char*, std::vector<xt::xarray<T>>&&,                    \
+                                                 std::vector<Tensor<T>>, MultiBackwardFn<T>);                  \
   template void run_backward<T>(const std::vector<Tensor<T>>&, const std::vector<Tensor<T>>&, bool, bool);        \
   template std::vector<Tensor<T>> grad<T>(const std::vector<Tensor<T>>&, const std::vector<Tensor<T>>&,           \
-                                          const std::vector<Tensor<T>>&, bool, bool, bool);
+                                          const std::vector<Tensor<T>>&, bool, bool, bool);          \
+  template std::vector<Tensor<T>> detail::grad_up_to<T>(const std::vector<Tensor<T>>&,                          \
+                                                        const std::vector<Tensor<T>>&,                          \
+                                                        const std::vector<Tensor<T>>&, bool);
 REWIND_INSTANTIATE(float)
 REWIND_INSTANTIATE(double)
 #undef REWIND_INSTANTIATE

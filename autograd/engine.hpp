@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -36,6 +37,18 @@ template <class T>
 Tensor<T> record(const char* op, xt::xarray<T>&& value, std::initializer_list<Tensor<T>> inputs,
                  BackwardFn<T> backward);
 
+// An op with several outputs (a recurrent step's h and c, a layer's output
+// and final states, a checkpointed function's results) is one node holding
+// the inputs and one backward: backward(inputs, output_grads) runs once per
+// pass, after every output the pass reaches has its total gradient, with
+// output_grads[i] undefined where output i got none.
+template <class T>
+using MultiBackwardFn =
+    std::function<Grads<T>(const std::vector<Tensor<T>>& inputs, const std::vector<Tensor<T>>& output_grads)>;
+template <class T>
+std::vector<Tensor<T>> record_multi(const char* op, std::vector<xt::xarray<T>>&& values, std::vector<Tensor<T>> inputs,
+                                    MultiBackwardFn<T> backward);
+
 // Backpropagates from `outputs`, seeded with `seeds` (one per output; an
 // undefined seed means 1 for a one-element output). Gradients accumulate into
 // the .grad() of leaves and of tensors that retain_grad().
@@ -53,9 +66,56 @@ std::vector<Tensor<T>> grad(const std::vector<Tensor<T>>& outputs, const std::ve
                             bool create_graph = false, bool allow_unused = false);
 
 namespace detail {
-// A number identifying the backward pass running now (each pass gets a new
-// one), for state that must not leak from an aborted pass into the next.
-std::uint64_t current_backward_pass();
+// Whether the backward pass running now records the ops of its backward
+// functions (create_graph), so that its gradients can be differentiated
+// again. A backward that has a fast path writing into buffers of its own must
+// take its recorded path instead when this is true. False outside a pass.
+bool pass_creates_graph();
+
+// The gradients of `outputs` (seeded with `seeds`) with respect to `inputs`,
+// through the part of the graph between them only: the pass stops at the
+// inputs (it neither follows nor frees anything beyond them), so it may run
+// inside another pass's backward on a graph recomputed from that node's
+// inputs (checkpoints, fused steps under create_graph). An input the outputs
+// do not reach gets an undefined gradient (as does a repeat of an input
+// listed twice: the caller's pass adds each gradient once). With create_graph the gradients
+// are recorded (and the graph is kept).
+template <class T>
+std::vector<Tensor<T>> grad_up_to(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& inputs,
+                                  const std::vector<Tensor<T>>& seeds, bool create_graph);
+
+// Storage for PassLocal (below): the slot of `id` in the running pass.
+std::shared_ptr<void>& pass_local_slot(std::uint64_t id);
+std::shared_ptr<void>* find_pass_local_slot(std::uint64_t id);
+std::uint64_t new_pass_local_id();
 }  // namespace detail
+
+// State that lives for one backward pass, owned by the engine: a node's
+// backward calls get() to reach this pass's S (value-initialised on first use
+// in the pass), and the engine destroys it when the pass ends, finished or
+// failed. Nodes that cooperate in a pass (the steps of a fused unroll adding
+// into one gradient buffer) share it, and nothing of one pass can leak into
+// the next. A pass nested in a backward (a checkpoint's recomputation) has
+// its own. Using it outside a backward pass throws.
+template <class S>
+class PassLocal {
+ public:
+  PassLocal() : id_(detail::new_pass_local_id()) {}
+  PassLocal(const PassLocal&) = delete;
+  PassLocal& operator=(const PassLocal&) = delete;
+  S& get() {
+    std::shared_ptr<void>& slot = detail::pass_local_slot(id_);
+    if (!slot) slot = std::make_shared<S>();
+    return *static_cast<S*>(slot.get());
+  }
+  // This pass's S if get() made it, else null.
+  S* find() const {
+    std::shared_ptr<void>* slot = detail::find_pass_local_slot(id_);
+    return slot && *slot ? static_cast<S*>(slot->get()) : nullptr;
+  }
+
+ private:
+  std::uint64_t id_;  // unique, never reused: a new PassLocal at a freed one's address is a stranger
+};
 
 }  // namespace rwd

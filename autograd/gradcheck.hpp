@@ -68,8 +68,6 @@ struct GradcheckReport {
 };
 std::ostream& operator<<(std::ostream& out, const GradcheckReport& report);
 
-template <class T>
-using Function = std::function<Tensor<T>(const std::vector<Tensor<T>>&)>;
 
 template <class T>
 GradcheckReport gradcheck(const std::type_identity_t<Function<T>>& f, const std::vector<Tensor<T>>& inputs,

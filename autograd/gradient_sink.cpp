@@ -24,49 +24,34 @@ GradientSink<T>::GradientSink(std::vector<Tensor<T>> sources, const Shape& shape
   // The collector's value is a dummy scalar; its backward hands over the sum.
   token_ = record<T>(op, xt::xarray<T>(T(0)), std::move(sources),
                      [state, collect = std::move(collect)](const auto& in, const auto&, const auto&) {
-                       const bool filled = state->pending && state->pass == detail::current_backward_pass();
-                       xt::xarray<T> sum;
-                       if (filled)
-                         sum = std::move(state->buffer);
-                       else
-                         sum = xt::zeros<T>(state->shape);
-                       state->buffer = xt::xarray<T>();
-                       state->pending = false;
-                       state->scheduled = false;
+                       Pending* pending = state->pending.find();
+                       xt::xarray<T> sum = pending && pending->filled ? std::move(pending->buffer)
+                                                                      : xt::xarray<T>(xt::zeros<T>(state->shape));
+                       if (pending) *pending = Pending();
                        return collect(std::move(sum), in);
                      });
   state_ = std::move(state);
 }
 
 template <class T>
-typename GradientSink<T>::State& GradientSink<T>::current() {
-  State& state = *state_;
-  if (state.pass != detail::current_backward_pass()) {
-    state.pass = detail::current_backward_pass();
-    state.pending = state.scheduled = false;
-  }
-  return state;
-}
-
-template <class T>
 xt::xarray<T>& GradientSink<T>::buffer(bool zeroed) {
-  State& state = current();
-  if (!state.pending) {
+  Pending& pending = state_->pending.get();
+  if (!pending.filled) {
     if (zeroed)
-      state.buffer = xt::zeros<T>(state.shape);
+      pending.buffer = xt::zeros<T>(state_->shape);
     else
-      state.buffer = xt::xarray<T>::from_shape(state.shape);
-    state.pending = true;
+      pending.buffer = xt::xarray<T>::from_shape(state_->shape);
+    pending.filled = true;
   }
-  return state.buffer;
+  return pending.buffer;
 }
 
 template <class T>
 Tensor<T> GradientSink<T>::token_grad() {
   if (!state_) return Tensor<T>();
-  State& state = current();
-  if (state.scheduled) return Tensor<T>();
-  state.scheduled = true;
+  Pending& pending = state_->pending.get();
+  if (pending.scheduled) return Tensor<T>();
+  pending.scheduled = true;
   return Tensor<T>::scalar(T(0));
 }
 

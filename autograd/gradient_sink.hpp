@@ -21,9 +21,10 @@
 // fused RNN steps' input projection P = x W_ihᵀ + b, kept only while the steps
 // run forward, hands dL/dP to x, W_ih and b this way).
 //
-// The buffer is not differentiable: a contributor's backward must refuse to
-// run under create_graph (GradMode enabled during backward) or take a path
-// that returns ordinary gradients instead.
+// The buffer belongs to one backward pass (PassLocal: the engine drops it
+// when the pass ends, so a failed pass leaves nothing behind). It is not
+// differentiable: under create_graph (detail::pass_creates_graph()) a
+// contributor's backward must return ordinary gradients instead.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +34,7 @@
 
 #include <xtensor/xarray.hpp>
 
+#include "engine.hpp"
 #include "tensor.hpp"
 
 namespace rwd {
@@ -63,14 +65,15 @@ class GradientSink {
   Tensor<T> token_grad();
 
  private:
+  struct Pending {          // one pass's share
+    xt::xarray<T> buffer;
+    bool filled = false;     // the buffer holds this pass's sum so far
+    bool scheduled = false;  // the collector has been handed a token gradient
+  };
   struct State {
     Shape shape;
-    xt::xarray<T> buffer;
-    std::uint64_t pass = 0;  // the backward pass the buffer and token belong to
-    bool pending = false;    // the buffer holds that pass's sum so far
-    bool scheduled = false;  // the collector has been handed a token gradient in that pass
+    PassLocal<Pending> pending;
   };
-  State& current();  // the state, reset if it belongs to an earlier (perhaps aborted) pass
   std::shared_ptr<State> state_;
   Tensor<T> token_;
 };

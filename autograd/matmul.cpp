@@ -80,7 +80,7 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
                    [rows, in, out](const auto& args, const auto&, const Tensor<T>& g) {
                      const Tensor<T>&x = args[0], &w = args[1];
                      Grads<T> grads(args.size());
-                     if (GradMode::is_enabled()) {  // create_graph: recorded ops
+                     if (detail::pass_creates_graph()) {  // recorded ops
                        const Tensor<T> g2 = reshape(g, {rows, out}), x2 = reshape(x, {rows, in});
                        if (x.requires_grad()) grads[0] = reshape(matmul(g2, w), x.shape());
                        if (w.requires_grad()) grads[1] = matmul(g2, x2, true, false);

@@ -45,13 +45,6 @@ xt::xarray<T> broadcast_apply(const char* op, const Tensor<T>& a, const Tensor<T
   return xt::xarray<T>(f(va, vb));
 }
 
-// The gradients of y = x Wᵀ + b over `rows` rows of x from g = dL/dy [rows, out]:
-// sources {x, W, biases...} (each bias gets the same Σ_rows g), undefined where
-// a source needs none. linear's backward, and any op computing such a map over
-// a buffer of its own (the fused RNN steps' input projection), use it.
-template <class T>
-Grads<T> linear_grads(std::size_t rows, const T* g, const std::vector<Tensor<T>>& sources);
-
 // The gradient for input i, computed only when that input needs one.
 template <class T, class F>
 Tensor<T> if_needed(const std::vector<Tensor<T>>& inputs, std::size_t i, F&& compute) {

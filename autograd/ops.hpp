@@ -94,6 +94,14 @@ template <class T> Tensor<T> index_add(const Tensor<T>& g, int axis, const std::
 template <class T> Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b, bool transpose_a = false, bool transpose_b = false);
 // x @ weightᵀ + bias (bias may be undefined): PyTorch's F.linear.
 template <class T> Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias = Tensor<T>());
+namespace detail {
+// The gradients of y = x Wᵀ + b over `rows` rows of x from g = dL/dy [rows, out]:
+// sources {x, W, biases...} (each bias gets the same Σ_rows g), undefined where
+// a source needs none. linear's backward, and any op computing such a map over
+// a buffer of its own (the fused RNN steps' input projection), use it.
+template <class T>
+Grads<T> linear_grads(std::size_t rows, const T* g, const std::vector<Tensor<T>>& sources);
+}  // namespace detail
 
 // Normalise a possibly negative axis for a tensor of rank `rank`; throws naming `op`.
 std::size_t normalize_axis(const char* op, int axis, std::size_t rank);

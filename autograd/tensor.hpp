@@ -39,6 +39,10 @@ template <class T>
 using BackwardFn =
     std::function<Grads<T>(const std::vector<Tensor<T>>& inputs, const Tensor<T>& output, const Tensor<T>& grad)>;
 
+// A function of several tensors, as gradcheck, hvp and jvp take it.
+template <class T>
+using Function = std::function<Tensor<T>(const std::vector<Tensor<T>>& inputs)>;
+
 // A hook sees the gradient flowing into a tensor and may return a replacement
 // (or an undefined Tensor to keep it).
 template <class T>

@@ -1,40 +1,104 @@
-// Fused step nodes: the built-in cells' time loop with one tape node per step.
+// Fused step nodes: a cell's time loop with one ordinary tape node per step.
 //
 // The generic unroll (recurrent.cpp) records each step of a cell as a handful
-// of primitive ops. For RNNCell, LSTMCell and GRUCell the step is instead one
-// node whose forward and hand-written backward sit side by side in
-// fused_steps.cpp. The recursion through time is still the tape's: step t is a
-// node whose input is step t-1's output, and backward walks them in reverse.
-// What the fusion buys is the cost per step:
+// of primitive ops. A cell with a StepKernel runs each step as one node
+// instead, whose forward and hand-written backward are the kernel's. The
+// recursion through time is still the tape's: step t is a node whose input is
+// step t-1's output, and backward walks them in reverse. What fusion buys is
+// the cost per step:
 //   - one node instead of 4 to 20, and no per-step gradient of a weight: each
-//     step adds δ_tᵀ h_{t-1} straight into one dL/dW_hh buffer (GEMM, beta = 1)
-//     and writes its pre-activation gradient into row block t of dL/dP, so the
-//     input projection P = x W_ihᵀ + b gets its gradient once and backpropagates
-//     it as two GEMMs over all T·B rows (autograd/gradient_sink.hpp);
+//     step writes its pre-activation gradient into row block t of dL/dP, so the
+//     input projection P = x W_ihᵀ + b gets its gradient once and passes it on
+//     as two GEMMs over all T·B rows, and dL/dW_hh = Σ_t δ_tᵀ h_{t-1} is one
+//     GEMM over all T·B rows after the last step's backward (gradient sinks,
+//     autograd/gradient_sink.hpp; their buffers are the pass's, PassLocal);
 //   - the gradient reaching the layer's output [T, B, H] is not split into T
 //     tensors: step t's backward reads row block t-1 of it when it passes
 //     dL/dh_{t-1} on.
-// An LSTM step's node holds [h | c] ([B, 2H]); the layer splits h_n and c_n off
-// the last one. Double backward (create_graph) is not supported through a fused
-// step: it throws, and RecurrentOptions::fused = false takes the generic path.
-// The tests hold the two paths to the same values and gradients.
+// Under create_graph a step's backward re-runs the kernel's equations as ops
+// (as_ops) and differentiates them, recording: second derivatives pass
+// through fused layers. Variable lengths are masked inside the steps.
+//
+// A new fused cell is one StepKernel: its widths, forward, backward and the
+// same equations as ops. The built-in ones sit beside their cells
+// (rnn_cell.cpp, lstm_cell.cpp, gru_cell.cpp).
 #pragma once
 
 #include <cstddef>
+#include <vector>
 
 #include "recurrent_cell.hpp"
 
 namespace rwd::nn {
 
-enum class FusedCell { rnn_tanh, rnn_relu, lstm, gru };
-
-// One direction of one layer: `input` [T, B, I] (the layer input; any shape
-// with those T·B rows of I), `state` the initial state ({h} or {h, c}, each
-// [B, H]); steps run t = 0..T-1, or T-1..0 when `reverse`. The input projection
-// x W_ihᵀ + b of all steps is one GEMM, kept only while the steps run forward.
-// Returns the outputs h_t as [T, B, H] and the final state.
+// One step's rows of the unroll's buffers, [B, ·] each, row-major.
 template <class T>
-UnrollResult<T> unroll_with_fused_steps(FusedCell kind, const CellWeights<T>& weights, const Tensor<T>& input,
-                                        const CellState<T>& state, bool reverse);
+struct StepRows {
+  std::size_t batch, hidden;
+  const T* weight_hh;  // [G·H, H]
+  const T* bias_hh;    // [G·H], or null (read only by kernels with bias_hh_in_projection = false)
+  const T* previous;   // [B, S·H]: the state the step starts from, [h] or [h | c]
+  T* saved;            // [B, saved·H]: what forward keeps for backward
+  T* scratch;          // [B, scratch·H]: temporaries, not kept
+};
+
+// The gradient outputs of one step's backward.
+template <class T>
+struct StepGrads {
+  T* delta;           // [B, G·H]: dL/d(pre-activations) = dL/dP's rows
+  T* hidden_delta;    // [B, G·H]: the δ that multiplies W_hh (== delta unless separate_hidden_delta)
+  T* bias_hh;         // [G·H] accumulated (+=), or null: kernels with bias_hh_in_projection = false
+  T* previous;        // [B, S·H]: dL/d(previous state), written; null if not wanted
+};
+
+template <class T>
+struct StepKernel {
+  const char* name;                    // the step node's op name
+  std::size_t gates;                   // G: P and h W_hhᵀ have G·H columns
+  std::size_t states;                  // S: state tensors, h first (an LSTM's [h | c]: 2)
+  std::size_t saved;                   // columns (·H) a step keeps for backward
+  std::size_t scratch;                 // columns (·H) of scratch
+  bool bias_hh_in_projection;          // b_hh joins P (it enters every pre-activation unchanged)
+  bool separate_hidden_delta = false;  // the δ multiplying W_hh differs from dL/dP (GRU)
+
+  StepKernel(const char* name, std::size_t gates, std::size_t states, std::size_t saved, std::size_t scratch,
+             bool bias_hh_in_projection, bool separate_hidden_delta = false)
+      : name(name),
+        gates(gates),
+        states(states),
+        saved(saved),
+        scratch(scratch),
+        bias_hh_in_projection(bias_hh_in_projection),
+        separate_hidden_delta(separate_hidden_delta) {}
+  virtual ~StepKernel() = default;
+
+  // next [B, S·H] from pre [B, G·H] (P's rows, which forward may overwrite).
+  virtual void forward(const StepRows<T>& rows, T* pre, T* next) const = 0;
+  // From grad = dL/d(next) [B, S·H] and the step's own output `next`.
+  virtual void backward(const StepRows<T>& rows, const T* next, const T* grad, const StepGrads<T>& out) const = 0;
+  // For retained per-step gradients (RecurrentOptions::retain_step_grads):
+  // adds to dL/d(state) [B, S·H] the part that reaches a later state tensor
+  // through h inside the step, so that each is a total (an LSTM's dL/dc_t +=
+  // g_h ⊙ o ⊙ (1 - tanh²(c_t))), as the op-by-op unroll's are. Default: none.
+  virtual void add_inner_paths(const StepRows<T>& /*rows*/, const T* /*grad*/, T* /*state_grads*/) const {}
+  // The same step as recorded ops: the cell's step(), and the fused node's
+  // backward under create_graph. bias_hh is used only when it is not in P.
+  virtual CellState<T> as_ops(const Tensor<T>& projected, const CellState<T>& state, const Tensor<T>& weight_hh,
+                              const Tensor<T>& bias_hh) const = 0;
+  // P = x W_ihᵀ + b as ops (b = b_ih + b_hh when bias_hh_in_projection).
+  Tensor<T> project(const Tensor<T>& x, const CellWeights<T>& weights) const;
+};
+
+// One direction of one layer: `input` [T, B, I] (any shape with those T·B rows
+// of I), `state` the initial state (S tensors [B, H]); steps run t = 0..T-1, or
+// T-1..0 when `reverse`. lengths: empty (all T) or one per sequence in
+// [0, T]; at a padded step (t >= lengths[b]) sequence b keeps its state and
+// outputs zeros (a checkpointed segment may hold none of a sequence's steps).
+// Returns the outputs h_t as [T, B, H], the final state, and each step's node
+// (time order, one [B, S·H] tensor each: its gradient is dL/d[h_t | c_t]).
+template <class T>
+UnrollResult<T> unroll_with_fused_steps(const StepKernel<T>& kernel, const CellWeights<T>& weights,
+                                        const Tensor<T>& input, const CellState<T>& state, bool reverse,
+                                        const std::vector<std::size_t>& lengths = {});
 
 }  // namespace rwd::nn

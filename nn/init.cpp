@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "../autograd/engine.hpp"
-#include "../autograd/op_support.hpp"
+#include "../autograd/op_support.hpp"  // REWIND_FOR_EACH_SCALAR
 
 namespace rwd::nn::init {
 

@@ -33,8 +33,8 @@ class LSTMCell : public GatedCell<T> {
 
   Tensor<T> project_input(const Tensor<T>& x) const override;
   CellState<T> step(const Tensor<T>& projected_input, const CellState<T>& state) const override;
-  std::optional<UnrollResult<T>> fused_unroll(const Tensor<T>& input, const CellState<T>& state,
-                                              bool reverse) const override;
+  std::optional<UnrollResult<T>> fused_unroll(const Tensor<T>& input, const CellState<T>& state, bool reverse,
+                                              const std::vector<std::size_t>& lengths) const override;
 };
 
 }  // namespace rwd::nn

@@ -8,7 +8,6 @@
 #include "../autograd/grad_mode.hpp"
 #include "../autograd/gradient_sink.hpp"
 #include "../autograd/ops.hpp"
-#include "../autograd/op_support.hpp"
 
 namespace rwd::nn {
 
@@ -77,7 +76,7 @@ std::vector<Tensor<T>> row_ranges(const Tensor<T>& x, const std::vector<std::siz
     blocks.push_back(record<T>(
         "row_block", std::move(value), std::move(inputs),
         [sink, first, columns, block_size](const auto& in, const auto&, const Tensor<T>& g) mutable {
-          if (GradMode::is_enabled()) return Grads<T>{pad_slice(g, 0, first, in[0].shape())};
+          if (detail::pass_creates_graph()) return Grads<T>{pad_slice(g, 0, first, in[0].shape())};
           T* target = sink.buffer().data() + first * columns;
           const T* source = g.data();
           for (std::size_t i = 0; i < block_size; ++i) target[i] += source[i];
@@ -103,10 +102,11 @@ template <class T>
 UnrollResult<T> unroll_direction(const std::string& name, const RecurrentCell<T>& cell,
                                     const std::vector<Tensor<T>>& projected_steps, CellState<T> state,
                                     const std::vector<Tensor<T>>& masks, bool reverse) {
-  const std::size_t steps = masks.size();
-  std::vector<Tensor<T>> outputs(steps);
-  for (std::size_t s = 0; s < steps; ++s) {
-    const std::size_t t = reverse ? steps - 1 - s : s;
+  const std::size_t count = masks.size();
+  std::vector<Tensor<T>> outputs(count);
+  std::vector<CellState<T>> steps(count);  // each step's new state before masking: its gradient is dL/dh_t
+  for (std::size_t s = 0; s < count; ++s) {
+    const std::size_t t = reverse ? count - 1 - s : s;
     CellState<T> next = cell.step(projected_steps[t], state);
     if (s == 0) {  // a user cell's mistakes surface here, once, with names
       bool ok = next.size() == state.size();
@@ -118,6 +118,7 @@ UnrollResult<T> unroll_direction(const std::string& name, const RecurrentCell<T>
         throw Error(name + ": the cell's step returned a state of shapes {" + got + "}, expected {" + expected + "}");
       }
     }
+    steps[t] = next;
     if (masks[t].defined()) {
       outputs[t] = next[0] * masks[t];
       for (std::size_t k = 0; k < next.size(); ++k) next[k] = where(masks[t], next[k], state[k]);
@@ -127,25 +128,47 @@ UnrollResult<T> unroll_direction(const std::string& name, const RecurrentCell<T>
     state = std::move(next);
   }
   const std::size_t batch = outputs[0].size(0), hidden = outputs[0].size(1);
-  return {reshape(concat(outputs, 0), {steps, batch, hidden}), std::move(state)};
+  return {reshape(concat(outputs, 0), {count, batch, hidden}), std::move(state), std::move(steps)};
 }
 
-// unroll_direction in segments of k steps, each one checkpoint (autograd/
-// checkpoint.hpp) over (the state it starts from, its rows of the projected
-// input [T·B, G]) that returns (the state it ends with, its outputs
-// [k, B, H]): the tape keeps T/k of them, and backward recomputes one
-// segment's steps at a time. Segments run in the direction's time order.
+// One layer, one direction, over `input` [T, B, I]: the cell's fused steps
+// when it has them and `fused` is set, else its project_input and step op by op.
+template <class T>
+UnrollResult<T> run_direction(const std::string& name, const RecurrentCell<T>& cell, const Tensor<T>& input,
+                              CellState<T> state, const std::vector<Tensor<T>>& masks,
+                              const std::vector<std::size_t>& lengths, bool reverse, bool fused) {
+  if (fused)
+    if (std::optional<UnrollResult<T>> result = cell.fused_unroll(input, state, reverse, lengths))
+      return std::move(*result);
+  const std::size_t steps = masks.size(), batch = state[0].size(0);
+  const Tensor<T> projected = cell.project_input(input);
+  const bool rows_kept = (projected.dim() == 3 && projected.size(0) == steps && projected.size(1) == batch) ||
+                         (projected.dim() == 2 && projected.size(0) == steps * batch);
+  if (!rows_kept)
+    throw Error(name + ": the cell's project_input turned " + shape_text(input.shape()) + " into " +
+                shape_text(projected.shape()) + ", expected [" + std::to_string(steps) + ", " +
+                std::to_string(batch) + ", ·] or " + std::to_string(steps * batch) + " rows");
+  const Tensor<T> rows = reshape(projected, {steps * batch, projected.size(-1)});
+  return unroll_direction(name, cell, row_blocks(rows, batch), std::move(state), masks, reverse);
+}
+
+// run_direction in segments of k steps, each one checkpoint (autograd/
+// checkpoint.hpp) over (the state it starts from, its rows of the layer input
+// [T·B, I]) that returns (the state it ends with, its outputs [k, B, H]): the
+// tape keeps T/k of them, and backward recomputes one segment's steps at a
+// time. Segments run in the direction's time order.
 template <class T>
 UnrollResult<T> checkpointed_direction(const std::string& name, const std::shared_ptr<RecurrentCell<T>>& cell,
-                                       const Tensor<T>& projected, CellState<T> state,
-                                       const std::vector<Tensor<T>>& masks, bool reverse, std::size_t k) {
-  const std::size_t steps = masks.size(), batch = projected.size(0) / steps, state_size = state.size();
+                                       const Tensor<T>& input_rows, CellState<T> state,
+                                       const std::vector<Tensor<T>>& masks, const std::vector<std::size_t>& lengths,
+                                       bool reverse, bool fused, std::size_t k) {
+  const std::size_t steps = masks.size(), batch = input_rows.size(0) / steps, state_size = state.size();
   std::vector<std::size_t> first_steps;  // segment starts, in time order
   for (std::size_t t = 0; t < steps; t += k) first_steps.push_back(t);
   std::vector<std::size_t> bounds;
   for (std::size_t t : first_steps) bounds.push_back(t * batch);
   bounds.push_back(steps * batch);
-  const std::vector<Tensor<T>> segment_rows = row_ranges(projected, bounds);
+  const std::vector<Tensor<T>> segment_rows = row_ranges(input_rows, bounds);
   const std::vector<Tensor<T>> params = cell->parameters();
 
   std::vector<Tensor<T>> segment_outputs(first_steps.size());
@@ -154,10 +177,14 @@ UnrollResult<T> checkpointed_direction(const std::string& name, const std::share
     const std::size_t first = first_steps[segment], count = std::min(k, steps - first);
     const std::vector<Tensor<T>> segment_masks(masks.begin() + static_cast<std::ptrdiff_t>(first),
                                                masks.begin() + static_cast<std::ptrdiff_t>(first + count));
-    CheckpointFn<T> run = [name, cell, segment_masks, state_size, batch, reverse](const std::vector<Tensor<T>>& in) {
+    std::vector<std::size_t> segment_lengths;  // each sequence's steps within the segment
+    for (std::size_t length : lengths) segment_lengths.push_back(length > first ? std::min(count, length - first) : 0);
+    CheckpointFn<T> run = [name, cell, segment_masks, segment_lengths, state_size, count, batch, reverse,
+                           fused](const std::vector<Tensor<T>>& in) {
       CellState<T> initial(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(state_size));
-      UnrollResult<T> result =
-          unroll_direction(name, *cell, row_blocks(in[state_size], batch), std::move(initial), segment_masks, reverse);
+      const Tensor<T> segment_input = reshape(in[state_size], {count, batch, in[state_size].size(1)});
+      UnrollResult<T> result = run_direction(name, *cell, segment_input, std::move(initial), segment_masks,
+                                             segment_lengths, reverse, fused);
       std::vector<Tensor<T>> out = std::move(result.state);
       out.push_back(std::move(result.output));
       return out;
@@ -170,7 +197,7 @@ UnrollResult<T> checkpointed_direction(const std::string& name, const std::share
     state = std::move(outputs);
   }
   Tensor<T> output = segment_outputs.size() == 1 ? segment_outputs[0] : concat(segment_outputs, 0);
-  return {std::move(output), std::move(state)};
+  return {std::move(output), std::move(state), {}};
 }
 
 }  // namespace
@@ -264,6 +291,10 @@ RecurrentOutput<T> Recurrent<T>::forward(const Tensor<T>& input, const CellState
     initial[k] = row_blocks(reshape(initial_state[k], {layers * directions * batch, sizes[k]}), batch);
   }
   const std::vector<Tensor<T>> masks = step_masks<T>(name_, lengths, steps, batch);
+  if (options_.retain_step_grads && options_.checkpoint_segment > 0)
+    throw Error(name_ + ": retain_step_grads needs every step on the tape; it cannot be used with checkpoint_segment");
+  step_states_.clear();
+  step_lengths_ = lengths;
 
   // Layer inputs and outputs stay [T, B, ·]: the projections take all rows at
   // once whatever the leading axes, so no reshape copies the sequence.
@@ -278,24 +309,17 @@ RecurrentOutput<T> Recurrent<T>::forward(const Tensor<T>& input, const CellState
       for (std::size_t k = 0; k < sizes.size(); ++k)
         state[k] = initial[k].empty() ? zeros<T>({batch, sizes[k]}) : initial[k][j];
       const std::size_t segment = options_.checkpoint_segment;
-      std::optional<UnrollResult<T>> fused;
-      if (options_.fused && lengths.empty() && segment == 0)
-        fused = cell.fused_unroll(layer_input, state, direction == 1);
-      UnrollResult<T> result;
-      if (fused) {
-        result = std::move(*fused);
-      } else {
-        const Tensor<T> projected = cell.project_input(layer_input);
-        const bool rows_kept = (projected.dim() == 3 && projected.size(0) == steps && projected.size(1) == batch) ||
-                               (projected.dim() == 2 && projected.size(0) == steps * batch);
-        if (!rows_kept)
-          throw Error(name_ + ": the cell's project_input turned " + shape_text(layer_input.shape()) + " into " +
-                      shape_text(projected.shape()) + ", expected [" + std::to_string(steps) + ", " +
-                      std::to_string(batch) + ", ·] or " + std::to_string(steps * batch) + " rows");
-        const Tensor<T> rows = reshape(projected, {steps * batch, projected.size(-1)});
-        result = segment > 0
-                     ? checkpointed_direction(name_, cells_[j], rows, std::move(state), masks, direction == 1, segment)
-                     : unroll_direction(name_, cell, row_blocks(rows, batch), std::move(state), masks, direction == 1);
+      UnrollResult<T> result =
+          segment > 0 ? checkpointed_direction(name_, cells_[j], reshape(layer_input, {steps * batch, layer_input.size(-1)}),
+                                               std::move(state), masks, lengths, direction == 1, options_.fused,
+                                               segment)
+                      : run_direction(name_, cell, layer_input, std::move(state), masks, lengths, direction == 1,
+                                      options_.fused);
+      if (options_.retain_step_grads) {
+        for (auto& step : result.steps)
+          for (auto& tensor : step)
+            if (tensor.requires_grad()) tensor.retain_grad();
+        step_states_.push_back(std::move(result.steps));
       }
       for (std::size_t k = 0; k < sizes.size(); ++k) finals[k].push_back(std::move(result.state[k]));
       direction_outputs.push_back(std::move(result.output));
@@ -314,6 +338,35 @@ RecurrentOutput<T> Recurrent<T>::forward(const Tensor<T>& input, const CellState
   for (std::size_t k = 0; k < sizes.size(); ++k)
     result.final_state.push_back(reshape(concat(finals[k], 0), batched ? Shape{layers * directions, batch, sizes[k]}
                                                                         : Shape{layers * directions, sizes[k]}));
+  return result;
+}
+
+template <class T>
+StepGradients<T> Recurrent<T>::step_gradients(std::size_t layer, bool reverse) const {
+  cell(layer, reverse);  // checks the layer and direction
+  if (step_states_.empty())
+    throw Error(name_ + ": step_gradients needs RecurrentOptions::retain_step_grads and a forward pass");
+  const std::vector<CellState<T>>& steps = step_states_[layer * num_directions() + (reverse ? 1 : 0)];
+  const std::vector<std::size_t> sizes = cells_[0]->state_sizes();
+  StepGradients<T> result;
+  for (std::size_t t = 0; t < steps.size(); ++t) {
+    const CellState<T>& step = steps[t];
+    const std::size_t batch = step[0].size(0);
+    // One tensor holding the states side by side (fused steps), or one per state.
+    std::vector<xt::xarray<T>> grads;
+    for (std::size_t k = 0, column = 0; k < sizes.size() && k < 2; column += sizes[k], ++k) {
+      const Tensor<T>& tensor = step.size() == 1 ? step[0] : step[k];
+      const std::size_t first = step.size() == 1 ? column : 0, width = tensor.size(1);
+      xt::xarray<T> g = xt::zeros<T>({batch, sizes[k]});
+      if (const Tensor<T> total = tensor.grad(); total.defined())
+        for (std::size_t b = 0; b < batch; ++b)
+          if (step_lengths_.empty() || t < step_lengths_[b])
+            std::copy_n(total.data() + b * width + first, sizes[k], g.data() + b * sizes[k]);
+      grads.push_back(std::move(g));
+    }
+    result.h.emplace_back(std::move(grads[0]));
+    if (grads.size() > 1) result.c.emplace_back(std::move(grads[1]));
+  }
   return result;
 }
 

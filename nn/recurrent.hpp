@@ -45,18 +45,32 @@ struct RecurrentOptions {
   double dropout = 0;                              // on every layer's output but the last, in training mode
   bool bidirectional = false;
   RecurrentInit init = RecurrentInit::uniform;  // built-in cells (not a PyTorch argument)
-  // Built-in cells record one fused node per step (nn/fused_steps.hpp) unless
-  // sequences have different lengths; false records every step op by op, which
-  // also supports double backward (create_graph). Not a PyTorch argument.
+  // Built-in cells record one fused node per step (nn/fused_steps.hpp); false
+  // records every step op by op. Both give the same values and gradients,
+  // second derivatives (create_graph) included. Not a PyTorch argument.
   bool fused = true;
   // Gradient checkpointing over time (autograd/checkpoint.hpp): 0 keeps every
   // step on the tape; k > 0 runs each layer and direction in segments of k
-  // steps, op by op, keeping only the states between segments and the
-  // outputs, and recomputes a segment's steps in backward (k ≈ √T makes the
-  // tape O(√T) nodes, for about one more forward pass). Same values and
-  // gradients; no double backward; dropout masks are drawn outside the
-  // segments, so training mode is fine. Not a PyTorch argument.
+  // steps (fused or op by op, as `fused` says), keeping only the states
+  // between segments and the outputs, and recomputes a segment's steps in
+  // backward (k ≈ √T makes the tape O(√T), for about one more forward pass).
+  // Same values and gradients; dropout masks are drawn outside the segments,
+  // so training mode is fine. Not a PyTorch argument.
   std::size_t checkpoint_segment = 0;
+  // Keep each step's state on the tape with its gradient, for
+  // step_gradients() after a backward (dL/dh_t of every step, layer and
+  // direction). Not with checkpoint_segment. Not a PyTorch argument.
+  bool retain_step_grads = false;
+};
+
+// dL/dh_t (and dL/dc_t for an LSTM, the cell's second state tensor) of every
+// step t of one layer and direction, in time order, each [B, size]: the total
+// over every later use (the output, the next step, the final state). Zero at
+// padded steps (t >= lengths[b]).
+template <class T>
+struct StepGradients {
+  std::vector<Tensor<T>> h;
+  std::vector<Tensor<T>> c;  // empty for cells with one state tensor
 };
 
 template <class T>
@@ -87,6 +101,10 @@ class Recurrent : public Module<T> {
   RecurrentOutput<T> forward(const Tensor<T>& input, const CellState<T>& initial_state = {},
                              const std::vector<std::size_t>& lengths = {});
 
+  // With options.retain_step_grads, after forward and a backward: dL/dh_t
+  // (and dL/dc_t) of every step of `layer` in direction `reverse`.
+  StepGradients<T> step_gradients(std::size_t layer, bool reverse = false) const;
+
   const RecurrentOptions& options() const { return options_; }
   std::size_t num_directions() const { return options_.bidirectional ? 2 : 1; }
   const RecurrentCell<T>& cell(std::size_t layer, bool reverse = false) const;
@@ -109,6 +127,9 @@ class Recurrent : public Module<T> {
   Generator* generator_;
   bool flat_names_;
   std::vector<std::shared_ptr<RecurrentCell<T>>> cells_;  // [layer · D + direction]
+  // retain_step_grads: the last forward's step states [layer · D + direction][t], and its lengths
+  std::vector<std::vector<CellState<T>>> step_states_;
+  std::vector<std::size_t> step_lengths_;
 };
 
 }  // namespace rwd::nn

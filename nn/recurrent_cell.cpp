@@ -4,7 +4,6 @@
 #include <xtensor/xview.hpp>
 
 #include "../autograd/engine.hpp"
-#include "../autograd/op_support.hpp"
 #include "init.hpp"
 
 namespace rwd::nn {

@@ -35,6 +35,9 @@ template <class T>
 struct UnrollResult {
   Tensor<T> output;
   CellState<T> state;
+  // Each step's new state, in time order, for per-step gradients: the state
+  // tensors, or (fused steps) one tensor [B, Σ sizes] holding them side by side.
+  std::vector<CellState<T>> steps;
 };
 
 template <class T>
@@ -59,8 +62,10 @@ class RecurrentCell : public Module<T> {
   // projection included) with a fused node per step (nn/fused_steps.hpp), for
   // cells that have one; nullopt (the default) lets nn::Recurrent project the
   // input and record the steps op by op.
+  // lengths: as nn::Recurrent's (empty: every sequence runs all T steps).
   virtual std::optional<UnrollResult<T>> fused_unroll(const Tensor<T>& /*input*/, const CellState<T>& /*state*/,
-                                                      bool /*reverse*/) const {
+                                                      bool /*reverse*/,
+                                                      const std::vector<std::size_t>& /*lengths*/) const {
     return std::nullopt;
   }
 };

@@ -1,10 +1,61 @@
 #include "rnn_cell.hpp"
 
+#include <algorithm>
+
+#include "../autograd/blas.hpp"
 #include "../autograd/ops.hpp"
-#include "../autograd/op_support.hpp"
+#include "../autograd/vector_math.hpp"
 #include "fused_steps.hpp"
 
 namespace rwd::nn {
+
+namespace {
+
+// The Elman step, fused (fused_steps.hpp):
+//   forward   a = p_t + h W_hhᵀ (in P's rows),  h' = act(a)
+//   backward  δ = g ⊙ act'(a),  dL/dh = δ W_hh   (dL/dW_hh = Σ_t δ_tᵀ h_{t-1}: the unroll's)
+// act' from the output: tanh' = 1 - h'², relu' = [h' > 0].
+template <class T>
+struct RNNStep final : StepKernel<T> {
+  Nonlinearity act;
+  explicit RNNStep(Nonlinearity nonlinearity)
+      : StepKernel<T>(nonlinearity == Nonlinearity::tanh ? "rnn_tanh_step" : "rnn_relu_step", 1, 1, 0, 0, true),
+        act(nonlinearity) {}
+
+  void forward(const StepRows<T>& r, T* a, T* next) const override {
+    const std::size_t B = r.batch, H = r.hidden;
+    blas::gemm(false, true, B, H, H, T(1), r.previous, H, r.weight_hh, H, T(1), a, H);
+    if (act == Nonlinearity::tanh)
+      vector_math::tanh(a, next, B * H);
+    else
+      for (std::size_t i = 0; i < B * H; ++i) next[i] = std::max(a[i], T(0));
+  }
+
+  void backward(const StepRows<T>& r, const T* h, const T* g, const StepGrads<T>& out) const override {
+    const std::size_t B = r.batch, H = r.hidden;
+    T* delta = out.delta;
+    if (act == Nonlinearity::tanh)
+      for (std::size_t i = 0; i < B * H; ++i) delta[i] = g[i] * (T(1) - h[i] * h[i]);
+    else
+      for (std::size_t i = 0; i < B * H; ++i) delta[i] = h[i] > T(0) ? g[i] : T(0);
+    if (out.previous) blas::gemm(false, false, B, H, H, T(1), delta, H, r.weight_hh, H, T(0), out.previous, H);
+  }
+
+  // h' = act(p + h W_hhᵀ)
+  CellState<T> as_ops(const Tensor<T>& p, const CellState<T>& state, const Tensor<T>& weight_hh,
+                      const Tensor<T>&) const override {
+    const Tensor<T> pre_activation = p + matmul(state[0], weight_hh, false, true);
+    return {act == Nonlinearity::tanh ? tanh(pre_activation) : relu(pre_activation)};
+  }
+};
+
+template <class T>
+const RNNStep<T>& rnn_step(Nonlinearity nonlinearity) {
+  static const RNNStep<T> tanh_step(Nonlinearity::tanh), relu_step(Nonlinearity::relu);
+  return nonlinearity == Nonlinearity::tanh ? tanh_step : relu_step;
+}
+
+}  // namespace
 
 template <class T>
 RNNCell<T>::RNNCell(std::size_t input_size, std::size_t hidden_size, bool bias, Nonlinearity nonlinearity,
@@ -19,14 +70,12 @@ RNNCell<T>::RNNCell(CellWeights<T> weights, Nonlinearity nonlinearity)
 // pre-activation, so they join the input projection and cost no per-step op.
 template <class T>
 Tensor<T> RNNCell<T>::project_input(const Tensor<T>& x) const {
-  return this->has_bias() ? linear(x, this->weight_ih_, this->bias_ih_ + this->bias_hh_) : linear(x, this->weight_ih_);
+  return rnn_step<T>(nonlinearity_).project(x, {this->weight_ih_, this->weight_hh_, this->bias_ih_, this->bias_hh_});
 }
 
-// h' = act(p + h W_hhᵀ)
 template <class T>
 CellState<T> RNNCell<T>::step(const Tensor<T>& p, const CellState<T>& state) const {
-  const Tensor<T> pre_activation = p + matmul(state[0], this->weight_hh_, false, true);
-  return {nonlinearity_ == Nonlinearity::tanh ? tanh(pre_activation) : relu(pre_activation)};
+  return rnn_step<T>(nonlinearity_).as_ops(p, state, this->weight_hh_, Tensor<T>());
 }
 
 template <class T>
@@ -50,10 +99,10 @@ std::string RNNCell<T>::extra_repr() const {
 
 template <class T>
 std::optional<UnrollResult<T>> RNNCell<T>::fused_unroll(const Tensor<T>& input, const CellState<T>& state,
-                                                     bool reverse) const {
-  const FusedCell kind = nonlinearity_ == Nonlinearity::tanh ? FusedCell::rnn_tanh : FusedCell::rnn_relu;
-  return unroll_with_fused_steps(kind, {this->weight_ih_, this->weight_hh_, this->bias_ih_, this->bias_hh_}, input,
-                                 state, reverse);
+                                                        bool reverse, const std::vector<std::size_t>& lengths) const {
+  return unroll_with_fused_steps(rnn_step<T>(nonlinearity_),
+                                 {this->weight_ih_, this->weight_hh_, this->bias_ih_, this->bias_hh_}, input, state,
+                                 reverse, lengths);
 }
 
 template class RNNCell<float>;

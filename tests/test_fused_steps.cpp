@@ -5,8 +5,9 @@
 // itself gradient-checked in test_recurrent.cpp, and so is the fused one there
 // (its configurations without lengths run fused by default); here the two are
 // compared directly, including the edge cases of the fused backward: frozen
-// weights, grad() instead of backward(), a pass aborted half way, and double
-// backward (refused with a clear message).
+// weights, grad() instead of backward(), a pass aborted half way, retained
+// graphs, variable lengths, checkpointing, second derivatives (create_graph)
+// and per-step gradients.
 #include <doctest/doctest.h>
 
 #include <functional>
@@ -61,7 +62,8 @@ struct Run {
 };
 
 Run run(const Kind& kind, RecurrentOptions options, bool fused, const TensorD& x, const std::vector<TensorD>& initial,
-        const std::vector<TensorD>& parameters, const std::vector<TensorD>& weights) {
+        const std::vector<TensorD>& parameters, const std::vector<TensorD>& weights,
+        const std::vector<std::size_t>& lengths = {}) {
   options.fused = fused;
   Generator gen(0);
   std::vector<TensorD> leaves{TensorD(x.value(), x.requires_grad())};
@@ -71,7 +73,7 @@ Run run(const Kind& kind, RecurrentOptions options, bool fused, const TensorD& x
   auto layer = make(kind, options, own, gen);
   // Registering makes a parameter trainable (as nn.Parameter does); freeze the ones given frozen.
   for (std::size_t k = 0; k < own.size(); ++k) own[k].requires_grad_(parameters[k].requires_grad());
-  auto result = layer->forward(leaves[0], {leaves.begin() + 1, leaves.end()});
+  auto result = layer->forward(leaves[0], {leaves.begin() + 1, leaves.end()}, lengths);
   Run out;
   out.values.push_back(result.output);
   for (auto& s : result.final_state) out.values.push_back(s);
@@ -188,7 +190,7 @@ TEST_SUITE("fused_steps") {
     Generator gen(14);
     const nn::RNNCell<double> cell(3, 2, true, nn::Nonlinearity::tanh, gen);
     const TensorD input = randn<double>({4, 3, 5}, gen, true);  // I = 5, the cell takes 3
-    CHECK_THROWS_WITH_AS(cell.fused_unroll(input, {zeros<double>({3, 2})}, false),
+    CHECK_THROWS_WITH_AS(cell.fused_unroll(input, {zeros<double>({3, 2})}, false, {}),
                          "rnn_tanh_step: input [4, 3, 5] is not [T, 3, 3]", Error);
   }
 
@@ -253,20 +255,6 @@ TEST_SUITE("fused_steps") {
     }
   }
 
-  TEST_CASE("double backward through a fused step is refused, and works with fused = false") {
-    Generator gen(16);
-    RecurrentOptions options{.input_size = 2, .hidden_size = 2};
-    const TensorD x = randn<double>({3, 1, 2}, gen, true);
-    nn::GRU<double> fused(options, gen);
-    const TensorD loss = sum(fused.forward(x).output);
-    CHECK_THROWS_WITH_AS(grad<double>({loss}, {x}, {}, false, /*create_graph=*/true),
-                         doctest::Contains("gru_step: double backward (create_graph)"), Error);
-    options.fused = false;
-    nn::GRU<double> generic(options, gen);
-    const TensorD dx = grad<double>({sum(generic.forward(x).output)}, {x}, {}, false, true)[0];
-    CHECK(dx.requires_grad());
-  }
-
   TEST_CASE("backward twice over a retained graph accumulates twice") {
     const RecurrentOptions options{.input_size = 3, .hidden_size = 2, .bidirectional = true};
     for (const auto& kind : kinds) {
@@ -283,5 +271,151 @@ TEST_SUITE("fused_steps") {
       for (std::size_t k = 0; k < s.parameters.size(); ++k)
         check_close(s.parameters[k].grad(), TensorD(xt::xarray<double>(2.0 * once[k])), "parameter " + std::to_string(k));
     }
+  }
+
+  TEST_CASE("variable lengths and checkpointing run fused, with the generic unroll's values and gradients") {
+    const RecurrentOptions base{.input_size = 3, .hidden_size = 2, .num_layers = 2, .bidirectional = true};
+    const std::vector<std::vector<std::size_t>> all_lengths{{}, {4, 2, 3}, {1, 4, 1}};
+    for (const auto& kind : kinds)
+      for (std::size_t segment : {0, 1, 3})
+        for (const auto& lengths : all_lengths) {
+          CAPTURE(kind.name);
+          CAPTURE(segment);
+          CAPTURE(lengths.size());
+          RecurrentOptions options = base;
+          options.checkpoint_segment = segment;
+          Generator gen(18);
+          const Setup s = setup(kind, options, gen);
+          const Run fused = run(kind, options, true, s.x, s.initial, s.parameters, s.weights, lengths);
+          check_same(fused, run(kind, options, false, s.x, s.initial, s.parameters, s.weights, lengths));
+          options.checkpoint_segment = 0;  // and the plain generic unroll
+          check_same(fused, run(kind, options, false, s.x, s.initial, s.parameters, s.weights, lengths));
+        }
+  }
+
+  // Second derivatives: the gradient of ⟨∇L, v⟩ w.r.t. everything, through
+  // fused steps (whose backward re-runs the cell as ops under create_graph)
+  // and through the generic unroll.
+  TEST_CASE("create_graph through fused steps: second derivatives equal the generic unroll's") {
+    const RecurrentOptions base{.input_size = 2, .hidden_size = 2, .num_layers = 2, .bidirectional = true};
+    for (const auto& kind : kinds)
+      for (std::size_t segment : {0, 2})
+        for (bool with_lengths : {false, true}) {
+          CAPTURE(kind.name);
+          CAPTURE(segment);
+          CAPTURE(with_lengths);
+          RecurrentOptions options = base;
+          options.checkpoint_segment = segment;
+          Generator gen(19);
+          const Setup s = setup(kind, options, gen);
+          const std::vector<std::size_t> lengths = with_lengths ? std::vector<std::size_t>{4, 2, 3} : std::vector<std::size_t>{};
+          auto second = [&](bool fused) {
+            RecurrentOptions o = options;
+            o.fused = fused;
+            Generator unused(0);
+            std::vector<TensorD> leaves{TensorD(s.x.value(), true)};
+            for (const auto& h : s.initial) leaves.push_back(TensorD(h.value(), true));
+            std::vector<TensorD> own;
+            for (const auto& p : s.parameters) own.push_back(TensorD(p.value(), true));
+            auto layer = make(kind, o, own, unused);
+            auto result = layer->forward(leaves[0], {leaves.begin() + 1, leaves.end()}, lengths);
+            TensorD loss = sum(tanh(result.output) * s.weights[0]) + sum(result.final_state[0] * s.weights[1]);
+            std::vector<TensorD> wrt = leaves;
+            wrt.insert(wrt.end(), own.begin(), own.end());
+            const auto first = grad<double>({loss}, wrt, {}, /*retain_graph=*/false, /*create_graph=*/true);
+            Generator directions(20);
+            TensorD projected = TensorD::scalar(0);
+            for (const auto& g : first) projected = projected + sum(g * randn<double>(g.shape(), directions));
+            std::vector<TensorD> out = grad<double>({projected}, wrt, {}, false, false, /*allow_unused=*/true);
+            out.insert(out.end(), first.begin(), first.end());
+            return out;
+          };
+          const auto fused = second(true), generic = second(false);
+          REQUIRE(fused.size() == generic.size());
+          for (std::size_t k = 0; k < fused.size(); ++k) check_close(fused[k].detach(), generic[k].detach(), "second-order term " + std::to_string(k));
+        }
+  }
+
+  TEST_CASE("retain_step_grads: dL/dh_t and dL/dc_t of every step, fused and generic alike") {
+    const RecurrentOptions base{.input_size = 3, .hidden_size = 2, .num_layers = 2, .bidirectional = true};
+    for (const auto& kind : kinds)
+      for (bool with_lengths : {false, true}) {
+        CAPTURE(kind.name);
+        CAPTURE(with_lengths);
+        Generator gen(21);
+        const Setup s = setup(kind, base, gen);
+        const std::vector<std::size_t> lengths = with_lengths ? std::vector<std::size_t>{4, 2, 3} : std::vector<std::size_t>{};
+        std::vector<nn::StepGradients<double>> per_path[2];
+        for (bool fused : {true, false}) {
+          RecurrentOptions options = base;
+          options.fused = fused;
+          options.retain_step_grads = true;
+          auto layer = make(kind, options, s.parameters, gen);
+          auto result = layer->forward(s.x, s.initial, lengths);
+          (sum(result.output * s.weights[0]) + sum(result.final_state[0] * s.weights[1])).backward();
+          for (std::size_t layer_index = 0; layer_index < 2; ++layer_index)
+            for (bool reverse : {false, true}) per_path[fused ? 0 : 1].push_back(layer->step_gradients(layer_index, reverse));
+        }
+        for (std::size_t k = 0; k < 4; ++k) {
+          const auto &fused = per_path[0][k], &generic = per_path[1][k];
+          REQUIRE(fused.h.size() == 4);
+          REQUIRE(generic.h.size() == 4);
+          CHECK(fused.c.size() == (kind.states == 2 ? 4u : 0u));
+          REQUIRE(fused.c.size() == generic.c.size());
+          for (std::size_t t = 0; t < 4; ++t) {
+            check_close(fused.h[t], generic.h[t], "dL/dh_t, t = " + std::to_string(t));
+            if (!fused.c.empty()) check_close(fused.c[t], generic.c[t], "dL/dc_t, t = " + std::to_string(t));
+            if (with_lengths && t >= 2)  // sequence 1 (length 2) is padded there
+              CHECK((fused.h[t].value()(1, 0) == 0.0 && fused.h[t].value()(1, 1) == 0.0));
+          }
+          // The last layer's dL/dh_t includes the output's own weight: never all zero.
+          CHECK(xt::amax(xt::abs(fused.h[0].value()))() > 0.0);
+        }
+      }
+  }
+
+  // A pass that begins at a step's own node runs only that step and the earlier
+  // ones: the rows of dL/dP and the deferred dL/dW_hh of the later steps must
+  // not be read (they were never written in that pass).
+  TEST_CASE("a backward from one step's state runs the earlier steps only, with the op-by-op gradients") {
+    for (const auto& kind : kinds)
+      for (bool reverse : {false, true}) {
+        CAPTURE(kind.name);
+        CAPTURE(reverse);
+        RecurrentOptions options{.input_size = 3, .hidden_size = 2};
+        Generator gen(22);
+        const Setup s = setup(kind, options, gen);
+        std::vector<std::vector<TensorD>> grads;
+        for (bool fused : {true, false}) {
+          std::vector<TensorD> own;
+          for (const auto& p : s.parameters) own.push_back(TensorD(p.value(), true));
+          const TensorD x(s.x.value(), true);
+          auto layer = make(kind, options, own, gen);
+          // Reach step 1's state through a public path: the cell's own unroll.
+          const auto& cell = layer->cell(0, false);
+          std::vector<TensorD> state;
+          for (std::size_t k = 0; k < kind.states; ++k) state.push_back(zeros<double>({3, 2}));
+          nn::UnrollResult<double> unrolled;
+          if (fused) {
+            unrolled = *cell.fused_unroll(x, state, reverse, {});
+          } else {  // the same steps op by op, packed as the fused ones are
+            const TensorD projected = reshape(cell.project_input(x), {12, cell.project_input(x).size(-1)});
+            nn::CellState<double> h = state;
+            unrolled.steps.resize(4);
+            for (std::size_t n = 0; n < 4; ++n) {
+              const std::size_t t = reverse ? 3 - n : n;
+              h = cell.step(slice(projected, 0, 3 * t, 3 * t + 3), h);
+              unrolled.steps[t] = {h.size() == 1 ? h[0] : concat(h, 1)};
+            }
+          }
+          const std::size_t middle = reverse ? 2 : 1;  // the second step to run
+          Generator weights(23);  // the same loss weights on both paths
+          sum(unrolled.steps[middle][0] * randn<double>(unrolled.steps[middle][0].shape(), weights)).backward();
+          std::vector<TensorD> g{x.grad()};
+          for (const auto& p : own) g.push_back(p.grad());
+          grads.push_back(g);
+        }
+        for (std::size_t k = 0; k < grads[0].size(); ++k) check_close(grads[0][k], grads[1][k], "gradient " + std::to_string(k));
+      }
   }
 }
