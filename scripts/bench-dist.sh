@@ -8,7 +8,10 @@
 # The three run in turn, ROUNDS times (default 5), so machine noise hits all
 # alike; the table gives each one's median step time (wall clock), its
 # throughput relative to the baseline, and the parallel efficiency
-# (speed-up / 2). The machine is shared: compare within one run.
+# (speed-up / 2). The machine is shared: compare within one run. When it is
+# loaded (other jobs running), the processes do not each get a core and wall
+# times say little; the last columns then compare CPU times of the
+# computation (the slowest rank's, without the exchange): what 2 free cores give.
 #   bash scripts/bench-dist.sh                    # RNN and LSTM, 5 rounds
 #   ROUNDS=3 MODELS=rnn bash scripts/bench-dist.sh
 set -euo pipefail
@@ -32,7 +35,7 @@ for model in $models; do
   for round in $(seq "$rounds"); do
     echo "$model round $round/$rounds" >&2
     OPENBLAS_NUM_THREADS=1 "$bench" --model "$model" --steps "$steps" "${args[@]}" | sed 's/^/1x1 /' >> "$log"
-    mpirun -np 2 --bind-to core -x OPENBLAS_NUM_THREADS=1 "$bench" --model "$model" --steps "$steps" "${args[@]}" \
+    mpirun -np 2 --bind-to none -x OPENBLAS_NUM_THREADS=1 "$bench" --model "$model" --steps "$steps" "${args[@]}" \
       | sed 's/^/2x1 /' >> "$log"
     OPENBLAS_NUM_THREADS=2 "$bench" --model "$model" --steps "$steps" "${args[@]}" | sed 's/^/1x2 /' >> "$log"
   done
@@ -43,24 +46,24 @@ echo "raw lines: $log"
 awk '
   / model=/ {
     config = $1; for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
-    key = f["model"] " " config; n[key]++; t[key, n[key]] = f["median_ms"]
+    key = f["model"] " " config; n[key]++; t[key, n[key]] = f["median_ms"]; cpu[key, n[key]] = f["cpu_ms"]
     if (config == "2x1") { x[f["model"]] = x[f["model"]] " " f["exchange_ms"] }
     models[f["model"]] = 1
   }
-  function med(key,   m, i, j, v, tmp) {
-    m = n[key]; for (i = 1; i <= m; i++) v[i] = t[key, i]
+  function med(key, oncpu,   m, i, j, v, tmp) {
+    m = n[key]; for (i = 1; i <= m; i++) v[i] = oncpu ? cpu[key, i] : t[key, i]
     for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (v[j] < v[i]) { tmp = v[i]; v[i] = v[j]; v[j] = tmp }
     return m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
   }
   END {
-    print "| model (B=64, T=200, H=512, float32) | processes × BLAS threads | step, ms (median) | throughput vs 1×1 | parallel efficiency |"
-    print "|---|---|---|---|---|"
+    print "| model (B=64, T=200, H=512, float32) | processes × BLAS threads | step, ms (median, wall) | throughput vs 1×1 | parallel efficiency | compute CPU ms (slowest rank) | CPU-time speed-up |"
+    print "|---|---|---|---|---|---|---|"
     for (m in models) {
-      base = med(m " 1x1")
+      base = med(m " 1x1", 0); cbase = med(m " 1x1", 1)
       split("1x1 2x1 1x2", cs, " ")
-      for (c = 1; c <= 3; c++) {
-        k = m " " cs[c]; v = med(k); s = base / v
-        printf "| %s | %s | %.1f | %.2f× | %s |\n", m, (cs[c] == "1x1" ? "1 × 1" : cs[c] == "2x1" ? "2 × 1 (mpirun)" : "1 × 2"), v, s, (cs[c] == "1x1" ? "–" : sprintf("%.0f %%", 100 * s / 2))
+      for (ci = 1; ci <= 3; ci++) {
+        k = m " " cs[ci]; v = med(k, 0); s = base / v; cv = med(k, 1)
+        printf "| %s | %s | %.1f | %.2f× | %s | %s | %s |\n", m, (cs[ci] == "1x1" ? "1 × 1" : cs[ci] == "2x1" ? "2 × 1 (mpirun)" : "1 × 2"), v, s, (cs[ci] == "1x1" ? "–" : sprintf("%.0f %%", 100 * s / 2)), (cs[ci] == "1x2" ? "–" : sprintf("%.1f", cv)), (cs[ci] == "2x1" ? sprintf("%.2f×", cbase / cv) : "–")
       }
       printf "(%s: gradient exchange alone, ms, per round:%s)\n", m, x[m]
     }
