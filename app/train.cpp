@@ -201,10 +201,11 @@ std::unique_ptr<optim::Optimizer<T>> make_optimizer(const TrainConfig& c, const 
 template <class T>
 class Trainer {
  public:
-  explicit Trainer(const TrainConfig& c) : c_(c) {}
+  Trainer(const TrainConfig& c, const Team& team) : c_(c), team_(team) {}
 
   TrainSummary run(const std::function<void(SequenceModel<T>&)>& after) {
-    prepare();
+    team_.agree_on([&] { prepare(); });  // under mpirun: one process's bad input stops all, naming it
+    team_.share_model(*model_, start_step_);
     return loop(after);
   }
 
@@ -224,10 +225,13 @@ class Trainer {
              "the whole [T, B, I] array, in its dtype");
       data_.task = TaskKind::files;
       load_files();
+      team_.check_batch(data_.fixed.x.shape()[1]);
+      data_.fixed = team_.shard(data_.fixed);  // this process's slice of the batch axis
     } else {
       if (!c_.target.empty()) fail("--target needs --input");
       if (c_.loss != "mse") fail("--loss applies to --input/--target data; the built-in tasks define their own");
       if (c_.batch_size == 0) fail("--batch-size must be >= 1");
+      team_.check_batch(c_.batch_size);
       if (c_.seq_len < 2) fail("--seq-len must be >= 2");
       const bool task_given = std::find(c_.task_flags_given.begin(), c_.task_flags_given.end(), "--task") !=
                               c_.task_flags_given.end();
@@ -403,6 +407,10 @@ class Trainer {
       default: return data_.fixed;
     }
   }
+  // This process's part of step `step`'s batch (all of it when alone).
+  Batch<T> my_batch(std::size_t step) const {
+    return data_.task == TaskKind::files ? data_.fixed : team_.shard(batch(step));
+  }
 
   // L over time steps [begin, end) of `output` (which covers exactly those steps).
   Tensor<T> loss_of(const Tensor<T>& output, const Batch<T>& b, std::size_t begin, std::size_t end) const {
@@ -419,6 +427,7 @@ class Trainer {
 
   // One optimizer update from the gradients in place; returns the gradient norm before clipping.
   double update(std::size_t step) {
+    team_.average_gradients(params_);
     const double norm = optim::clip_grad_norm_(params_, c_.clip_norm > 0 ? c_.clip_norm : optim::inf_norm);
     if (!std::isfinite(norm)) diverged(step, "gradient norm", norm);
     optimizer_->step();
@@ -427,7 +436,7 @@ class Trainer {
   }
 
   [[noreturn]] void diverged(std::size_t step, const std::string& what, double value) {
-    write_csv();
+    if (team_.leader()) write_csv();
     std::string where = last_checkpoint_ ? fmt::format("the last good checkpoint is {} (step {})",
                                                        (out_dir_ / "checkpoint.npz").string(), *last_checkpoint_)
                                          : std::string("no checkpoint was written yet");
@@ -436,12 +445,12 @@ class Trainer {
 
   // One training step (1-based `step`); returns {loss, gradient norm}.
   std::pair<double, double> train_step(std::size_t step) {
-    const Batch<T> b = batch(step);
+    const Batch<T> b = my_batch(step);
     optimizer_->zero_grad();
     const std::size_t length = b.x.shape()[0];
     if (!c_.tbptt || c_.tbptt >= length) {
       Tensor<T> loss = loss_of(model_->forward(b.x).output, b, 0, length);
-      const double value = static_cast<double>(loss.item());
+      const double value = team_.mean(static_cast<double>(loss.item()));
       if (!std::isfinite(value)) diverged(step, "loss", value);
       loss.backward();
       return {value, update(step)};
@@ -455,7 +464,7 @@ class Trainer {
     auto chunk = [&](const optim::RecurrentState<T>& state, std::size_t begin, std::size_t end) {
       auto out = model_->forward(slice(b.x, 0, begin, end), state);
       Tensor<T> loss = loss_of(out.output, b, begin, end);
-      const double value = static_cast<double>(loss.item());
+      const double value = team_.mean(static_cast<double>(loss.item()));
       if (!std::isfinite(value)) diverged(step, "loss", value);
       weighted += value * double(end - begin);
       return optim::ChunkOutput<T>{out.state, loss};
@@ -498,15 +507,18 @@ class Trainer {
   }
 
   TrainSummary loop(const std::function<void(SequenceModel<T>&)>& after) {
-    fs::create_directories(out_dir_);
+    const bool lead = team_.leader();  // under mpirun, rank 0 alone prints and writes files
+    if (lead) fs::create_directories(out_dir_);
     tty_ = ::isatty(::fileno(stdout)) != 0;
     const std::size_t log_every = c_.log_every ? c_.log_every : std::max<std::size_t>(1, c_.steps / 10);
-    fmt::print("training a {} ({} layer{}, hidden {}) on {} with {}: steps {}..{}{}\n", to_string(model_->kind()),
+    if (lead)
+      fmt::print("training a {} ({} layer{}, hidden {}) on {} with {}: steps {}..{}{}{}\n", to_string(model_->kind()),
                model_->recurrent().options().num_layers, model_->recurrent().options().num_layers > 1 ? "s" : "",
                model_->recurrent().options().hidden_size,
                data_name(), optimizer_->name(), start_step_ + 1, c_.steps,
-               c_.tbptt ? fmt::format(", truncated BPTT k={}", c_.tbptt) : "");
-    fmt::print("{}", note_);
+               c_.tbptt ? fmt::format(", truncated BPTT k={}", c_.tbptt) : "",
+               team_.size() > 1 ? fmt::format(", {} processes", team_.size()) : "");
+    if (lead) fmt::print("{}", note_);
     std::fflush(stdout);
     const auto start = std::chrono::steady_clock::now();
     auto last_print = start;
@@ -519,17 +531,21 @@ class Trainer {
       const double seconds = std::chrono::duration<double>(now - start).count();
       const double rate = double(step - start_step_) / std::max(seconds, 1e-9);
       const bool last = step == c_.steps;
-      if (tty_ ? (last || std::chrono::duration<double>(now - last_print).count() > 0.1)
-               : (last || step % log_every == 0)) {
+      if (lead && (tty_ ? (last || std::chrono::duration<double>(now - last_print).count() > 0.1)
+                        : (last || step % log_every == 0))) {
         progress(step, loss, rate, last);
         last_print = now;
       }
-      if (step % c_.checkpoint_every == 0 || last) write_checkpoint(step);
+      if (lead && (step % c_.checkpoint_every == 0 || last)) write_checkpoint(step);
     }
     TrainSummary summary;
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     summary.steps_run = c_.steps - start_step_;
     summary.losses = losses_;
+    if (!lead) {
+      if (after) after(*model_);
+      return summary;
+    }
     write_csv();
     summary.csv = out_dir_ / "loss.csv";
     summary.checkpoint = out_dir_ / "checkpoint.npz";
@@ -549,6 +565,7 @@ class Trainer {
   }
 
   const TrainConfig& c_;
+  const Team& team_;
   Data<T> data_;
   std::unique_ptr<SequenceModel<T>> model_;
   std::unique_ptr<optim::Optimizer<T>> optimizer_;
@@ -563,19 +580,23 @@ class Trainer {
 
 }  // namespace
 
-TrainSummary run_training(const TrainConfig& config, const std::function<void(SequenceModel<double>&)>& after) {
+TrainSummary run_training(const TrainConfig& config, const std::function<void(SequenceModel<double>&)>& after,
+                          const Team* team) {
+  static const Team alone;
+  const Team& t = team ? *team : alone;
   bool use_float = config.dtype == "float32";
-  if (!config.input.empty()) {
+  t.agree_on([&] {
+    if (config.input.empty()) return;
     // The data decide the precision.
     const nn::NpyArray x = read_npy(config.input, "--input");
     if (x.dtype == nn::DType::Int64) fail("--input '" + config.input + "' is int64, expected float32 or float64");
     use_float = x.dtype == nn::DType::Float32;
-  }
+  });
   if (use_float) {
     if (after) fail("internal: the post-training hook needs float64");
-    return Trainer<float>(config).run({});
+    return Trainer<float>(config, t).run({});
   }
-  return Trainer<double>(config).run(after);
+  return Trainer<double>(config, t).run(after);
 }
 
 }  // namespace rwd::app

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "distributed.hpp"
 #include "sequence_model.hpp"
 #include "tasks.hpp"
 
@@ -73,8 +74,9 @@ template <class T>
 std::unique_ptr<SequenceModel<T>> load_model(const std::string& path, const std::string& flag);
 
 // Trains; `after` (optional) sees the trained model (double runs only). Throws
-// rwd::Error on bad input before writing anything.
+// rwd::Error on bad input before writing anything. `team` (optional): the
+// processes training together under mpirun (app/distributed.hpp); alone without it.
 TrainSummary run_training(const TrainConfig& config,
-                          const std::function<void(SequenceModel<double>&)>& after = {});
+                          const std::function<void(SequenceModel<double>&)>& after = {}, const Team* team = nullptr);
 
 }  // namespace rwd::app

@@ -75,13 +75,16 @@ void add_train_command(CLI::App& cli, int& exit_code) {
   add_train_options(*cmd, *config);
   cmd->callback([cmd, config, &exit_code] {
     mark_explicit(*cmd, *config);
-    try {
-      run_training(*config);
-      exit_code = 0;
-    } catch (const Diverged& e) {
-      fmt::print(stderr, "rewind: {}\n", e.what());
-      exit_code = 3;
-    }
+    const auto team = join_team();  // several processes under mpirun (app/distributed.hpp)
+    exit_code = team->run([&] {
+      try {
+        run_training(*config, {}, team.get());
+        return 0;
+      } catch (const Diverged& e) {  // every process diverges at the same step: rank 0 says so
+        if (team->leader()) fmt::print(stderr, "rewind: {}\n", e.what());
+        return 3;
+      }
+    });
   });
 }
 
