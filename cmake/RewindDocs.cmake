@@ -26,5 +26,6 @@ if(DOXYGEN_FOUND AND REWIND_AWK)
     COMMENT "API reference (Doxygen) -> ${PROJECT_BINARY_DIR}/docs/html/index.html")
 else()
   add_custom_target(docs
-    COMMAND ${CMAKE_COMMAND} -E echo "rewind: skipping the API reference: Doxygen not found (apt-get install doxygen, then re-run cmake)")
+    COMMAND ${CMAKE_COMMAND} -E echo "rewind: skipping the API reference: Doxygen not found (apt-get install doxygen, then re-run cmake)"
+    VERBATIM)
 endif()

@@ -59,4 +59,6 @@ find_program(REWIND_DPKG_SHLIBDEPS dpkg-shlibdeps)
 if(REWIND_DPKG_SHLIBDEPS)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)  # adds what the `rewind` program links (libfmt, ...)
 endif()
-include(CPack)
+if(PROJECT_IS_TOP_LEVEL)  # a parent project's own CPack settings win
+  include(CPack)
+endif()
