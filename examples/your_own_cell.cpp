@@ -29,10 +29,7 @@ template <class T>
 class IndRNNModel : public nn::Module<T> {
  public:
   IndRNNModel(std::size_t input_size, std::size_t hidden_size, Generator& gen)
-      : rnn_(this->register_module(
-            "rnn", std::make_shared<nn::Recurrent<T>>(
-                       nn::RecurrentOptions{.input_size = input_size, .hidden_size = hidden_size},
-                       [&](std::size_t layer_input) { return std::make_shared<IndRNNCell<T>>(layer_input, hidden_size, gen); }))),
+      : rnn_(this->register_module("rnn", make_rnn(input_size, hidden_size, gen))),
         head_(this->register_module("head", std::make_shared<nn::Linear<T>>(hidden_size, 1, true, gen))) {}
 
   std::string type_name() const override { return "IndRNNModel"; }
@@ -42,6 +39,11 @@ class IndRNNModel : public nn::Module<T> {
   const nn::Linear<T>& head() const { return *head_; }
 
  private:
+  static std::shared_ptr<nn::Recurrent<T>> make_rnn(std::size_t input_size, std::size_t hidden_size, Generator& gen) {
+    return std::make_shared<nn::Recurrent<T>>(
+        nn::RecurrentOptions{.input_size = input_size, .hidden_size = hidden_size},
+        [&](std::size_t layer_input) { return std::make_shared<IndRNNCell<T>>(layer_input, hidden_size, gen); });
+  }
   std::shared_ptr<nn::Recurrent<T>> rnn_;
   std::shared_ptr<nn::Linear<T>> head_;
 };
@@ -83,7 +85,7 @@ bool check_against_finite_differences() {
 // matrix: each unit's gradient flows back through time on its own.
 
 struct HandBptt {
-  xt::xarray<double> W, u, b, V, c;  // gradients, shaped as the parameters
+  xt::xarray<double> W, u, b, V, c;    // gradients, shaped as the parameters
   std::vector<xt::xarray<double>> dh;  // dL/dh_t [B, H], t = 1..T (index t-1)
 };
 
@@ -108,8 +110,8 @@ HandBptt hand_bptt(const xt::xarray<double>& x, const xt::xarray<double>& y, con
         go(t, n, k) = 2 * (o - y(t, n, k)) / static_cast<double>(T * B * O);
       }
     }
-  HandBptt g{xt::zeros_like(W), xt::zeros_like(u), xt::zeros_like(b), xt::zeros_like(V), xt::zeros_like(c),
-             std::vector<xt::xarray<double>>(T)};
+  HandBptt g{xt::zeros_like(W), xt::zeros_like(u), xt::zeros_like(b),
+             xt::zeros_like(V), xt::zeros_like(c), std::vector<xt::xarray<double>>(T)};
   xt::xarray<double> carry = xt::zeros<double>({B, H});  // u ⊙ δ_{t+1}
   for (std::size_t t = T; t-- > 0;) {
     g.dh[t] = xt::zeros<double>({B, H});
@@ -168,8 +170,10 @@ bool check_against_hand_bptt() {
     ok = ok && error <= tolerance;
   }
   const std::vector<std::pair<const char*, std::pair<TensorD, const xt::xarray<double>*>>> params{
-      {"rnn.cell_l0.weight_ih (W)", {cell.weight_ih(), &hand.W}}, {"rnn.cell_l0.weight_hh (u)", {cell.weight_hh(), &hand.u}},
-      {"rnn.cell_l0.bias (b)", {cell.bias(), &hand.b}},        {"head.weight (V)", {model.head().parameter("weight"), &hand.V}},
+      {"rnn.cell_l0.weight_ih (W)", {cell.weight_ih(), &hand.W}},
+      {"rnn.cell_l0.weight_hh (u)", {cell.weight_hh(), &hand.u}},
+      {"rnn.cell_l0.bias (b)", {cell.bias(), &hand.b}},
+      {"head.weight (V)", {model.head().parameter("weight"), &hand.V}},
       {"head.bias (c)", {model.head().parameter("bias"), &hand.c}}};
   for (const auto& [name, pair] : params) {
     const double error = relative_error(pair.first.grad().value(), *pair.second);
@@ -268,17 +272,20 @@ void benchmark(std::size_t batch, std::size_t steps, std::size_t hidden) {
   Generator gen(5);
   const TensorF x = randn<float>({steps, batch, hidden}, gen), y = randn<float>({steps, batch, 1}, gen);
   const nn::RecurrentOptions options{.input_size = hidden, .hidden_size = hidden};
-  nn::Recurrent<float> indrnn(options, [&](std::size_t in) { return std::make_shared<IndRNNCell<float>>(in, hidden, gen); });
+  nn::Recurrent<float> indrnn(options,
+                              [&](std::size_t in) { return std::make_shared<IndRNNCell<float>>(in, hidden, gen); });
   nn::RNN<float> rnn(options, gen);
   nn::LSTM<float> lstm(options, gen);
   nn::GRU<float> gru(options, gen);
   nn::Linear<float> head(hidden, 1, true, gen);
   const double ms_rnn = median_ms(training_step(rnn, head, x, y));
-  std::printf("training step (forward, MSE, backward), float, B=%zu T=%zu H=I=%zu, CPU ms, median of 7:\n", batch, steps, hidden);
-  const std::vector<std::pair<const char*, double>> rows{{"IndRNN (your cell, ops)", median_ms(training_step(indrnn, head, x, y))},
-                                                         {"nn::RNN (fused)", ms_rnn},
-                                                         {"nn::LSTM (fused)", median_ms(training_step(lstm, head, x, y))},
-                                                         {"nn::GRU (fused)", median_ms(training_step(gru, head, x, y))}};
+  std::printf("training step (forward, MSE, backward), float, B=%zu T=%zu H=I=%zu, CPU ms, median of 7:\n", batch,
+              steps, hidden);
+  const std::vector<std::pair<const char*, double>> rows{
+      {"IndRNN (your cell, ops)", median_ms(training_step(indrnn, head, x, y))},
+      {"nn::RNN (fused)", ms_rnn},
+      {"nn::LSTM (fused)", median_ms(training_step(lstm, head, x, y))},
+      {"nn::GRU (fused)", median_ms(training_step(gru, head, x, y))}};
   for (const auto& [name, ms] : rows) std::printf("  %-24s %8.3f ms  %5.2fx nn::RNN\n", name, ms, ms / ms_rnn);
 }
 
