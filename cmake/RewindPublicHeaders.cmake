@@ -1,0 +1,47 @@
+# The public headers: what `cmake --install` and the .deb put under
+# include/rewind, and what the `docs` target documents. The list is explicit:
+# a header not named here is the library's own business and is not installed.
+#
+# Not public (used only by the library's sources, tests and benchmarks):
+#   autograd/op_support.hpp    helpers shared by the op sources
+#   autograd/blas.hpp          the one place Rewind calls BLAS (cblas is a private dependency)
+#   autograd/vector_math.hpp   xsimd kernels of the fused steps
+#   autograd/gradient_sink.hpp in-place gradient buffers of the fused steps
+#   nn/fused_steps.hpp         the built-in cells' fused per-step nodes
+# A public header may include only public headers: tests/install_consumer
+# checks that against the installed tree.
+set(REWIND_PUBLIC_HEADERS
+  rewind.hpp
+  autograd/checkpoint.hpp
+  autograd/dot.hpp
+  autograd/engine.hpp
+  autograd/grad_mode.hpp
+  autograd/gradcheck.hpp
+  autograd/gradcheck_doctest.hpp
+  autograd/ops.hpp
+  autograd/random.hpp
+  autograd/tensor.hpp
+  nn/dropout.hpp
+  nn/elman_bptt.hpp
+  nn/embedding.hpp
+  nn/gradient_report.hpp
+  nn/gru_cell.hpp
+  nn/init.hpp
+  nn/linear.hpp
+  nn/loss.hpp
+  nn/lstm_cell.hpp
+  nn/module.hpp
+  nn/npz.hpp
+  nn/recurrent.hpp
+  nn/recurrent_cell.hpp
+  nn/recurrent_layers.hpp
+  nn/rnn_cell.hpp
+  nn/state_dict.hpp
+  optim/adagrad.hpp
+  optim/adam.hpp
+  optim/clip_grad.hpp
+  optim/lr_scheduler.hpp
+  optim/optimizer.hpp
+  optim/rmsprop.hpp
+  optim/sgd.hpp
+  optim/tbptt.hpp)
