@@ -16,7 +16,7 @@ double Generator::next_normal() {
 }
 
 Generator& default_generator() {
-  static Generator generator(0);
+  thread_local Generator generator(0);
   return generator;
 }
 

@@ -261,10 +261,19 @@ TEST_SUITE("fused_steps") {
     const TensorD loss = sum(fused.forward(x).output);
     CHECK_THROWS_WITH_AS(grad<double>({loss}, {x}, {}, false, /*create_graph=*/true),
                          doctest::Contains("gru_step: double backward (create_graph)"), Error);
+    // The op-by-op GRU on the fused one's weights: its create_graph gradient has
+    // the fused first-order values, and a graph whose second derivatives pass
+    // gradgradcheck against finite differences.
+    const TensorD fused_dx = grad<double>({sum(fused.forward(x).output)}, {x})[0];
     options.fused = false;
-    nn::GRU<double> generic(options, gen);
+    nn::GRU<double> generic(options, fused.parameters(), gen);
     const TensorD dx = grad<double>({sum(generic.forward(x).output)}, {x}, {}, false, true)[0];
     CHECK(dx.requires_grad());
+    check_close(dx, fused_dx, "dL/dx, create_graph vs fused");
+    const auto report = gradgradcheck<double>(
+        [&](const std::vector<TensorD>& in) { return sum(generic.forward(in[0]).output); }, {x});
+    INFO(report);
+    CHECK(report.passed());
   }
 
   TEST_CASE("backward twice over a retained graph accumulates twice") {
