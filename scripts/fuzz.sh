@@ -12,6 +12,8 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo 
   -DREWIND_FUZZ=ON -DREWIND_BUILD_TESTS=OFF -DREWIND_BUILD_APP=OFF -DREWIND_BUILD_EXAMPLES=OFF > /dev/null
 cmake --build build-fuzz -j"$(nproc)" --target fuzz_all
 export OPENBLAS_NUM_THREADS=1
+# The targets write their input to a scratch file (and predict/grads write and fsync outputs): keep that in memory.
+[ -z "${TMPDIR:-}" ] && [ -w /dev/shm ] && export TMPDIR=/dev/shm
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 mkdir -p build-fuzz/artifacts build-fuzz/logs
 fuzz() {  # fuzz TARGET RUNS [SECONDS]

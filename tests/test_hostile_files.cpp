@@ -186,7 +186,7 @@ TEST_SUITE("hostile_files") {
     with_memory_limit(kHeadroom, [&] {
       CHECK_THROWS_WITH_AS(nn::read_npz(path),
                            doctest::Contains("entry 'weight.npy' declares 2147483641 bytes, which takes the archive "
-                                             "past its limit of 218"),  // 16 x the 13.6 MB file
+                                             "past its limit of 216415008 bytes"),  // 16 x the 13,525,938-byte file
                            Error);
     });
   }
