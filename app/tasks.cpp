@@ -125,8 +125,9 @@ bool read_line(std::istream& in, std::string& line, std::size_t max, const std::
   }
 }
 
-}  // namespace
-
+// The longest CSV line read: 16 MiB (a row of about a million numbers), or
+// the byte count in REWIND_CSV_MAX_LINE_BYTES. A hostile 1 GB line is refused
+// after reading that much, not held whole.
 std::size_t csv_max_line_bytes() {
   if (const char* text = std::getenv("REWIND_CSV_MAX_LINE_BYTES")) {
     char* end = nullptr;
@@ -137,6 +138,8 @@ std::size_t csv_max_line_bytes() {
   }
   return std::size_t{16} << 20;
 }
+
+}  // namespace
 
 NumericTable read_numeric_csv(const std::string& path, const std::string& flag) {
   const std::string source = flag + " '" + path + "'";

@@ -100,17 +100,12 @@ std::string read_text_file(const std::string& path, const std::string& flag);
 // A numeric CSV file: one value or one comma-separated row per line, every row
 // as wide; blank lines and lines starting with '#' are skipped, and a first
 // line that is not numbers is read as a header. Errors name the file and the
-// line: a field that is not a number, NaN or Inf, a row of another width, a
-// line longer than csv_max_line_bytes() (a hostile 1 GB line is refused after
-// reading that much, not held whole).
+// line: a field that is not a number, NaN or Inf, a row of another width.
 struct NumericTable {
   std::vector<double> values;  // row-major [rows, columns]
   std::size_t rows = 0, columns = 0;
 };
 NumericTable read_numeric_csv(const std::string& path, const std::string& flag);
-// 16 MiB (a row of about a million numbers), or the byte count in the
-// environment variable REWIND_CSV_MAX_LINE_BYTES.
-std::size_t csv_max_line_bytes();
 
 // B windows of T + 1 consecutive positions, each starting at a uniform
 // position drawn from Generator(batch_seed(seed, step)).

@@ -28,7 +28,8 @@ std::uint64_t next_sequence() {
 }
 
 namespace {
-// Per thread: they measure one thread's computation, not whatever other threads run.
+// Per thread (nodes created by this thread minus nodes destroyed by it): they
+// measure one thread's computation, not whatever other threads run.
 thread_local std::int64_t live_node_count = 0;
 thread_local std::int64_t peak_live_node_count = 0;
 

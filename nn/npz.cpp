@@ -422,6 +422,15 @@ NpyArray decode_npy(const char* data, std::size_t size, const std::string& what)
 
 // ---- .npz archives ----------------------------------------------------------
 
+namespace {
+
+// The most bytes the entries of a .npz of `file_size` bytes may declare in
+// total: max(64 MiB, 16 x file_size) -- a stored archive is never near it, a
+// deflated one only when it compresses better than 16:1 (a zip bomb does,
+// ~1000:1) -- or the byte count in REWIND_NPZ_MAX_BYTES when that is set (for
+// a large, highly compressible model). read_npz also reads each entry to at
+// most the size its directory record declares: more is an error (the
+// directory lies).
 std::size_t npz_size_limit(std::size_t file_size) {
   if (const char* text = std::getenv("REWIND_NPZ_MAX_BYTES")) {
     char* end = nullptr;
@@ -435,6 +444,8 @@ std::size_t npz_size_limit(std::size_t file_size) {
   return file_size > std::numeric_limits<std::size_t>::max() / ratio ? std::numeric_limits<std::size_t>::max()
                                                                      : std::max(floor, ratio * file_size);
 }
+
+}  // namespace
 
 NpzEntries read_npz(const std::filesystem::path& path) {
   const std::string file = path.string();

@@ -8,8 +8,12 @@
 # fails the run; libFuzzer writes the input to build-fuzz/artifacts/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The library but the readers comes from the Release build (see fuzz/CMakeLists.txt).
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release > /dev/null
+cmake --build build -j"$(nproc)" --target rewind
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
-  -DREWIND_FUZZ=ON -DREWIND_BUILD_TESTS=OFF -DREWIND_BUILD_APP=OFF -DREWIND_BUILD_EXAMPLES=OFF > /dev/null
+  -DREWIND_FUZZ=ON -DREWIND_FUZZ_LIBRARY="$PWD/build/librewind.a" -DREWIND_BUILD_TESTS=OFF -DREWIND_BUILD_APP=OFF \
+  -DREWIND_BUILD_EXAMPLES=OFF > /dev/null
 cmake --build build-fuzz -j"$(nproc)" --target fuzz_all
 export OPENBLAS_NUM_THREADS=1
 # The targets write their input to a scratch file (and predict/grads write and fsync outputs): keep that in memory.

@@ -214,8 +214,7 @@ TEST_SUITE("hostile_files") {
     CHECK_THROWS_WITH_AS(nn::read_npz(path), doctest::Contains("REWIND_NPZ_MAX_BYTES='lots' is not a byte count"),
                          Error);
     ::unsetenv("REWIND_NPZ_MAX_BYTES");
-    CHECK(nn::npz_size_limit(1000) == std::size_t{64} << 20);
-    CHECK(nn::npz_size_limit(std::size_t{1} << 30) == std::size_t{16} << 30);
+    CHECK(nn::read_npz(path).at("w").numel() == 100);
   }
 
   TEST_CASE("a .npy header claiming a huge shape is refused before any allocation, under a memory limit") {

@@ -12,6 +12,7 @@
 // libzip handle). Two threads must not run ops on the same tensor's graph (a
 // backward accumulates into shared gradients) or step one optimizer.
 #include <cstdint>
+#include <memory>
 #include <thread>
 #include <vector>
 
