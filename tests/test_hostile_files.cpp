@@ -233,14 +233,14 @@ TEST_SUITE("hostile_files") {
       INFO(shape);
       with_memory_limit(kHeadroom, [&] {
         CHECK_THROWS_WITH_AS(nn::decode_npy(npy.data(), npy.size(), "huge.npy"),
-                             doctest::Contains("huge.npy: " + expected), Error);
+                             doctest::Contains(("huge.npy: " + expected).c_str()), Error);
       });
       // and inside an archive (stored, as numpy.savez writes; an honest directory and CRC)
       test_support::TempDir dir("hostile_shape");
       const auto path = dir.path / "huge.npz";
       write_file(path, zip_with_entry("huge.npy", npy, static_cast<std::uint32_t>(npy.size()), 0, crc32(npy)));
       with_memory_limit(kHeadroom, [&] {
-        CHECK_THROWS_WITH_AS(nn::read_npz(path), doctest::Contains("entry 'huge.npy': " + expected), Error);
+        CHECK_THROWS_WITH_AS(nn::read_npz(path), doctest::Contains(("entry 'huge.npy': " + expected).c_str()), Error);
       });
     }
   }

@@ -17,11 +17,17 @@ kills=0 resumed=0 finished=0 before_first=0
 while [ "$kills" -lt 60 ]; do
   resume=()
   [ -f chain/checkpoint.npz ] && resume=(--resume chain/checkpoint.npz)
-  "$REWIND" train "${args[@]}" --out-dir chain "${resume[@]}" > /dev/null 2>&1 &
+  [ $((kills + finished)) -lt 300 ] || fail "$finished of $((kills + finished)) runs ended before their kill"
+  "$REWIND" train "${args[@]}" --out-dir chain "${resume[@]}" > /dev/null 2> chain.err &
   pid=$!
   sleep "$(awk -v ms=$(( RANDOM % (run_ms + 1) )) 'BEGIN { printf "%.3f", ms / 1000 }')"
   kill -9 "$pid" 2> /dev/null || true
-  wait "$pid" 2> /dev/null && { finished=$((finished + 1)); rm -rf chain; continue; }  # it ended before the kill
+  status=0
+  wait "$pid" 2> /dev/null || status=$?
+  if [ "$status" != 137 ]; then  # it ended before the kill: finished, or resumed a finished chain
+    [ "$status" = 0 ] || grep -q "is at step 60, nothing to do" chain.err || fail "run: exit $status: $(cat chain.err)"
+    finished=$((finished + 1)); rm -rf chain; continue
+  fi
   kills=$((kills + 1))
   if [ ! -f chain/checkpoint.npz ]; then before_first=$((before_first + 1)); continue; fi
   "$ALLCLOSE" chain/checkpoint.npz chain/checkpoint.npz 0 0 > /dev/null || fail "kill $kills: the checkpoint does not read"
