@@ -25,6 +25,12 @@
 
 using namespace rwd;
 
+// GCC 12 warns falsely (-Wstringop-overread, "region of size 0") inside the
+// std::vector<char> copies below, as it does for the flags RewindWarnings turns off.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wstringop-overread"
+#endif
+
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 constexpr bool kCanLimitMemory = false;
 #else
@@ -175,7 +181,7 @@ TEST_SUITE("hostile_files") {
     // 1 + 258 * 3 = 775 zero bytes behind an honest directory: read_npz inflates them
     // fully and then finds no .npy magic -- proof that the stream is valid deflate.
     test_support::TempDir dir("hostile_small");
-    write_file(dir.path / "zeros.npz", zip_with_entry("x.npy", deflated_zeros(3), 775));
+    write_file(dir.path / "zeros.npz", zip_with_entry("x.npy", deflated_zeros(3), 775, 8, crc32(std::vector<char>(775))));
     CHECK_THROWS_WITH_AS(nn::read_npz(dir.path / "zeros.npz"), doctest::Contains("bad magic bytes"), Error);
   }
 

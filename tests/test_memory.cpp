@@ -95,7 +95,7 @@ TEST_SUITE("memory") {
           return sum(gh[0] * gh[0]).item();
         };
         const double eps = 1e-5;
-        for (const auto [i, j] : {std::pair<std::size_t, std::size_t>{0, 0}, {1, 2}, {3, 1}}) {
+        for (const auto& [i, j] : {std::pair<std::size_t, std::size_t>{0, 0}, {1, 2}, {3, 1}}) {
           const double numeric = (s_at(i, j, eps) - s_at(i, j, -eps)) / (2 * eps);
           INFO("entry (", i, ", ", j, "): tape ", second[0].value()(i, j), ", finite differences ", numeric);
           CHECK(std::abs(second[0].value()(i, j) - numeric) <= 1e-5 * (1 + std::abs(numeric)));

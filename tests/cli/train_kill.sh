@@ -7,7 +7,7 @@
 # runs, and during checkpoint writes alike. Bounded: 60 kills, delays under
 # the run's own duration.
 source "$(dirname "$0")/common.sh"
-args=(--model lstm --hidden-size 6 --seq-len 12 --batch-size 4 --steps 60 --checkpoint-every 1 --optimizer adam
+args=(--model lstm --hidden-size 6 --seq-len 12 --batch-size 4 --steps 30 --checkpoint-every 1 --optimizer adam
       --lr 0.01 --clip-norm 1 --log-every 1000)
 begin=$(date +%s%N)
 "$REWIND" train "${args[@]}" --out-dir ref --save ref.npz > /dev/null || fail "uninterrupted run"
@@ -25,7 +25,7 @@ while [ "$kills" -lt 60 ]; do
   status=0
   wait "$pid" 2> /dev/null || status=$?
   if [ "$status" != 137 ]; then  # it ended before the kill: finished, or resumed a finished chain
-    [ "$status" = 0 ] || grep -q "is at step 60, nothing to do" chain.err || fail "run: exit $status: $(cat chain.err)"
+    [ "$status" = 0 ] || grep -q "is at step 30, nothing to do" chain.err || fail "run: exit $status: $(cat chain.err)"
     finished=$((finished + 1)); rm -rf chain; continue
   fi
   kills=$((kills + 1))
@@ -39,7 +39,7 @@ while [ "$kills" -lt 60 ]; do
     "$ALLCLOSE" check/checkpoint.npz ref/checkpoint.npz 0 0 || fail "kill $kills: resumed optimizer state differs"
     cmp -s check/loss.csv ref/loss.csv || fail "kill $kills: resumed loss history differs"
   else
-    grep -q "is at step 60, nothing to do" err.log || fail "kill $kills: resume failed: $(cat err.log)"
+    grep -q "is at step 30, nothing to do" err.log || fail "kill $kills: resume failed: $(cat err.log)"
     "$ALLCLOSE" check/checkpoint.npz ref/checkpoint.npz 0 0 || fail "kill $kills: the final checkpoint differs"
   fi
 done
