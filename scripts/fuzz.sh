@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The libFuzzer targets of fuzz/ (issue 14), in their own clang build (build-fuzz).
 #   bash scripts/fuzz.sh                  CI: every target for FUZZ_RUNS executions (default
-#                                         20000) or FUZZ_SECONDS seconds (default 15) whichever
+#                                         20000) or FUZZ_SECONDS seconds (default 10) whichever
 #                                         comes first, after replaying fuzz/regressions/
 #   bash scripts/fuzz.sh TARGET RUNS      one target for RUNS executions (-1: until stopped)
 # Any crash, sanitizer report, leak, timeout (10 s) or allocation over 2 GB
@@ -25,7 +25,8 @@ fuzz() {  # fuzz TARGET RUNS [SECONDS]
   mkdir -p "$corpus"
   local regressions=(); [ -d "fuzz/regressions/$1" ] && regressions=("fuzz/regressions/$1"/*)
   if ((${#regressions[@]})); then  # the inputs of past crashes, once each
-    build-fuzz/fuzz/fuzz_"$1" -close_fd_mask=1 "${regressions[@]}"
+    build-fuzz/fuzz/fuzz_"$1" -close_fd_mask=1 "${regressions[@]}" > "build-fuzz/logs/$1-regressions.log" 2>&1 \
+      || { tail -n 60 "build-fuzz/logs/$1-regressions.log"; echo "fuzz_$1: a regression input fails" >&2; return 1; }
   fi
   local limits=(-runs="$2"); [ -n "${3:-}" ] && limits+=(-max_total_time="$3")
   echo "== fuzz_$1"
@@ -43,6 +44,6 @@ if (($#)); then
   fuzz "$1" "$2"
 else
   for target in npy npz state_dict optimizer_state checkpoint csv text predict grads; do
-    fuzz "$target" "${FUZZ_RUNS:-20000}" "${FUZZ_SECONDS:-15}"
+    fuzz "$target" "${FUZZ_RUNS:-20000}" "${FUZZ_SECONDS:-10}"
   done
 fi
