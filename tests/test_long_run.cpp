@@ -21,7 +21,8 @@
 #include "../examples/minimal_gated_unit.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/allocator_interface.h>
+// ASan's runtime provides it (GCC ships no <sanitizer/allocator_interface.h>).
+extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
 constexpr std::size_t kSteps = 2000;
 #else
 constexpr std::size_t kSteps = 10000;
