@@ -1,9 +1,9 @@
 # Determinism (issue 14), float64: two runs of the same command give bitwise
 # the same weights, optimizer state and loss history; so do runs with
-# OpenBLAS on 1 and on 2 threads (the sizes below are large enough for
-# OpenBLAS to split its GEMMs across threads; each output element is still
-# summed by one thread in one order). --resume is covered by train_resume.sh
-# and train_kill.sh.
+# OpenBLAS on 1 and on 2 threads (the recurrent GEMMs are [64, 96] x [96, 288],
+# big enough for OpenBLAS to consider threads; it splits a GEMM's output, not
+# its sums, so each element is summed in one order either way). --resume is
+# covered by train_resume.sh and train_kill.sh.
 source "$(dirname "$0")/common.sh"
 args=(--model gru --hidden-size 96 --batch-size 64 --seq-len 24 --steps 6 --optimizer adam --clip-norm 1
       --log-every 1000)
