@@ -82,7 +82,7 @@ typename SequenceModel<T>::Output SequenceModel<T>::forward(const Tensor<T>& x, 
                 format_shape(x.shape()));
   // Recurrent<T>::forward, not the layer's own: it takes the state as a list
   // and so serves RNN, LSTM and GRU alike.
-  auto out = rnn_->nn::Recurrent<T>::forward(x, state);
+  auto out = rnn_->nn::template Recurrent<T>::forward(x, state);  // "template": clang requires it here
   return {head_->forward(out.output), std::move(out.final_state)};
 }
 

@@ -110,16 +110,46 @@ bool parse_row(const std::string& line, std::vector<double>& row, std::string& b
   return true;
 }
 
+// std::getline that stops with an Error once the line passes `max` bytes.
+bool read_line(std::istream& in, std::string& line, std::size_t max, const std::string& where) {
+  line.clear();
+  std::streambuf& buffer = *in.rdbuf();
+  for (;;) {
+    const int c = buffer.sbumpc();
+    if (c == std::char_traits<char>::eof()) return !line.empty();
+    if (c == '\n') return true;
+    if (line.size() == max)
+      throw Error(where + " is longer than " + std::to_string(max) +
+                  " bytes (the limit; REWIND_CSV_MAX_LINE_BYTES raises it)");
+    line += static_cast<char>(c);
+  }
+}
+
+// The longest CSV line read: 16 MiB (a row of about a million numbers), or
+// the byte count in REWIND_CSV_MAX_LINE_BYTES. A hostile 1 GB line is refused
+// after reading that much, not held whole.
+std::size_t csv_max_line_bytes() {
+  if (const char* text = std::getenv("REWIND_CSV_MAX_LINE_BYTES")) {
+    char* end = nullptr;
+    const unsigned long long value = std::strtoull(text, &end, 10);
+    if (*text < '0' || *text > '9' || *end != '\0' || value == 0)
+      throw Error(std::string("REWIND_CSV_MAX_LINE_BYTES='") + text + "' is not a positive byte count");
+    return static_cast<std::size_t>(value);
+  }
+  return std::size_t{16} << 20;
+}
+
 }  // namespace
 
 NumericTable read_numeric_csv(const std::string& path, const std::string& flag) {
   const std::string source = flag + " '" + path + "'";
+  const std::size_t max_line = csv_max_line_bytes();
   std::ifstream in(path);
   if (!in) throw Error(source + ": cannot open the file (missing or unreadable)");
   NumericTable table;
   std::string line, bad_field;
   std::vector<double> row;
-  for (std::size_t number = 1; std::getline(in, line); ++number) {
+  for (std::size_t number = 1; read_line(in, line, max_line, source + " line " + std::to_string(number)); ++number) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos || line[line.find_first_not_of(" \t")] == '#') continue;
     if (!parse_row(line, row, bad_field)) {

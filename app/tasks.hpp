@@ -100,7 +100,9 @@ std::string read_text_file(const std::string& path, const std::string& flag);
 // A numeric CSV file: one value or one comma-separated row per line, every row
 // as wide; blank lines and lines starting with '#' are skipped, and a first
 // line that is not numbers is read as a header. Errors name the file and the
-// line: a field that is not a number, NaN or Inf, a row of another width.
+// line: a field that is not a number, NaN or Inf, a row of another width, a
+// line longer than 16 MiB or REWIND_CSV_MAX_LINE_BYTES (a hostile 1 GB line is
+// refused after reading that much, not held whole).
 struct NumericTable {
   std::vector<double> values;  // row-major [rows, columns]
   std::size_t rows = 0, columns = 0;

@@ -89,6 +89,13 @@ struct Data {
 };
 
 
+// An int64 entry holding one number (train.step, train.seed).
+std::int64_t scalar_entry(const nn::NpzEntries& entries, const std::string& name, const std::string& source) {
+  const xt::xarray<std::int64_t> value = nn::npz_get<std::int64_t>(entries, name, source);
+  if (value.size() != 1) fail(source + ": entry '" + name + "' holds " + std::to_string(value.size()) + " numbers, expected 1");
+  return value.flat(0);
+}
+
 template <class T>
 nn::StateDict<T> model_entries(const nn::NpzEntries& entries, const std::string& source) {
   nn::StateDict<T> state;
@@ -117,14 +124,22 @@ Architecture architecture_of(const nn::NpzEntries& entries, const std::string& s
          ", expected [G·H, H] with G = 1 (rnn), 3 (gru) or 4 (lstm)");
   a.kind = gates == 1 ? CellKind::rnn : gates == 3 ? CellKind::gru : CellKind::lstm;
   a.layers = 0;
-  while (entries.count("rnn.weight_hh_l" + std::to_string(a.layers))) ++a.layers;
+  for (auto layer = entries.find("rnn.weight_hh_l0"); layer != entries.end();
+       layer = entries.find("rnn.weight_hh_l" + std::to_string(++a.layers)))
+    if (layer->second.shape != it->second.shape)
+      fail(source + ": " + layer->first + " has shape " + shape_string(layer->second.shape) + ", rnn.weight_hh_l0 " +
+           shape_string(it->second.shape));
+  // Every size comes from an entry that holds data of that size (an empty
+  // [0, 10^12] entry must not size a model of terabytes before the shape checks).
   auto head = entries.find("head.weight");
-  if (head == entries.end() || head->second.shape.size() != 2)
-    fail(source + ": no 2-D entry 'head.weight'");
+  if (head == entries.end() || head->second.shape.size() != 2 || head->second.shape[1] != a.hidden)
+    fail(source + ": no 2-D entry 'head.weight' of shape [O, " + std::to_string(a.hidden) + "]");
   a.output = head->second.shape[0];
   auto ih = entries.find("rnn.weight_ih_l0");
-  if (ih == entries.end() || ih->second.shape.size() != 2) fail(source + ": no 2-D entry 'rnn.weight_ih_l0'");
+  if (ih == entries.end() || ih->second.shape.size() != 2 || ih->second.shape[0] != gates * a.hidden)
+    fail(source + ": no 2-D entry 'rnn.weight_ih_l0' of shape [" + std::to_string(gates * a.hidden) + ", I]");
   a.input = ih->second.shape[1];
+  if (a.output == 0 || a.input == 0) fail(source + ": 'head.weight' or 'rnn.weight_ih_l0' is empty");
   a.dtype = it->second.dtype;
   return a;
 }
@@ -305,14 +320,14 @@ class Trainer {
         if (name.rfind("optimizer.", 0) == 0) state[name.substr(10)] = array.template as<double>(name);
       if (state.empty()) fail(weights_source + ": no optimizer state in the checkpoint");
       optimizer_->load_state_dict(state);
-      start_step_ = static_cast<std::size_t>(nn::npz_get<std::int64_t>(w, "train.step", weights_source).flat(0));
+      start_step_ = static_cast<std::size_t>(scalar_entry(w, "train.step", weights_source));
       const xt::xarray<double> losses = nn::npz_get<double>(w, "train.losses", weights_source);
       const xt::xarray<double> norms = nn::npz_get<double>(w, "train.grad_norms", weights_source);
       losses_.assign(losses.begin(), losses.end());
       grad_norms_.assign(norms.begin(), norms.end());
       if (losses_.size() != start_step_ || norms.size() != start_step_)
         fail(weights_source + ": the loss history does not match train.step");
-      const auto seed = static_cast<std::uint64_t>(nn::npz_get<std::int64_t>(w, "train.seed", weights_source).flat(0));
+      const auto seed = static_cast<std::uint64_t>(scalar_entry(w, "train.seed", weights_source));
       if (seed != c_.seed)
         fail(fmt::format("{} was trained with --seed {}, got --seed {} (the data would differ)", weights_source, seed,
                          c_.seed));

@@ -15,8 +15,12 @@ double Generator::next_normal() {
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
 }
 
+// One per thread, seeded 0 at the thread's first use: threads that each build
+// and train their own model draw the numbers they would draw alone, without a
+// lock. manual_seed reseeds the calling thread's. (PyTorch has one locked
+// process-wide generator.)
 Generator& default_generator() {
-  static Generator generator(0);
+  thread_local Generator generator(0);
   return generator;
 }
 

@@ -22,7 +22,11 @@ class Generator {
   std::mt19937_64 engine_;
 };
 
-// The process-wide generator used when none is passed; manual_seed resets it.
+// The generator used when none is passed: one per thread (seeded 0 at the
+// thread's first use), so threads that each build and train their own model
+// draw the same numbers as they would alone. manual_seed reseeds the calling
+// thread's. (PyTorch has one locked process-wide generator; per thread gives
+// each thread reproducible numbers without a lock.)
 Generator& default_generator();
 void manual_seed(std::uint64_t seed);
 

@@ -1,5 +1,6 @@
 #include "tensor.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <sstream>
 #include <type_traits>
@@ -27,20 +28,17 @@ std::uint64_t next_sequence() {
 }
 
 namespace {
-std::atomic<std::int64_t> live_node_count{0};
-std::atomic<std::int64_t> peak_live_node_count{0};
+// Per thread (nodes created by this thread minus nodes destroyed by it): they
+// measure one thread's computation, not whatever other threads run.
+thread_local std::int64_t live_node_count = 0;
+thread_local std::int64_t peak_live_node_count = 0;
 
-void count_new_node() {
-  const std::int64_t now = live_node_count.fetch_add(1, std::memory_order_relaxed) + 1;
-  std::int64_t peak = peak_live_node_count.load(std::memory_order_relaxed);
-  while (now > peak && !peak_live_node_count.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
-  }
-}
+void count_new_node() { peak_live_node_count = std::max(peak_live_node_count, ++live_node_count); }
 }  // namespace
 
-std::int64_t live_nodes() { return live_node_count.load(std::memory_order_relaxed); }
-std::int64_t peak_live_nodes() { return peak_live_node_count.load(std::memory_order_relaxed); }
-void reset_peak_live_nodes() { peak_live_node_count.store(live_nodes(), std::memory_order_relaxed); }
+std::int64_t live_nodes() { return live_node_count; }
+std::int64_t peak_live_nodes() { return peak_live_node_count; }
+void reset_peak_live_nodes() { peak_live_node_count = live_node_count; }
 
 template <class T>
 Node<T>::Node() : sequence(next_sequence()) {
@@ -74,7 +72,7 @@ Node<T>::~Node() {
     node->backward = nullptr;  // closures may hold tensors too
     // node is destroyed here with no inputs left: no recursion.
   }
-  live_node_count.fetch_sub(1, std::memory_order_relaxed);
+  --live_node_count;
 }
 
 template struct Node<float>;

@@ -138,8 +138,10 @@ struct Node {
 
 std::uint64_t next_sequence();
 
-// Debug counter: Nodes (of either scalar type) alive right now. A training
-// loop whose count keeps growing is leaking its tape.
+// Debug counter: Nodes (of either scalar type) alive right now, counted per
+// thread (created by this thread minus destroyed by this thread), so that it
+// measures this thread's computation while other threads train their own
+// models. A training loop whose count keeps growing is leaking its tape.
 std::int64_t live_nodes();
 // The highest live_nodes() since the last reset_peak_live_nodes() (which sets
 // it to the count now): how much tape a computation held at its worst.

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <bit>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -421,6 +422,31 @@ NpyArray decode_npy(const char* data, std::size_t size, const std::string& what)
 
 // ---- .npz archives ----------------------------------------------------------
 
+namespace {
+
+// The most bytes the entries of a .npz of `file_size` bytes may declare in
+// total: max(64 MiB, 16 x file_size) -- a stored archive is never near it, a
+// deflated one only when it compresses better than 16:1 (a zip bomb does,
+// ~1000:1) -- or the byte count in REWIND_NPZ_MAX_BYTES when that is set (for
+// a large, highly compressible model). read_npz also reads each entry to at
+// most the size its directory record declares: more is an error (the
+// directory lies).
+std::size_t npz_size_limit(std::size_t file_size) {
+  if (const char* text = std::getenv("REWIND_NPZ_MAX_BYTES")) {
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long value = std::strtoull(text, &end, 10);
+    if (*text == '\0' || *end != '\0' || errno == ERANGE || *text == '-')
+      throw Error(std::string("REWIND_NPZ_MAX_BYTES='") + text + "' is not a byte count");
+    return static_cast<std::size_t>(value);
+  }
+  constexpr std::size_t floor = std::size_t{64} << 20, ratio = 16;
+  return file_size > std::numeric_limits<std::size_t>::max() / ratio ? std::numeric_limits<std::size_t>::max()
+                                                                     : std::max(floor, ratio * file_size);
+}
+
+}  // namespace
+
 NpzEntries read_npz(const std::filesystem::path& path) {
   const std::string file = path.string();
   // libzip opens a 0-byte file as an empty archive; for us it is a broken file.
@@ -437,6 +463,8 @@ NpzEntries read_npz(const std::filesystem::path& path) {
       default: throw Error(file + ": cannot open: " + zip_code_text(code));
     }
   }
+  const std::size_t limit = npz_size_limit(std::filesystem::file_size(path, size_error));
+  std::size_t declared_total = 0;
   NpzEntries entries;
   const zip_int64_t count = zip_get_num_entries(archive.get(), 0);
   for (zip_int64_t i = 0; i < count; ++i) {
@@ -449,19 +477,33 @@ NpzEntries read_npz(const std::filesystem::path& path) {
       throw Error(what + " is not a .npy array (an .npz archive holds only <name>.npy entries)");
     const std::string name = entry.substr(0, entry.size() - 4);
 
+    // The declared size bounds what is read: checked against the limit first, then enforced while inflating.
+    zip_stat_t stat;
+    if (zip_stat_index(archive.get(), index, 0, &stat) != 0 || !(stat.valid & ZIP_STAT_SIZE))
+      throw Error(what + ": corrupt zip directory (no size): " + zip_strerror(archive.get()));
+    if (stat.size > limit - declared_total)
+      throw Error(what + " declares " + std::to_string(stat.size) + " bytes, which takes the archive past its limit of " +
+                  std::to_string(limit) + " bytes (max(64 MiB, 16 x the file's size); REWIND_NPZ_MAX_BYTES raises it)");
+    declared_total += static_cast<std::size_t>(stat.size);
+
     std::unique_ptr<zip_file_t, ZipFileClose> handle(zip_fopen_index(archive.get(), index, 0));
     if (!handle) throw Error(what + ": cannot read: " + zip_strerror(archive.get()));
-    // Read in chunks rather than trusting the size the directory claims (it may be corrupt).
+    // Grown as data arrives (a lying directory cannot make us allocate what the
+    // data does not hold); one byte of room past the declared size detects an
+    // entry that inflates to more.
     std::vector<char> bytes;
     std::vector<char> chunk(1 << 16);
     for (;;) {
-      const zip_int64_t n = zip_fread(handle.get(), chunk.data(), chunk.size());
+      const std::size_t room = std::min<std::size_t>(chunk.size(), stat.size - bytes.size() + 1);
+      const zip_int64_t n = zip_fread(handle.get(), chunk.data(), room);
       if (n < 0) throw Error(what + " is corrupt: " + zip_file_strerror(handle.get()));
       if (n == 0) break;
+      if (bytes.size() + static_cast<std::size_t>(n) > stat.size)
+        throw Error(what + " inflates to more than the " + std::to_string(stat.size) +
+                    " bytes its zip directory declares (corrupt or hostile archive)");
       bytes.insert(bytes.end(), chunk.data(), chunk.data() + n);
     }
-    zip_stat_t stat;
-    if (zip_stat_index(archive.get(), index, 0, &stat) == 0 && (stat.valid & ZIP_STAT_SIZE) && stat.size != bytes.size())
+    if (bytes.size() != stat.size)
       throw Error(what + " is truncated: " + std::to_string(bytes.size()) + " of " + std::to_string(stat.size) +
                   " bytes");
     NpyArray array = decode_npy(bytes.data(), bytes.size(), what);

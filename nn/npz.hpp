@@ -62,6 +62,15 @@ struct NpyArray {
 using NpzEntries = std::map<std::string, NpyArray>;
 
 // Reads every entry of a .npz archive.
+//
+// Hostile archives are refused before they make Rewind allocate much more
+// than the file's own size: an entry is read to at most the size its zip
+// directory record declares (more is an error: the directory lies), and the
+// declared sizes together may not exceed max(64 MiB, 16 x the file's size) --
+// a stored archive is never near that, a deflated one only when it compresses
+// better than 16:1 (a zip bomb does, ~1000:1) -- or the byte count in the
+// environment variable REWIND_NPZ_MAX_BYTES when that is set (for a large,
+// highly compressible model).
 NpzEntries read_npz(const std::filesystem::path& path);
 
 // Writes `entries` to `path` atomically: a temporary file in the same

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include <xtensor/xmath.hpp>
@@ -68,7 +69,7 @@ TEST_SUITE("memory") {
     const std::int64_t baseline = detail::live_nodes();
     {
       Generator gen(8);
-      const auto layer = rnn_test::make_layer(3, 4, gen);
+      auto layer = rnn_test::make_layer(3, 4, gen);  // not const: the check below perturbs W_ih
       std::vector<TensorD> xs;
       for (int t = 0; t < 500; ++t) xs.push_back(randn<double>({2, 3}, gen));
       const TensorD h0 = zeros<double>({2, 4});
@@ -83,7 +84,22 @@ TEST_SUITE("memory") {
         auto hs = rnn_test::unroll(layer, xs, h0);
         auto g = grad<double>({sum(hs.back())}, {layer.weight_hh}, {}, false, /*create_graph=*/true);
         auto second = grad<double>({sum(g[0] * g[0])}, {layer.weight_ih});
-        CHECK(second[0].shape() == Shape{4, 3});
+        REQUIRE(second[0].shape() == Shape{4, 3});
+        // Its values against central differences of s(W_ih) = sum((dL/dW_hh)²),
+        // each s from a first-order backward, at three of the twelve entries.
+        auto s_at = [&](std::size_t i, std::size_t j, double delta) {
+          const double saved = layer.weight_ih.value()(i, j);
+          layer.weight_ih.mutable_value()(i, j) = saved + delta;
+          const auto gh = grad<double>({sum(rnn_test::unroll(layer, xs, h0).back())}, {layer.weight_hh});
+          layer.weight_ih.mutable_value()(i, j) = saved;
+          return sum(gh[0] * gh[0]).item();
+        };
+        const double eps = 1e-5;
+        for (const auto& [i, j] : {std::pair<std::size_t, std::size_t>{0, 0}, {1, 2}, {3, 1}}) {
+          const double numeric = (s_at(i, j, eps) - s_at(i, j, -eps)) / (2 * eps);
+          INFO("entry (", i, ", ", j, "): tape ", second[0].value()(i, j), ", finite differences ", numeric);
+          CHECK(std::abs(second[0].value()(i, j) - numeric) <= 1e-5 * (1 + std::abs(numeric)));
+        }
       }
       CHECK(layer.weight_hh.grad().defined());
     }

@@ -1,4 +1,6 @@
 // The tape: recording, accumulation over shared uses, graph hygiene.
+#include <cmath>
+
 #include <doctest/doctest.h>
 
 #include <rewind/rewind.hpp>
@@ -27,11 +29,18 @@ TEST_SUITE("tape") {
   }
 
   TEST_CASE("backward twice through a freed graph throws; retain_graph keeps it") {
-    auto w = TensorD::scalar(3.0, true);
+    // y = tanh(w²): dy/dw = (1 - tanh²(w²)) · 2w, and the second pass over the
+    // retained graph adds the same again.
+    const double w0 = 0.5;
+    const double dy_dw = (1 - std::tanh(w0 * w0) * std::tanh(w0 * w0)) * 2 * w0;
+    auto w = TensorD::scalar(w0, true);
     auto y = tanh(w * w);
     y.backward(/*retain_graph=*/true);
+    CHECK(w.grad().item() == doctest::Approx(dy_dw).epsilon(1e-14));
     y.backward();
+    CHECK(w.grad().item() == doctest::Approx(2 * dy_dw).epsilon(1e-14));
     CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("backward through the graph a second time"), Error);
+    CHECK(w.grad().item() == doctest::Approx(2 * dy_dw).epsilon(1e-14));  // the refused pass added nothing
   }
 
   TEST_CASE("no_grad records nothing; detach cuts the graph") {
