@@ -1,5 +1,6 @@
 #include "tape_memory.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 #include <vector>
 
@@ -35,23 +36,28 @@ constexpr std::size_t max_input_lists = 4096;  // element counts below this inde
 template <class T>
 using Storage = typename xt::xarray<T>::storage_type;
 
+// The buffers of one element count. `limit` adapts to demand: it starts
+// small and grows by one each time an op finds the bucket empty, so buffers of
+// a size that only code outside the ops allocates (and no op asks for) stop
+// piling up after a few.
+template <class T>
+struct Bucket {
+  std::vector<Storage<T>> buffers;
+  std::size_t limit = 8;
+};
+
 template <class T>
 struct ArrayCache {
-  std::vector<std::vector<Storage<T>>> small = std::vector<std::vector<Storage<T>>>(small_counts);
-  std::unordered_map<std::size_t, std::vector<Storage<T>>> large;
+  std::vector<Bucket<T>> small = std::vector<Bucket<T>>(small_counts);
+  std::unordered_map<std::size_t, Bucket<T>> large;
 
-  std::vector<Storage<T>>& bucket(std::size_t count) { return count < small_counts ? small[count] : large[count]; }
-  std::vector<Storage<T>>* find(std::size_t count) {
-    if (count < small_counts) return &small[count];
-    const auto it = large.find(count);
-    return it == large.end() ? nullptr : &it->second;
-  }
+  Bucket<T>& bucket(std::size_t count) { return count < small_counts ? small[count] : large[count]; }
   ~ArrayCache() {
-    auto unpoison = [](std::vector<Storage<T>>& buffers) {
-      for (auto& buffer : buffers) REWIND_UNPOISON(buffer.data(), buffer.size() * sizeof(T));
+    auto unpoison = [](Bucket<T>& bucket) {
+      for (auto& buffer : bucket.buffers) REWIND_UNPOISON(buffer.data(), buffer.size() * sizeof(T));
     };
-    for (auto& buffers : small) unpoison(buffers);
-    for (auto& [count, buffers] : large) unpoison(buffers);
+    for (auto& b : small) unpoison(b);
+    for (auto& [count, b] : large) unpoison(b);
   }
 };
 
@@ -140,12 +146,18 @@ xt::xarray<T> new_array(const Shape& shape) {
   std::size_t count = 1;
   for (std::size_t d : shape) count *= d;
   TapeMemory* memory = count > 0 ? tape_memory() : nullptr;
-  std::vector<Storage<T>>* buffers = memory ? memory->arrays<T>().find(count) : nullptr;
-  if (count > 0 && (buffers == nullptr || buffers->empty())) return Array::from_shape(shape);
   Storage<T> storage;  // no elements: no buffer at all
   if (count > 0) {
-    storage = std::move(buffers->back());
-    buffers->pop_back();
+    if (memory == nullptr) return Array::from_shape(shape);
+    Bucket<T>& bucket = memory->arrays<T>().bucket(count);
+    if (bucket.buffers.empty()) {
+      const std::size_t most = count * sizeof(T) < large_buffer_bytes ? max_small_buffers_per_count
+                                                                       : max_large_buffers_per_count;
+      bucket.limit = std::min(bucket.limit + 1, most);
+      return Array::from_shape(shape);
+    }
+    storage = std::move(bucket.buffers.back());
+    bucket.buffers.pop_back();
     memory->array_bytes -= count * sizeof(T);
     REWIND_UNPOISON(storage.data(), count * sizeof(T));
   }
@@ -163,11 +175,10 @@ void recycle_array(xt::xarray<T>& array) noexcept {
   TapeMemory* memory = tape_memory();
   if (memory == nullptr || memory->array_bytes + bytes > max_cached_array_bytes) return;
   try {
-    auto& buffers = memory->arrays<T>().bucket(count);
-    if (buffers.size() >= (bytes < large_buffer_bytes ? max_small_buffers_per_count : max_large_buffers_per_count))
-      return;
-    buffers.push_back(std::move(storage));
-    REWIND_POISON(buffers.back().data(), bytes);
+    Bucket<T>& bucket = memory->arrays<T>().bucket(count);
+    if (bucket.buffers.size() >= bucket.limit) return;
+    bucket.buffers.push_back(std::move(storage));
+    REWIND_POISON(bucket.buffers.back().data(), bytes);
     memory->array_bytes += bytes;
   } catch (...) {  // no memory for the cache's own lists: the array frees its buffer as usual
   }
