@@ -1,6 +1,9 @@
 // rewind: the command-line program. `rewind --help` lists the subcommands;
 // with none, it runs the built-in default task (the README's main job).
+#include <malloc.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <string>
 
@@ -10,7 +13,23 @@
 
 #include "commands.hpp"
 
+namespace {
+// glibc hands blocks above its mmap threshold (128 KiB at first) to the kernel
+// on every free and trims the heap top above 128 KiB: a training step's large
+// arrays were mapped, faulted in and unmapped again at every op (the char-LSTM
+// benchmark row spent about half its time in the kernel). Arrays up to 32 MiB
+// (glibc's largest threshold) stay in the heap, and the heap keeps up to
+// 512 MiB of free top for the next step. Set here, for this program only: the
+// library never changes its host's allocator (MALLOC_MMAP_THRESHOLD_ and
+// MALLOC_TRIM_THRESHOLD_ in the environment still override these).
+void keep_freed_arrays_in_the_heap() {
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  if (std::getenv("MALLOC_TRIM_THRESHOLD_") == nullptr) mallopt(M_TRIM_THRESHOLD, 512 << 20);
+}
+}  // namespace
+
 int main(int argc, char** argv) {
+  keep_freed_arrays_in_the_heap();
   CLI::App cli{"rewind: reverse-mode automatic differentiation for recurrent models"};
   cli.require_subcommand(0, 1);
   int exit_code = 0;

@@ -51,21 +51,21 @@ Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
 // y = -a                        dy/da = -g
 template <class T>
 Tensor<T> neg(const Tensor<T>& a) {
-  return record<T>("neg", detail::evaluate<T>(-a.value()), {a},
+  return record<T>("neg", detail::map_values<T>(a.value(), [](T v) { return -v; }), {a},
                    [](const auto&, const auto&, const Tensor<T>& g) { return Grads<T>{neg(g)}; });
 }
 
 // y = a + s                     dy/da = g
 template <class T>
 Tensor<T> add_scalar(const Tensor<T>& a, T s) {
-  return record<T>("add_scalar", detail::evaluate<T>(a.value() + s), {a},
+  return record<T>("add_scalar", detail::map_values<T>(a.value(), [s](T v) { return v + s; }), {a},
                    [](const auto&, const auto&, const Tensor<T>& g) { return Grads<T>{g}; });
 }
 
 // y = a · s                     dy/da = g · s
 template <class T>
 Tensor<T> mul_scalar(const Tensor<T>& a, T s) {
-  return record<T>("mul_scalar", detail::evaluate<T>(a.value() * s), {a},
+  return record<T>("mul_scalar", detail::map_values<T>(a.value(), [s](T v) { return v * s; }), {a},
                    [s](const auto&, const auto&, const Tensor<T>& g) { return Grads<T>{g * s}; });
 }
 

@@ -1,18 +1,24 @@
 #include <xtensor/xmath.hpp>
+#include <xtensor/xnoalias.hpp>
 #include <xtensor/xoperation.hpp>
 
 #include "op_support.hpp"
+#include "vector_math.hpp"
 
 namespace rwd {
 
 using detail::constant;
 using detail::evaluate;
 using detail::if_needed;
+using detail::map_values;
+using detail::pointwise_grad;
 
 // y = e^x                       dy/dx = g ⊙ y
 template <class T>
 Tensor<T> exp(const Tensor<T>& x) {
-  return record<T>("exp", evaluate<T>(xt::exp(x.value())), {x},
+  xt::xarray<T> value = detail::new_array<T>(x.shape());
+  xt::noalias(value) = xt::exp(x.value());
+  return record<T>("exp", std::move(value), {x},
                    [](const auto&, const Tensor<T>& y, const Tensor<T>& g) { return Grads<T>{g * y}; });
 }
 
@@ -26,21 +32,27 @@ Tensor<T> log(const Tensor<T>& x) {
 // y = tanh x                    dy/dx = g ⊙ (1 - y²)
 template <class T>
 Tensor<T> tanh(const Tensor<T>& x) {
-  return record<T>("tanh", evaluate<T>(xt::tanh(x.value())), {x},
-                   [](const auto&, const Tensor<T>& y, const Tensor<T>& g) { return Grads<T>{g * (T(1) - y * y)}; });
+  xt::xarray<T> value = detail::new_array<T>(x.shape());
+  vector_math::tanh(x.data(), value.data(), value.size());
+  return record<T>("tanh", std::move(value), {x}, [](const auto&, const Tensor<T>& y, const Tensor<T>& g) {
+    return Grads<T>{pointwise_grad(g, y, [](T v) { return T(1) - v * v; }, [&] { return g * (T(1) - y * y); })};
+  });
 }
 
 // y = 1 / (1 + e^-x)            dy/dx = g ⊙ y ⊙ (1 - y)
 template <class T>
 Tensor<T> sigmoid(const Tensor<T>& x) {
-  return record<T>("sigmoid", evaluate<T>(T(1) / (T(1) + xt::exp(-x.value()))), {x},
-                   [](const auto&, const Tensor<T>& y, const Tensor<T>& g) { return Grads<T>{g * y * (T(1) - y)}; });
+  xt::xarray<T> value = detail::new_array<T>(x.shape());
+  vector_math::sigmoid(x.data(), value.data(), value.size());
+  return record<T>("sigmoid", std::move(value), {x}, [](const auto&, const Tensor<T>& y, const Tensor<T>& g) {
+    return Grads<T>{pointwise_grad(g, y, [](T v) { return v * (T(1) - v); }, [&] { return g * y * (T(1) - y); })};
+  });
 }
 
 // y = max(x, 0)                 dy/dx = g ⊙ [x > 0]
 template <class T>
 Tensor<T> relu(const Tensor<T>& x) {
-  return record<T>("relu", evaluate<T>(xt::maximum(x.value(), T(0))), {x},
+  return record<T>("relu", map_values<T>(x.value(), [](T v) { return v > T(0) ? v : T(0); }), {x},
                    [](const auto& in, const auto&, const Tensor<T>& g) {
                      return Grads<T>{g * constant<T>(xt::cast<T>(in[0].value() > T(0)))};
                    });
@@ -57,7 +69,8 @@ Tensor<T> softplus(const Tensor<T>& x) {
 // y = x^p                       dy/dx = g ⊙ p x^(p-1)
 template <class T>
 Tensor<T> pow(const Tensor<T>& x, T exponent) {
-  return record<T>("pow", evaluate<T>(xt::pow(x.value(), exponent)), {x},
+  auto power = [exponent](T v) { return exponent == T(2) ? v * v : std::pow(v, exponent); };
+  return record<T>("pow", map_values<T>(x.value(), power), {x},
                    [exponent](const auto& in, const auto&, const Tensor<T>& g) {
                      return Grads<T>{g * pow(in[0], exponent - T(1)) * exponent};
                    });

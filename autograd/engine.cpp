@@ -9,6 +9,7 @@
 
 #include "grad_mode.hpp"
 #include "ops.hpp"
+#include "tape_memory.hpp"
 
 namespace rwd {
 
@@ -113,8 +114,11 @@ Tensor<T> record(const char* op, xt::xarray<T>&& value, std::initializer_list<Te
                  BackwardFn<T> backward) {
   check_anomaly(op, value);
   Tensor<T> out(std::move(value));
-  if (grad_enabled && any_requires_grad(inputs.begin(), inputs.end()))
-    attach(out, op, std::vector<Tensor<T>>(inputs), std::move(backward));
+  if (grad_enabled && any_requires_grad(inputs.begin(), inputs.end())) {
+    std::vector<Tensor<T>> list = detail::new_input_list<T>();  // a recycled list's capacity: no allocation
+    list.assign(inputs.begin(), inputs.end());
+    attach(out, op, std::move(list), std::move(backward));
+  }
   return out;
 }
 
@@ -182,7 +186,10 @@ void accumulate(Tensor<T>& slot, const Tensor<T>& grad, bool create_graph) {
     slot = grad;
   } else if (!create_graph && slot.node().use_count() == 2 && !slot.requires_grad() && slot.shape() == grad.shape()) {
     // use_count 2: the slot itself plus the temporary returned by node().
-    slot.mutable_value() += grad.value();
+    // A plain loop: xtensor's += would first evaluate into a temporary array.
+    T* sum = slot.mutable_data();
+    const T* term = grad.data();
+    for (std::size_t i = 0, n = slot.numel(); i < n; ++i) sum[i] += term[i];
   } else {
     slot = add(slot, grad);
   }

@@ -38,7 +38,7 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool tb) {
   const std::size_t batch = std::max(A.batch, B.batch);
   const std::size_t m = A.rows, n = B.cols, k = A.cols;
 
-  xt::xarray<T> value = batch ? xt::xarray<T>::from_shape({batch, m, n}) : xt::xarray<T>::from_shape({m, n});
+  xt::xarray<T> value = batch ? detail::new_array<T>({batch, m, n}) : detail::new_array<T>({m, n});
   if (batch && A.batch && !B.batch && !ta) {
     // A batch of row blocks times one shared matrix is one tall GEMM.
     blas::gemm(false, tb, batch * m, n, k, T(1), a.data(), A.stored_cols, b.data(), B.stored_cols, T(0),
@@ -72,13 +72,17 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
     throw Error("linear: bias has shape " + format_shape(bias.shape()) + ", expected [" + std::to_string(out) + "]");
   Shape shape = x.shape();
   shape.back() = out;
-  xt::xarray<T> value = xt::xarray<T>::from_shape(shape);
+  xt::xarray<T> value = detail::new_array<T>(shape);
   blas::linear_rows(rows, in, out, x.data(), weight.data(), bias.defined() ? bias.data() : nullptr, value.data());
-  std::vector<Tensor<T>> inputs{x, weight};
+  std::vector<Tensor<T>> inputs = detail::new_input_list<T>();
+  inputs.push_back(x);
+  inputs.push_back(weight);
   if (bias.defined()) inputs.push_back(bias);
+  // The closure captures nothing (sizes come from the inputs): std::function keeps it without allocating.
   return record<T>("linear", std::move(value), std::move(inputs),
-                   [rows, in, out](const auto& args, const auto&, const Tensor<T>& g) {
+                   [](const auto& args, const auto&, const Tensor<T>& g) {
                      const Tensor<T>&x = args[0], &w = args[1];
+                     const std::size_t in = w.size(1), out = w.size(0), rows = x.numel() / std::max<std::size_t>(in, 1);
                      Grads<T> grads(args.size());
                      if (detail::pass_creates_graph()) {  // recorded ops
                        const Tensor<T> g2 = reshape(g, {rows, out}), x2 = reshape(x, {rows, in});
@@ -97,10 +101,10 @@ Grads<T> detail::linear_grads(std::size_t rows, const T* g, const std::vector<Te
   const std::size_t out = w.size(0), in = w.size(1);
   bool bias_wanted = false;
   for (std::size_t k = 2; k < sources.size(); ++k) bias_wanted = bias_wanted || sources[k].requires_grad();
-  xt::xarray<T> dx, dw, db;
-  if (x.requires_grad()) dx = xt::xarray<T>::from_shape(x.shape());
-  if (w.requires_grad()) dw = xt::xarray<T>::from_shape({out, in});
-  if (bias_wanted) db = xt::xarray<T>::from_shape({out});
+  // (Arrays of no elements where a gradient is not wanted: no allocation.)
+  xt::xarray<T> dx = detail::new_array<T>(x.requires_grad() ? x.shape() : Shape{0});
+  xt::xarray<T> dw = detail::new_array<T>(w.requires_grad() ? Shape{out, in} : Shape{0});
+  xt::xarray<T> db = detail::new_array<T>(bias_wanted ? Shape{out} : Shape{0});
   blas::linear_rows_backward(rows, in, out, g, x.data(), w.data(), x.requires_grad() ? dx.data() : nullptr,
                              w.requires_grad() ? dw.data() : nullptr, bias_wanted ? db.data() : nullptr);
   Grads<T> grads(sources.size());

@@ -5,7 +5,9 @@
 
 #include <xtensor/xarray.hpp>
 
+#include "grad_mode.hpp"
 #include "ops.hpp"
+#include "tape_memory.hpp"
 
 namespace rwd::detail {
 
@@ -26,6 +28,37 @@ Tensor<T> constant(E&& expression) {
   return Tensor<T>(xt::xarray<T>(std::forward<E>(expression)));
 }
 
+// y = f(x) over x's values, one plain loop over contiguous memory into an
+// array from the tape's cache: no expression machinery, no allocation once warm.
+template <class T, class F>
+xt::xarray<T> map_values(const xt::xarray<T>& x, F f) {
+  xt::xarray<T> out = new_array<T>(x.shape());
+  const T* px = x.data();
+  T* po = out.data();
+  for (std::size_t i = 0, n = out.size(); i < n; ++i) po[i] = f(px[i]);
+  return out;
+}
+
+// y = f(a, b) over two arrays of the same shape, likewise.
+template <class T, class F>
+xt::xarray<T> zip_values(const xt::xarray<T>& a, const xt::xarray<T>& b, F f) {
+  xt::xarray<T> out = new_array<T>(a.shape());
+  const T* pa = a.data();
+  const T* pb = b.data();
+  T* po = out.data();
+  for (std::size_t i = 0, n = out.size(); i < n; ++i) po[i] = f(pa[i], pb[i]);
+  return out;
+}
+
+// A backward's gradient g ⊙ f(y) (y the op's output, same shape as g): one
+// loop when the backward is not itself recorded, else the recorded ops
+// `recorded()` builds (create_graph).
+template <class T, class F, class R>
+Tensor<T> pointwise_grad(const Tensor<T>& g, const Tensor<T>& y, F f, R recorded) {
+  if (GradMode::is_enabled()) return recorded();
+  return Tensor<T>(zip_values<T>(g.value(), y.value(), [f](T gi, T yi) { return gi * f(yi); }));
+}
+
 // f(a, b) elementwise with NumPy broadcasting. `f` is a generic lambda that
 // works on scalars and on xtensor expressions: equal shapes (the common case,
 // and every tiny op) take a plain loop, others xtensor's broadcasting.
@@ -33,14 +66,7 @@ template <class T, class F>
 xt::xarray<T> broadcast_apply(const char* op, const Tensor<T>& a, const Tensor<T>& b, F f) {
   const auto& va = a.value();
   const auto& vb = b.value();
-  if (va.shape() == vb.shape()) {
-    xt::xarray<T> out = xt::xarray<T>::from_shape(va.shape());
-    const T* pa = va.data();
-    const T* pb = vb.data();
-    T* po = out.data();
-    for (std::size_t i = 0, n = out.size(); i < n; ++i) po[i] = f(pa[i], pb[i]);
-    return out;
-  }
+  if (va.shape() == vb.shape()) return zip_values<T>(va, vb, f);
   broadcast_shapes(op, shape_of(va), shape_of(vb));
   return xt::xarray<T>(f(va, vb));
 }

@@ -9,6 +9,7 @@
 
 #include "engine.hpp"
 #include "grad_mode.hpp"
+#include "tape_memory.hpp"
 
 namespace rwd {
 
@@ -72,6 +73,9 @@ Node<T>::~Node() {
     node->backward = nullptr;  // closures may hold tensors too
     // node is destroyed here with no inputs left: no recursion.
   }
+  // The value's buffer and the (now empty) input list's capacity serve the next ops.
+  recycle_array(value);
+  recycle_input_list(inputs);
   --live_node_count;
 }
 
@@ -81,7 +85,8 @@ template struct Node<double>;
 }  // namespace detail
 
 template <class T>
-Tensor<T>::Tensor(Array&& value, bool requires_grad) : node_(std::make_shared<detail::Node<T>>(std::move(value))) {
+Tensor<T>::Tensor(Array&& value, bool requires_grad)
+    : node_(std::allocate_shared<detail::Node<T>>(detail::NodeAllocator<detail::Node<T>>(), std::move(value))) {
   node_->requires_grad = requires_grad;
 }
 

@@ -26,10 +26,38 @@ std::string format_shape(const Shape& shape);
 template <class T>
 class Tensor;
 
+namespace detail {
+// Blocks of one size from per-thread free lists (autograd/tape_memory.cpp).
+void* allocate_node_block(std::size_t bytes);
+void free_node_block(void* block, std::size_t bytes) noexcept;
+
+// The allocator of the tape's small, short-lived blocks: Nodes (through
+// std::allocate_shared) and the gradient lists every backward returns. A
+// training loop's steady state reuses the blocks its previous step freed
+// instead of calling malloc.
+template <class U>
+struct NodeAllocator {
+  using value_type = U;
+  NodeAllocator() = default;
+  template <class V>
+  NodeAllocator(const NodeAllocator<V>&) noexcept {}
+  U* allocate(std::size_t n) {
+    static_assert(alignof(U) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__, "node blocks come from operator new");
+    return static_cast<U*>(allocate_node_block(n * sizeof(U)));
+  }
+  void deallocate(U* block, std::size_t n) noexcept { free_node_block(block, n * sizeof(U)); }
+  template <class V>
+  bool operator==(const NodeAllocator<V>&) const noexcept {
+    return true;
+  }
+};
+}  // namespace detail
+
 // The gradients an op's backward returns, one per input (undefined where the
-// input needs none).
+// input needs none). Build it as `Grads<T>{...}` or `Grads<T>(n)`: a vector
+// whose blocks the tape recycles.
 template <class T>
-using Grads = std::vector<Tensor<T>>;
+using Grads = std::vector<Tensor<T>, detail::NodeAllocator<Tensor<T>>>;
 
 // backward(inputs, output, grad_output) -> one gradient per input.
 // It receives the output as an argument instead of capturing it, so a node

@@ -24,10 +24,11 @@ void __libc_free(void* pointer);
 namespace {
 
 std::atomic<bool> counting{false};
-std::atomic<std::int64_t> live{0}, peak{0};
+std::atomic<std::int64_t> live{0}, peak{0}, calls{0};
 
 void allocated(void* pointer) {
   if (pointer == nullptr || !counting.load(std::memory_order_relaxed)) return;
+  calls.fetch_add(1, std::memory_order_relaxed);
   const auto now = live.fetch_add(static_cast<std::int64_t>(malloc_usable_size(pointer)), std::memory_order_relaxed) +
                    static_cast<std::int64_t>(malloc_usable_size(pointer));
   auto highest = peak.load(std::memory_order_relaxed);
@@ -91,11 +92,13 @@ namespace rwd::bench::allocation_counter {
 void start() {
   live = 0;
   peak = 0;
+  calls = 0;
   counting = true;
 }
 void stop() { counting = false; }
 std::int64_t live_bytes() { return live.load(); }
 std::int64_t peak_bytes() { return peak.load(); }
+std::int64_t allocations() { return calls.load(); }
 
 }  // namespace rwd::bench::allocation_counter
 

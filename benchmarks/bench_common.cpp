@@ -32,12 +32,12 @@ std::vector<Config> configurations(Cell cell, bool is_double) {
     for (long B : {1, 32, 64})
       for (long T : {50, 200})
         for (long H : {32, 128, 512}) out.push_back({B, T, H});
-    if (cell == Cell::rnn || !is_double) return out;
+    if (cell == Cell::rnn || cell == Cell::mgu || !is_double) return out;
     return {{1, 50, 32}, {32, 50, 128}, {32, 200, 512}};
   }
   if (is_double && cell == Cell::rnn) return {{1, 50, 32}, {32, 50, 128}};
   if (is_double) return {{32, 50, 128}};
-  if (cell == Cell::rnn)
+  if (cell == Cell::rnn || cell == Cell::mgu)
     return {{1, 50, 32},  {1, 50, 128},  {1, 50, 512},   {32, 50, 32},
             {32, 50, 128}, {32, 50, 512}, {1, 200, 128}, {32, 200, 512}, {64, 200, 512}};
   return {{1, 50, 32}, {32, 50, 128}, {32, 50, 512}, {64, 200, 512}};

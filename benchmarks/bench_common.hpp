@@ -21,10 +21,17 @@ struct Config {
   long B, T, H;
 };
 
-// The cells benchmarked; gates = how many H-wide blocks the cell's weights have.
-enum class Cell { rnn, lstm, gru };
-inline const char* cell_name(Cell cell) { return cell == Cell::rnn ? "rnn" : cell == Cell::lstm ? "lstm" : "gru"; }
-inline double cell_gates(Cell cell) { return cell == Cell::rnn ? 1 : cell == Cell::lstm ? 4 : 3; }
+// The cells benchmarked; gates = how many H-wide blocks the cell's input
+// weights have. mgu is examples/minimal_gated_unit.hpp, a user's own cell: it
+// runs only as a loop of ops (ops_loop, torch_ops_loop); its two H×H recurrent
+// products count as gates = 2 in step_flops as well.
+enum class Cell { rnn, lstm, gru, mgu };
+inline const char* cell_name(Cell cell) {
+  return cell == Cell::rnn ? "rnn" : cell == Cell::lstm ? "lstm" : cell == Cell::gru ? "gru" : "mgu";
+}
+inline double cell_gates(Cell cell) {
+  return cell == Cell::rnn ? 1 : cell == Cell::lstm ? 4 : cell == Cell::gru ? 3 : 2;
+}
 
 template <class T>
 const char* dtype_name() {
@@ -98,8 +105,10 @@ void time_tiny_chain(benchmark::State& state, Forward forward, Backward backward
 void register_gemm();
 void register_rnn();
 void register_gated();
+void register_custom_cell();  // bench_gated.cpp: the minimal gated unit as a loop of ops
 void register_torch();  // no-op without REWIND_WITH_LIBTORCH
 void register_tiny_ops();
 void register_memory();  // no-op when allocations are not counted (sanitizers)
+void register_train();   // no-op unless the rewind program is built alongside
 
 }  // namespace rwd::bench

@@ -2,6 +2,7 @@
 //   tape      nn::LSTM / nn::GRU + nn::Linear on the tape
 //   ops_loop  the cell's equations as a loop of primitive ops on the tape
 // There is no hand-derived BPTT for the gated cells; compare tape with torch.
+// The minimal gated unit (mgu/…) runs only as ops_loop: a user's own cell.
 #include "bench_common.hpp"
 #include "bench_models.hpp"
 
@@ -37,6 +38,14 @@ void register_type(Cell cell) {
 }
 
 }  // namespace
+
+// A user's own cell (examples/minimal_gated_unit.hpp) as a loop of ops, at the
+// RNN's grid sizes; bench_torch.cpp adds the same loop in libtorch.
+void register_custom_cell() {
+  for (const Config& c : configurations(Cell::mgu, false))
+    benchmark::RegisterBenchmark(row_name(Cell::mgu, "f32", c, "ops_loop").c_str(), run<float>, Cell::mgu, c, true)
+        ->Unit(benchmark::kMillisecond);
+}
 
 void register_gated() {
   for (Cell cell : {Cell::lstm, Cell::gru}) {

@@ -6,6 +6,9 @@
 //   hand_peak_bytes  the highest point over the hand forward, loss and backward
 //   ratio            tape_bytes / hand_bytes;  peak_ratio likewise
 //   ops_loop_bytes   held by a loop of primitive ops (for comparison)
+// and, for the fused layers and the loops of ops (rnn/lstm/gru/mgu …/allocs),
+//   allocs_per_step  heap blocks allocated per training step after 3 warm-up
+//                    steps (mean over 5 steps): 0 is the target
 // One iteration per row; the time column means nothing here.
 #ifdef REWIND_COUNT_ALLOCATIONS
 #include "allocation_counter.hpp"
@@ -62,9 +65,35 @@ void rnn_memory(benchmark::State& state, Config c) {
   }
 }
 
+template <class Model>
+void allocations_per_step(benchmark::State& state, Cell cell, Config c) {
+  for (auto _ : state) {
+    Model model(cell, c);
+    for (int i = 0; i < 3; ++i) model.step();
+    allocation_counter::start();
+    constexpr int steps = 5;
+    for (int i = 0; i < steps; ++i) model.step();
+    allocation_counter::stop();
+    state.counters["allocs_per_step"] = static_cast<double>(allocation_counter::allocations()) / steps;
+  }
+}
+
 }  // namespace
 
 void register_memory() {
+  const Config small{1, 50, 32}, large{32, 50, 128};
+  for (const Config& c : {small, large}) {
+    for (Cell cell : {Cell::rnn, Cell::lstm, Cell::gru})
+      benchmark::RegisterBenchmark(row_name(cell, "f32", c, "allocs_tape").c_str(),
+                                   allocations_per_step<RnnTapeModel<float>>, cell, c)
+          ->Iterations(1)
+          ->Unit(benchmark::kMillisecond);
+    for (Cell cell : {Cell::rnn, Cell::mgu})
+      benchmark::RegisterBenchmark(row_name(cell, "f32", c, "allocs_ops_loop").c_str(),
+                                   allocations_per_step<OpsLoopModel<float>>, cell, c)
+          ->Iterations(1)
+          ->Unit(benchmark::kMillisecond);
+  }
   for (const Config& c : std::vector<Config>{{1, 50, 32}, {32, 200, 128}, {64, 200, 512}})
     benchmark::RegisterBenchmark(row_name(Cell::rnn, "f32", c, "memory").c_str(), rnn_memory<float>, c)
         ->Iterations(1)

@@ -87,8 +87,9 @@ class HandModel {
 };
 
 // A loop of primitive ops on the tape, one timestep at a time: the cell's
-// equations (nn/rnn_cell.hpp, lstm_cell.hpp, gru_cell.hpp) written out with
-// linear/matmul/slice/sigmoid/tanh, and the readout + MSE per step.
+// equations (nn/rnn_cell.hpp, lstm_cell.hpp, gru_cell.hpp, and the example's
+// minimal gated unit) written out with linear/matmul/slice/sigmoid/tanh, and
+// the readout + MSE per step.
 template <class T>
 class OpsLoopModel {
  public:
@@ -96,7 +97,8 @@ class OpsLoopModel {
     const std::size_t gH = std::size_t(cell_gates(cell)) * H_;
     const T bound = T(1) / std::sqrt(T(H_));
     w_ih_ = uniform<T>({gH, H_}, -bound, bound, gen_, true);
-    w_hh_ = uniform<T>({gH, H_}, -bound, bound, gen_, true);
+    w_hh_ = uniform<T>({cell == Cell::mgu ? H_ : gH, H_}, -bound, bound, gen_, true);  // mgu: U_h
+    u_f_ = uniform<T>({H_, H_}, -bound, bound, gen_, cell == Cell::mgu);
     b_ih_ = uniform<T>({gH}, -bound, bound, gen_, true);
     b_hh_ = uniform<T>({gH}, -bound, bound, gen_, true);
     v_ = uniform<T>({1, H_}, -bound, bound, gen_, true);
@@ -110,7 +112,18 @@ class OpsLoopModel {
     Tensor<T> h = zeros<T>({B_, H_}), cell_state = zeros<T>({B_, H_});
     Tensor<T> loss = Tensor<T>::scalar(0);
     for (std::size_t t = 0; t < xs_.size(); ++t) {
-      const Tensor<T> gi = linear(xs_[t], w_ih_, b_ih_), gh = linear(h, w_hh_, b_hh_);
+      const Tensor<T> gi = linear(xs_[t], w_ih_, b_ih_);
+      if (cell_ == Cell::mgu) {
+        // examples/minimal_gated_unit.hpp's step (its bias b_ih; b_hh unused):
+        // f = σ(x W_fᵀ + b_f + h U_fᵀ), h̃ = tanh(x W_hᵀ + b_h + (f ⊙ h) U_hᵀ), h' = (1 - f) ⊙ h + f ⊙ h̃
+        const auto x_part = split(gi, {H_, H_}, 1);
+        const Tensor<T> f = sigmoid(x_part[0] + matmul(h, u_f_, false, true));
+        const Tensor<T> candidate = tanh(x_part[1] + matmul(f * h, w_hh_, false, true));
+        h = (T(1) - f) * h + f * candidate;
+        loss = loss + mean(pow(linear(h, v_, c_) - ys_[t], T(2)));
+        continue;
+      }
+      const Tensor<T> gh = linear(h, w_hh_, b_hh_);
       if (cell_ == Cell::rnn) {
         h = tanh(gi + gh);  // h' = tanh(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)
       } else if (cell_ == Cell::lstm) {
@@ -130,7 +143,7 @@ class OpsLoopModel {
   }
   void step() {
     forward().backward();
-    for (auto* p : {&w_ih_, &w_hh_, &b_ih_, &b_hh_, &v_, &c_}) p->zero_grad();
+    for (auto* p : {&w_ih_, &w_hh_, &u_f_, &b_ih_, &b_hh_, &v_, &c_}) p->zero_grad();
   }
 
  private:
@@ -138,7 +151,7 @@ class OpsLoopModel {
   Cell cell_;
   Generator gen_;
   std::size_t B_, H_;
-  Tensor<T> w_ih_, w_hh_, b_ih_, b_hh_, v_, c_;
+  Tensor<T> w_ih_, w_hh_, u_f_, b_ih_, b_hh_, v_, c_;
   std::vector<Tensor<T>> xs_, ys_;
 };
 

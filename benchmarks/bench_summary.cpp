@@ -131,7 +131,9 @@ int main(int argc, char** argv) {
   const json& context = doc.value("context", json::object());
   std::cout << "Machine: " << context.value("machine", context.value("host_name", "?")) << "; "
             << context.value("date", "") << "; grid: " << context.value("grid", "?")
-            << "; threads: " << context.value("threads", "?") << "\n\n";
+            << "; threads: " << context.value("threads", "?") << "; OpenBLAS kernel: "
+            << context.value("openblas_core", "?") << " (OPENBLAS_CORETYPE=" << context.value("openblas_coretype", "?")
+            << ")\n\n";
 
   std::cout << "GEMM reference (the BLAS and threads of the rows below):\n\n| GEMM | GFLOP/s |\n|---|---|\n";
   for (const auto& config : table.order)
@@ -141,17 +143,20 @@ int main(int argc, char** argv) {
 
   std::cout << "\nTraining step (forward over T, MSE, backward), ms; ratios < 1 mean the first is faster:\n\n"
             << "| config | tape | hand | ops_loop | torch | torch_ops_loop | tape/hand | ops_loop/hand | torch/tape "
-               "| torch_ops_loop/ops_loop | tape GFLOP/s | tape % GEMM | hand % GEMM |\n"
-            << "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+               "| torch_ops_loop/ops_loop | tape GFLOP/s | tape % GEMM | hand % GEMM | ops_loop % GEMM |\n"
+            << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& config : table.order) {
-    if (!(starts_with(config, "rnn/") || starts_with(config, "lstm/") || starts_with(config, "gru/"))) continue;
+    if (!(starts_with(config, "rnn/") || starts_with(config, "lstm/") || starts_with(config, "gru/") ||
+          starts_with(config, "mgu/")))
+      continue;
     const auto& m = table.rows.at(config);
-    if (!m.count("tape") && !m.count("torch")) continue;
+    if (!m.count("tape") && !m.count("torch") && !m.count("ops_loop")) continue;
     std::cout << "| " << config << " | " << ms(m, "tape") << " | " << ms(m, "hand") << " | " << ms(m, "ops_loop")
               << " | " << ms(m, "torch") << " | " << ms(m, "torch_ops_loop") << " | " << ratio(m, "tape", "hand")
               << " | " << ratio(m, "ops_loop", "hand") << " | " << ratio(m, "torch", "tape") << " | "
               << ratio(m, "torch_ops_loop", "ops_loop") << " | " << counter(m, "tape", "GFLOPs") << " | "
-              << counter(m, "tape", "pct_gemm", 2) << " | " << counter(m, "hand", "pct_gemm", 2) << " |\n";
+              << counter(m, "tape", "pct_gemm", 2) << " | " << counter(m, "hand", "pct_gemm", 2) << " | "
+              << counter(m, "ops_loop", "pct_gemm", 2) << " |\n";
   }
 
   std::cout << "\nTiny ops (chain of 1,000 multiplications), µs per op:\n\n"
@@ -177,6 +182,26 @@ int main(int argc, char** argv) {
     std::cout << "| " << config << " | " << mb("tape_bytes") << " | " << mb("hand_bytes") << " | "
               << counter(m, "memory", "ratio") << "× | " << mb("ops_loop_bytes") << " | " << mb("tape_peak_bytes")
               << " | " << mb("hand_peak_bytes") << " | " << counter(m, "memory", "peak_ratio") << "× |\n";
+  }
+
+  std::cout << "\nHeap blocks allocated per training step after warm-up (the benchmark's malloc counter):\n\n"
+            << "| config | tape (fused layer) | ops_loop |\n|---|---|---|\n";
+  for (const auto& config : table.order) {
+    const auto& m = table.rows.at(config);
+    if (!m.count("allocs_tape") && !m.count("allocs_ops_loop")) continue;
+    std::cout << "| " << config << " | " << counter(m, "allocs_tape", "allocs_per_step") << " | "
+              << counter(m, "allocs_ops_loop", "allocs_per_step") << " |\n";
+  }
+
+  std::cout << "\nEnd to end: the rewind program training (child process, getrusage):\n\n"
+            << "| run | wall s | user s | sys s | sys % of wall | minor page faults |\n|---|---|---|---|---|---|\n";
+  for (const auto& config : table.order) {
+    if (!starts_with(config, "train/")) continue;
+    for (const auto& [method, row] : table.rows.at(config)) {
+      auto c = [&](const char* key) { return row.counters.count(key) ? number(row.counters.at(key)) : "–"; };
+      std::cout << "| " << config << "/" << method << " | " << c("wall_s") << " | " << c("user_s") << " | "
+                << c("sys_s") << " | " << c("sys_pct") << " | " << c("minor_faults") << " |\n";
+    }
   }
   return 0;
 }

@@ -67,7 +67,8 @@ class TorchOpsLoopModel {
       return torch::empty(shape, torch_dtype<T>()).uniform_(-bound, bound).requires_grad_(true);
     };
     w_ih_ = param({gH, c.H});
-    w_hh_ = param({gH, c.H});
+    w_hh_ = param({cell == Cell::mgu ? c.H : gH, c.H});
+    u_f_ = param({c.H, c.H});
     b_ih_ = param({gH});
     b_hh_ = param({gH});
     v_ = param({1, c.H});
@@ -81,7 +82,16 @@ class TorchOpsLoopModel {
     torch::Tensor h = torch::zeros({B_, H_}, torch_dtype<T>()), cell_state = torch::zeros_like(h);
     torch::Tensor loss = torch::zeros({}, torch_dtype<T>());
     for (std::size_t t = 0; t < xs_.size(); ++t) {
-      const torch::Tensor gi = torch::linear(xs_[t], w_ih_, b_ih_), gh = torch::linear(h, w_hh_, b_hh_);
+      const torch::Tensor gi = torch::linear(xs_[t], w_ih_, b_ih_);
+      if (cell_ == Cell::mgu) {
+        const auto x_part = gi.chunk(2, 1);
+        const auto f = torch::sigmoid(x_part[0] + torch::matmul(h, u_f_.t()));
+        const auto candidate = torch::tanh(x_part[1] + torch::matmul(f * h, w_hh_.t()));
+        h = (1 - f) * h + f * candidate;
+        loss = loss + torch::mse_loss(torch::linear(h, v_, c_), ys_[t]);
+        continue;
+      }
+      const torch::Tensor gh = torch::linear(h, w_hh_, b_hh_);
       if (cell_ == Cell::rnn) {
         h = torch::tanh(gi + gh);
       } else if (cell_ == Cell::lstm) {
@@ -97,13 +107,13 @@ class TorchOpsLoopModel {
       loss = loss + torch::mse_loss(torch::linear(h, v_, c_), ys_[t]);
     }
     (loss / static_cast<double>(xs_.size())).backward();
-    for (auto* p : {&w_ih_, &w_hh_, &b_ih_, &b_hh_, &v_, &c_}) p->mutable_grad() = torch::Tensor();
+    for (auto* p : {&w_ih_, &w_hh_, &u_f_, &b_ih_, &b_hh_, &v_, &c_}) p->mutable_grad() = torch::Tensor();
   }
 
  private:
   Cell cell_;
   long B_, H_;
-  torch::Tensor w_ih_, w_hh_, b_ih_, b_hh_, v_, c_;
+  torch::Tensor w_ih_, w_hh_, u_f_, b_ih_, b_hh_, v_, c_;
   std::vector<torch::Tensor> xs_, ys_;
 };
 
@@ -149,6 +159,10 @@ void register_torch() {
     register_type<float>(cell);
     register_type<double>(cell);
   }
+  for (const Config& c : configurations(Cell::mgu, false))
+    benchmark::RegisterBenchmark(row_name(Cell::mgu, "f32", c, "torch_ops_loop").c_str(),
+                                 training_step<float, TorchOpsLoopModel<float>>, Cell::mgu, c)
+        ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("tiny/f32/1x1/torch", tiny_op_chain, 1L)->UseManualTime()->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark("tiny/f32/4x4/torch", tiny_op_chain, 4L)->UseManualTime()->Unit(benchmark::kMicrosecond);
 }

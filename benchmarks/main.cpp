@@ -11,6 +11,9 @@
 
 #include "bench_common.hpp"
 
+// OpenBLAS names the kernel it chose for this CPU (or OPENBLAS_CORETYPE's).
+extern "C" char* openblas_get_corename(void);
+
 int main(int argc, char** argv) {
   std::vector<char*> args;
   const char* env = std::getenv("REWIND_BENCH_FULL");
@@ -27,15 +30,20 @@ int main(int argc, char** argv) {
   rwd::bench::register_gemm();
   rwd::bench::register_rnn();
   rwd::bench::register_gated();
+  rwd::bench::register_custom_cell();
   rwd::bench::register_torch();
   rwd::bench::register_tiny_ops();
   rwd::bench::register_memory();
+  rwd::bench::register_train();
 
   int count = static_cast<int>(args.size());
   benchmark::Initialize(&count, args.data());
   if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
   benchmark::AddCustomContext("grid", full ? "full" : "default");
   benchmark::AddCustomContext("threads", std::to_string(rwd::bench::thread_count()));
+  benchmark::AddCustomContext("openblas_core", openblas_get_corename());
+  const char* coretype = std::getenv("OPENBLAS_CORETYPE");
+  benchmark::AddCustomContext("openblas_coretype", coretype != nullptr ? coretype : "(unset)");
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;
