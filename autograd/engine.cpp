@@ -373,7 +373,7 @@ std::vector<Tensor<T>> grad(const std::vector<Tensor<T>>& outputs, const std::ve
 }
 
 template <class T>
-std::vector<Tensor<T>> detail::grad_up_to(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& inputs,
+Grads<T> detail::grad_up_to(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& inputs,
                                           const std::vector<Tensor<T>>& seeds, bool create_graph) {
   std::unordered_map<const void*, Tensor<T>> captured;
   for (const auto& input : inputs)
@@ -381,7 +381,7 @@ std::vector<Tensor<T>> detail::grad_up_to(const std::vector<Tensor<T>>& outputs,
   Pass<T> pass{create_graph, create_graph, &captured};
   pass.stop_at_captured = true;
   execute<T>(outputs, seeds, pass);
-  std::vector<Tensor<T>> result;
+  Grads<T> result;
   result.reserve(inputs.size());
   for (const auto& input : inputs) {  // a tensor listed twice gets its gradient once
     auto it = captured.find(input.id());
@@ -398,7 +398,7 @@ std::vector<Tensor<T>> detail::grad_up_to(const std::vector<Tensor<T>>& outputs,
   template void run_backward<T>(const std::vector<Tensor<T>>&, const std::vector<Tensor<T>>&, bool, bool);        \
   template std::vector<Tensor<T>> grad<T>(const std::vector<Tensor<T>>&, const std::vector<Tensor<T>>&,           \
                                           const std::vector<Tensor<T>>&, bool, bool, bool);          \
-  template std::vector<Tensor<T>> detail::grad_up_to<T>(const std::vector<Tensor<T>>&,                          \
+  template Grads<T> detail::grad_up_to<T>(const std::vector<Tensor<T>>&,                          \
                                                         const std::vector<Tensor<T>>&,                          \
                                                         const std::vector<Tensor<T>>&, bool);
 REWIND_INSTANTIATE(float)

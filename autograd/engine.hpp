@@ -81,7 +81,7 @@ bool pass_creates_graph();
 // listed twice: the caller's pass adds each gradient once). With create_graph the gradients
 // are recorded (and the graph is kept).
 template <class T>
-std::vector<Tensor<T>> grad_up_to(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& inputs,
+Grads<T> grad_up_to(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& inputs,
                                   const std::vector<Tensor<T>>& seeds, bool create_graph);
 
 // Storage for PassLocal (below): the slot of `id` in the running pass.

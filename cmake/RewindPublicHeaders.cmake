@@ -7,7 +7,7 @@
 #   autograd/blas.hpp          the one place Rewind calls BLAS (cblas is a private dependency)
 #   autograd/vector_math.hpp   xsimd kernels of the fused steps
 #   autograd/gradient_sink.hpp in-place gradient buffers of the fused steps
-#   nn/fused_steps.hpp         the built-in cells' fused per-step nodes
+#   autograd/tape_memory.hpp   the per-thread pools behind nodes and arrays
 # A public header may include only public headers: tests/install_consumer
 # checks that against the installed tree.
 set(REWIND_PUBLIC_HEADERS
@@ -15,6 +15,7 @@ set(REWIND_PUBLIC_HEADERS
   autograd/checkpoint.hpp
   autograd/dot.hpp
   autograd/engine.hpp
+  autograd/functional.hpp
   autograd/grad_mode.hpp
   autograd/gradcheck.hpp
   autograd/gradcheck_doctest.hpp
@@ -24,6 +25,7 @@ set(REWIND_PUBLIC_HEADERS
   nn/dropout.hpp
   nn/elman_bptt.hpp
   nn/embedding.hpp
+  nn/fused_steps.hpp
   nn/gradient_report.hpp
   nn/gru_cell.hpp
   nn/init.hpp
