@@ -1,6 +1,6 @@
 // `rewind bptt`: an Elman RNN (nn::RNN + Linear head, MSE on random targets)
 // differentiated two ways: by the tape, and by the hand-derived BPTT of
-// nn/elman_bptt.hpp. Prints the per-parameter and per-step comparison and both
+// bptt/elman_bptt.hpp. Prints the per-parameter and per-step comparison and both
 // timings, and writes ||dL_T/dh_t|| (the last step's loss) against t for full
 // and truncated BPTT as CSV, and an SVG plot of them through gnuplot when it
 // is on PATH: where gradients vanish (or, with --recurrent-gain > 1, explode).
@@ -76,19 +76,19 @@ int run_bptt(const BpttConfig& c) {
   auto named = rnn.named_parameters();
   named.emplace_back("head.weight", head.weight);
   named.emplace_back("head.bias", head.bias);
-  const auto activation = relu ? nn::ElmanActivation::relu : nn::ElmanActivation::tanh;
-  const nn::ElmanModel<T> model = nn::elman_model_from_parameters(named, activation);
-  nn::ElmanGradients<T> full;
+  const auto activation = relu ? bptt::ElmanActivation::relu : bptt::ElmanActivation::tanh;
+  const bptt::ElmanModel<T> model = nn::elman_model_from_parameters(named, activation);
+  bptt::ElmanGradients<T> full;
   const double hand_ms = best_ms(c.repeats, [&] {
-    const auto trace = nn::elman_forward(model, x.value());
-    full = nn::elman_backward(model, x.value(), trace, nn::elman_mse_loss(trace.o, y.value()).grad);
+    const auto trace = bptt::elman_forward(model, x.value());
+    full = bptt::elman_backward(model, x.value(), trace, bptt::elman_mse_loss(trace.o, y.value()).grad);
   });
-  nn::BpttOptions truncated_options;
+  bptt::BpttOptions truncated_options;
   truncated_options.truncation = static_cast<int>(std::min<std::size_t>(c.truncation, 1u << 30));
-  nn::ElmanGradients<T> truncated;
+  bptt::ElmanGradients<T> truncated;
   const double truncated_ms = best_ms(c.repeats, [&] {
-    const auto trace = nn::elman_forward(model, x.value());
-    truncated = nn::elman_backward(model, x.value(), trace, nn::elman_mse_loss(trace.o, y.value()).grad,
+    const auto trace = bptt::elman_forward(model, x.value());
+    truncated = bptt::elman_backward(model, x.value(), trace, bptt::elman_mse_loss(trace.o, y.value()).grad,
                                    truncated_options);
   });
 
@@ -106,13 +106,13 @@ int run_bptt(const BpttConfig& c) {
   // L_T = mean_b (o_T - y_T)², so ||dL_T/dh_t|| (summed over the batch) is how
   // much of it reaches step t -- with full BPTT, and with truncation at k,
   // where it stops k steps back (and the log-scale plot ends there).
-  const auto trace = nn::elman_forward(model, x.value());
+  const auto trace = bptt::elman_forward(model, x.value());
   xt::xarray<T> last_step = xt::zeros<T>(trace.o.shape());
   const std::size_t last = c.seq_len - 1;
   for (std::size_t b = 0; b < c.batch_size; ++b)
     last_step(last, b, 0) = 2 * (trace.o(last, b, 0) - y.value()(last, b, 0)) / static_cast<T>(c.batch_size);
-  full = nn::elman_backward(model, x.value(), trace, last_step);
-  truncated = nn::elman_backward(model, x.value(), trace, last_step, truncated_options);
+  full = bptt::elman_backward(model, x.value(), trace, last_step);
+  truncated = bptt::elman_backward(model, x.value(), trace, last_step, truncated_options);
   fs::create_directories(c.out_dir);
   const fs::path csv = fs::path(c.out_dir) / "bptt_grad_norms.csv";
   std::string text = fmt::format("layer,t,full,truncated_k{}\n", c.truncation);
