@@ -15,6 +15,7 @@
 #include "bptt/gated_bptt.hpp"
 #include "nn/embedding.hpp"
 #include "nn/gated_gradient_report.hpp"
+#include "nn/gradient_flow.hpp"
 #include "nn/gradient_report.hpp"
 #include "nn/gru_cell.hpp"
 #include "nn/init.hpp"
