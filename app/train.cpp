@@ -129,6 +129,19 @@ Architecture architecture_of(const nn::NpzEntries& entries, const std::string& s
   return a;
 }
 
+template <class T>
+xt::xarray<T> float_array_as(const nn::NpyArray& a, const std::string& name, std::string* note) {
+  if (a.dtype == nn::dtype_of<T>()) return a.as<T>(name);
+  xt::xarray<T> values;
+  if (a.dtype == nn::DType::Float64) values = xt::cast<T>(a.as<double>(name));
+  else if (a.dtype == nn::DType::Float32) values = xt::cast<T>(a.as<float>(name));
+  else fail(name + " is " + nn::dtype_name(a.dtype) + ", expected float32 or float64");
+  if (note) *note = name + " is " + nn::dtype_name(a.dtype) + ", converted to the model's " + nn::dtype_name(nn::dtype_of<T>());
+  return values;
+}
+template xt::xarray<float> float_array_as<float>(const nn::NpyArray&, const std::string&, std::string*);
+template xt::xarray<double> float_array_as<double>(const nn::NpyArray&, const std::string&, std::string*);
+
 xt::xarray<std::int64_t> vocabulary_codes(const std::string& vocabulary) {
   xt::xarray<std::int64_t> codes = xt::zeros<std::int64_t>({vocabulary.size()});
   for (std::size_t k = 0; k < vocabulary.size(); ++k) codes(k) = static_cast<unsigned char>(vocabulary[k]);
