@@ -3,7 +3,7 @@
 # this machine lacks. Extra package names may be passed as arguments.
 set -euo pipefail
 packages=(g++ cmake make pkg-config xtl-dev libxsimd-dev libxtensor-dev libxtensor-blas-dev libopenblas-dev
-          doctest-dev libzip-dev libcli11-dev libfmt-dev gnuplot-nox graphviz "$@")
+          doctest-dev libzip-dev libcli11-dev libfmt-dev gnuplot-nox graphviz python3-numpy "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
