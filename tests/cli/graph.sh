@@ -42,6 +42,11 @@ for model in rnn lstm gru; do
   [ "$(count 'label="weight_hh_l0' "$unrolled")" -eq 1 ] || fail "$model: weight_hh drawn more than once"
 done
 
+# no flags: an RNN into rewind-out/
+mkdir -p "$WORK/defaults" && (cd "$WORK/defaults" && "$REWIND" graph > /dev/null) || fail "rewind graph with no flags failed"
+[ -s "$WORK/defaults/rewind-out/unrolled.dot" ] || fail "rewind graph with no flags: no rewind-out/unrolled.dot"
+grep -q 'label="weight_hh_l0' "$WORK/defaults/rewind-out/compact.dot" || fail "rewind graph with no flags: not an RNN"
+
 "$REWIND" graph --model rnn --steps 0 --out-dir "$WORK/zero" 2> "$WORK/stderr" && fail "--steps 0 accepted"
 grep -q -- "--steps" "$WORK/stderr" || fail "--steps 0: message does not name --steps"
 "$REWIND" graph --model cnn --out-dir "$WORK/cnn" 2> "$WORK/stderr" && fail "--model cnn accepted"
