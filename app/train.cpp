@@ -286,8 +286,24 @@ class Trainer {
         fail(fmt::format("{} has hidden size {}, but --hidden-size is {}", weights_source, a.hidden, hidden));
       if (c_.explicit_layers && a.layers != layers)
         fail(fmt::format("{} has {} layers, but --num-layers is {}", weights_source, a.layers, layers));
+      if (c_.output_size && a.output != *c_.output_size)
+        fail(fmt::format("{} has {} outputs (head.weight), but --output-size is {}", weights_source, a.output,
+                         *c_.output_size));
+      if (a.input != data_.input_size)
+        fail(fmt::format("{} takes {} input features (weight_ih_l0), the data have {}", weights_source, a.input,
+                         data_.input_size));
       kind = a.kind, hidden = a.hidden, layers = a.layers;
       if (data_.task == TaskKind::files && data_.cross_entropy) data_.output_size = a.output;
+    }
+    // rewind grads' size flags, optional: they must say what the data say
+    if (c_.input_size && *c_.input_size != data_.input_size)
+      fail(fmt::format("--input-size is {}, but the data have {} input features per step", *c_.input_size,
+                       data_.input_size));
+    if (c_.output_size) {
+      if (data_.cross_entropy && *c_.output_size >= data_.output_size) data_.output_size = *c_.output_size;  // classes
+      if (*c_.output_size != data_.output_size)
+        fail(fmt::format("--output-size is {}, but the {} {} outputs per step", *c_.output_size,
+                         data_.cross_entropy ? "largest class needs at least" : "data have", data_.output_size));
     }
     if (data_.cross_entropy) {
       for (auto cls : data_.fixed.classes)

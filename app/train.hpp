@@ -19,6 +19,8 @@ struct TrainConfig {
   // model (with --init/--resume the architecture is read from the file)
   std::string model = "rnn";
   std::size_t num_layers = 1, hidden_size = 32;
+  // rewind grads' size flags: optional, checked against the data and the --init weights
+  std::optional<std::size_t> input_size, output_size;
   // optimizer; unset options take PyTorch's default for the chosen optimizer
   std::string optimizer = "adam";
   std::optional<double> lr, momentum, weight_decay, eps;
