@@ -79,8 +79,9 @@ Problem<T> prepare(const GradsArgs& args, const SequenceModelOptions& options, L
 
   const nn::NpyArray y = read_npy(y_name);
   if (loss == LossKind::mse) {
-    if (y.dtype != nn::DType::Float32 && y.dtype != nn::DType::Float64)
-      throw Error(y_name + ": mse targets must be float32 or float64, got " + nn::dtype_name(y.dtype));
+    if (y.dtype != x.dtype)
+      throw Error(y_name + ": mse targets must have the input's dtype " + nn::dtype_name(x.dtype) + ", got " +
+                  nn::dtype_name(y.dtype));
     const Shape expected{steps, batch, options.output_size};
     if (y.shape != expected)
       throw Error(y_name + ": mse targets must have shape " + format_shape(expected) + ", got " +
