@@ -1,7 +1,7 @@
 // The main job (no subcommand): train a small Elman RNN on the sine task with
 // the tape (progress, loss CSV, plot, checkpoint under ./rewind-out), then check
 // the tape's gradients of the trained RNN against the hand-derived BPTT
-// (nn/elman_bptt.hpp), parameter by parameter and step by step.
+// (bptt/elman_bptt.hpp), parameter by parameter and step by step.
 #include <chrono>
 #include <cstdlib>
 

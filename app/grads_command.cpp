@@ -21,6 +21,7 @@
 #include <rewind/rewind.hpp>
 
 #include "commands.hpp"
+#include "train.hpp"
 #include "sequence_model.hpp"
 
 namespace rwd::app {
@@ -72,7 +73,9 @@ Problem<T> prepare(const GradsArgs& args, const SequenceModelOptions& options, L
     throw Error(x_name + ": input must have shape (T, B, " + std::to_string(options.input_size) +
                 ") with T, B >= 1, got " + format_shape(x.shape));
   const std::size_t steps = x.shape[0], batch = x.shape[1];
-  problem.x = Tensor<T>(x.as<T>(x_name));
+  std::string note;
+  problem.x = Tensor<T>(float_array_as<T>(x, x_name, &note));
+  if (!note.empty()) fmt::print("{}\n", note);
 
   const nn::NpyArray y = read_npy(y_name);
   if (loss == LossKind::mse) {
@@ -83,7 +86,7 @@ Problem<T> prepare(const GradsArgs& args, const SequenceModelOptions& options, L
     if (y.shape != expected)
       throw Error(y_name + ": mse targets must have shape " + format_shape(expected) + ", got " +
                   format_shape(y.shape));
-    problem.float_targets = Tensor<T>(y.as<T>(y_name));
+    problem.float_targets = Tensor<T>(float_array_as<T>(y, y_name, nullptr));
   } else {
     if (y.dtype != nn::DType::Int64)
       throw Error(y_name + ": cross_entropy targets must be class indices of dtype int64, got " +
@@ -151,24 +154,33 @@ void run_grads(const GradsArgs& args) {
   if (!fs::is_directory(out_dir)) throw Error(args.out + ": directory " + out_dir.string() + " does not exist");
   if (fs::is_directory(out)) throw Error(args.out + ": is a directory");
 
-  const nn::NpzEntries weights = nn::read_npz(args.state);
+  nn::NpzEntries weights = nn::read_npz(args.state);
+  for (auto it = weights.begin(); it != weights.end();)  // a `rewind train` checkpoint: only its weights count
+    it = it->first.rfind("optimizer.", 0) == 0 || it->first.rfind("train.", 0) == 0 ? weights.erase(it) : std::next(it);
   const nn::NpyArray x = read_npy(args.input);
+  // The weights' dtype is the precision (data of the other float dtype are converted); without
+  // a recognisable first weight, the input's.
+  nn::DType precision = x.dtype;
+  if (auto w = weights.find("rnn.weight_hh_l0");
+      w != weights.end() && (w->second.dtype == nn::DType::Float32 || w->second.dtype == nn::DType::Float64))
+    precision = w->second.dtype;
+  if (x.dtype != nn::DType::Float32 && x.dtype != nn::DType::Float64) precision = x.dtype;
   nn::NpzEntries grads;
-  if (x.dtype == nn::DType::Float64) {
+  if (precision == nn::DType::Float64) {
     auto problem = prepare<double>(args, options, loss, x, weights);
     grads = compute(problem, loss);
-  } else if (x.dtype == nn::DType::Float32) {
+  } else if (precision == nn::DType::Float32) {
     auto problem = prepare<float>(args, options, loss, x, weights);
     grads = compute(problem, loss);
   } else {
-    throw Error(args.input + ": input must be float32 or float64 (it picks the precision), got " +
+    throw Error(args.input + ": input must be float32 or float64, got " +
                 nn::dtype_name(x.dtype));
   }
   nn::write_npz(out, grads);
-  fmt::print("loss {} ({}, {} parameters) -> {}\n", grads.at("loss").dtype == nn::DType::Float64
+  fmt::print("loss {} ({}, {} parameters) -> {}\n", precision == nn::DType::Float64
                                                          ? fmt::format("{:.17g}", grads.at("loss").as<double>()())
                                                          : fmt::format("{:.9g}", grads.at("loss").as<float>()()),
-             nn::dtype_name(x.dtype), grads.size() - 1, args.out);
+             nn::dtype_name(precision), grads.size() - 1, args.out);
 }
 
 }  // namespace

@@ -29,9 +29,9 @@ namespace fs = std::filesystem;
 using T = double;
 
 struct GraphArgs {
-  std::string model, nonlinearity = "tanh";
+  std::string model = "rnn", nonlinearity = "tanh";
   std::size_t input_size = 2, hidden_size = 3, output_size = 2, steps = 3;
-  std::string out_dir;
+  std::string out_dir = "rewind-out";
 };
 
 // The model's weights labelled by their PyTorch names ("weight_ih_l0", "head.weight").
@@ -79,7 +79,10 @@ std::string unrolled_dot(const SequenceModel<T>& model, std::size_t steps) {
   dot.graph_name = "unrolled";
   label_weights(model, dot);
   nn::CellState<T> state = model.recurrent().cell(0).zero_state(1);
-  for (std::size_t k = 0; k < state.size(); ++k) dot.labels[state[k].id()] = state_name(k) + "_0";
+  for (std::size_t k = 0; k < state.size(); ++k) {
+    dot.labels[state[k].id()] = state_name(k) + "_0";
+    dot.outside.push_back(state[k].id());  // the initial state belongs to no step
+  }
   std::vector<Tensor<T>> outputs;
   for (std::size_t t = 1; t <= steps; ++t) {
     const Tensor<T> x_t = zeros<T>({1, model.options().input_size});
@@ -89,6 +92,9 @@ std::string unrolled_dot(const SequenceModel<T>& model, std::size_t steps) {
     for (std::size_t k = 0; k < state.size(); ++k) dot.labels[state[k].id()] = state_name(k) + "_" + std::to_string(t);
     dot.labels[step.output.id()] = "o_" + std::to_string(t);
     outputs.push_back(step.output);
+    DotOptions::Cluster cluster{"t = " + std::to_string(t), {step.output.id()}};  // the step: all it made
+    for (const auto& s : state) cluster.roots.push_back(s.id());
+    dot.clusters.push_back(std::move(cluster));
   }
   outputs.insert(outputs.end(), state.begin(), state.end());
   return to_dot(outputs, dot);
@@ -134,7 +140,7 @@ void add_graph_command(CLI::App& cli, int& exit_code) {
   const CLI::Range kSizeRange(std::size_t{1}, std::size_t{1} << 10);  // a drawing: small sizes
   auto args = std::make_shared<GraphArgs>();
   auto* cmd = cli.add_subcommand("graph", "Write a recurrent model's computational graph as Graphviz DOT (and SVG)");
-  cmd->add_option("--model", args->model, "Recurrent cell: rnn, lstm or gru")->required();
+  cmd->add_option("--model", args->model, "Recurrent cell: rnn, lstm or gru")->capture_default_str();
   cmd->add_option("--steps", args->steps, "Time steps of the unrolled view (T)")
       ->capture_default_str()->check(kSizeRange);
   cmd->add_option("--input-size", args->input_size, "Features per input step (shown as shapes)")
@@ -143,7 +149,8 @@ void add_graph_command(CLI::App& cli, int& exit_code) {
   cmd->add_option("--output-size", args->output_size, "Outputs of the Linear head")
       ->capture_default_str()->check(kSizeRange);
   cmd->add_option("--nonlinearity", args->nonlinearity, "rnn only: tanh or relu")->capture_default_str();
-  cmd->add_option("--out-dir", args->out_dir, "Directory for compact.dot, unrolled.dot (and .svg)")->required();
+  cmd->add_option("--out-dir", args->out_dir, "Directory for compact.dot, unrolled.dot (and .svg)")
+      ->capture_default_str();
   cmd->callback([args, &exit_code] {
     run_graph(*args);
     exit_code = 0;

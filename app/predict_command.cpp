@@ -16,6 +16,7 @@
 
 #include <fmt/core.h>
 #include <fmt/ranges.h>
+#include <xtensor/xmath.hpp>
 
 #include "commands.hpp"
 #include "render.hpp"
@@ -34,7 +35,9 @@ int predict(const std::string& checkpoint, const nn::NpyArray& x, const std::str
   if (x.shape.size() != 3 || x.shape[0] == 0 || x.shape[1] == 0 || x.shape[2] != in)
     throw Error(fmt::format("predict: --input '{}' has shape [{}], expected [T, B, {}]", input,
                             fmt::join(x.shape.begin(), x.shape.end(), ", "), in));
-  const xt::xarray<T> values = x.as<T>("--input");
+  std::string note;  // numpy's default float64 for a float32 model (or the other way): converted, and said so
+  const xt::xarray<T> values = float_array_as<T>(x, "predict: --input '" + input + "'", &note);
+  if (!note.empty()) fmt::print("{}\n", note);
   for (auto v : values)
     if (!std::isfinite(static_cast<double>(v)))
       throw Error("predict: --input '" + input + "' holds a non-finite value, expected finite numbers");
@@ -47,9 +50,9 @@ int predict(const std::string& checkpoint, const nn::NpyArray& x, const std::str
 }
 
 // Autoregressive sine generation; returns the RMSE of the generated part.
+template <class T>
 int sample_sine(const std::string& checkpoint, std::size_t prime, std::size_t length, double omega, double phase,
                 const std::string& out) {
-  using T = double;
   auto model = load_model<T>(checkpoint, "--checkpoint");
   if (model->recurrent().options().input_size != 1 || model->head().out_features() != 1)
     throw Error("sample: the model must map 1 input to 1 output (one trained with --task sine), or be a character "
@@ -64,10 +67,10 @@ int sample_sine(const std::string& checkpoint, std::size_t prime, std::size_t le
     const bool generated = t >= prime;
     const double input = generated ? value : truth(t);
     xt::xarray<T> x = xt::zeros<T>({std::size_t{1}, std::size_t{1}, std::size_t{1}});
-    x(0, 0, 0) = input;
+    x(0, 0, 0) = static_cast<T>(input);
     auto step = model->forward(Tensor<T>(x), state);
     state = step.state;
-    value = step.output.value().flat(0);
+    value = static_cast<double>(step.output.value().flat(0));
     if (generated) squared += (value - truth(t + 1)) * (value - truth(t + 1));
     csv += fmt::format("{},{:.17g},{:.17g},{:.17g},{}\n", t, input, value, truth(t + 1), generated ? 1 : 0);
   }
@@ -97,9 +100,9 @@ std::pair<std::size_t, std::size_t> count_embedded_reber(const std::string& text
 // Character generation: the model reads `prime` one character at a time, then
 // each next character is drawn from softmax(o_t / temperature) and fed back.
 // Prints the prime followed by the generated text.
+template <class T>
 int sample_chars(const std::string& checkpoint, const std::string& vocabulary, std::string prime, std::size_t length,
                  double temperature, std::uint64_t seed) {
-  using T = double;
   if (!(temperature > 0) || !std::isfinite(temperature))
     throw Error(fmt::format("sample: --temperature must be a finite number > 0, got {}", temperature));
   if (prime.empty()) prime = vocabulary.substr(0, 1);
@@ -124,7 +127,7 @@ int sample_chars(const std::string& checkpoint, const std::string& vocabulary, s
   std::string text = prime;
   for (std::size_t n = 0; n < length; ++n) {
     // p_k ∝ exp((o_k - max o) / temperature), drawn by inverse CDF.
-    const double top = *std::max_element(logits.begin(), logits.end());
+    const double top = static_cast<double>(*std::max_element(logits.begin(), logits.end()));
     std::vector<double> weights;
     double total = 0;
     for (const T o : logits) total += weights.emplace_back(std::exp((double(o) - top) / temperature));
@@ -156,8 +159,6 @@ void add_predict_commands(CLI::App& cli, int& exit_code) {
   predict_cmd->callback([p, &exit_code] {
     const nn::NpyArray x = read_npy(p->input, "--input");
     const Architecture a = architecture_of(read_npz_file(p->checkpoint, "--checkpoint"), "--checkpoint");
-    if (x.dtype != a.dtype)
-      throw Error(fmt::format("predict: --input is {}, the model is {}", nn::dtype_name(x.dtype), nn::dtype_name(a.dtype)));
     exit_code = a.dtype == nn::DType::Float32 ? predict<float>(p->checkpoint, x, p->input, p->output)
                                               : predict<double>(p->checkpoint, x, p->input, p->output);
   });
@@ -171,7 +172,7 @@ void add_predict_commands(CLI::App& cli, int& exit_code) {
   auto s = std::make_shared<SampleArgs>();
   auto* sample_cmd = cli.add_subcommand(
       "sample", "Generate from a trained checkpoint: characters (reber/text model) or a sine wave (sine model)");
-  sample_cmd->add_option("--checkpoint", s->checkpoint, "checkpoint.npz of a float64 run")->required();
+  sample_cmd->add_option("--checkpoint", s->checkpoint, "checkpoint.npz (float32 or float64)")->required();
   sample_cmd->add_option("--prime", s->prime,
                          "Character model: text fed first (default: the vocabulary's first character); "
                          "sine model: steps of the true wave fed first (default 40)");
@@ -187,9 +188,11 @@ void add_predict_commands(CLI::App& cli, int& exit_code) {
   sample_cmd->callback([s, &exit_code] {
     const nn::NpzEntries entries = read_npz_file(s->checkpoint, "--checkpoint");
     const std::string source = "--checkpoint '" + s->checkpoint + "'";
+    const bool single = architecture_of(entries, "--checkpoint").dtype == nn::DType::Float32;  // the model's own dtype
     if (entries.count("train.vocabulary")) {
-      exit_code = sample_chars(s->checkpoint, vocabulary_of(entries, source), s->prime, s->length, s->temperature,
-                               s->seed);
+      const std::string vocabulary = vocabulary_of(entries, source);
+      exit_code = single ? sample_chars<float>(s->checkpoint, vocabulary, s->prime, s->length, s->temperature, s->seed)
+                         : sample_chars<double>(s->checkpoint, vocabulary, s->prime, s->length, s->temperature, s->seed);
       return;
     }
     std::size_t prime = 40;
@@ -203,7 +206,8 @@ void add_predict_commands(CLI::App& cli, int& exit_code) {
       if (used != s->prime.size() || s->prime[0] == '-')
         throw Error("sample: --prime '" + s->prime + "': a sine model is primed with a number of steps");
     }
-    exit_code = sample_sine(s->checkpoint, prime, s->length, s->omega, s->phase, s->out);
+    exit_code = single ? sample_sine<float>(s->checkpoint, prime, s->length, s->omega, s->phase, s->out)
+                       : sample_sine<double>(s->checkpoint, prime, s->length, s->omega, s->phase, s->out);
   });
 }
 

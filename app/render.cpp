@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <iostream>
 #include <sstream>
 #include <vector>
 
@@ -82,6 +83,32 @@ Rendered plot_with_gnuplot(const fs::path& script_path, const std::string& scrip
 Rendered render_dot(const fs::path& dot_file, const fs::path& svg) {
   return render("dot", "graphviz", {"-Tsvg", dot_file.string()}, svg,
                 "dot -Tsvg " + dot_file.string() + " -o " + svg.string());
+}
+
+void write_gradient_flow(const nn::GradientFlow& flow, const fs::path& out_dir, const std::string& title,
+                         const std::string& who) {
+  if (flow.layers.empty()) return;
+  fs::create_directories(out_dir);
+  const fs::path csv = out_dir / "gradient_flow.csv";
+  write_text_atomically(csv, flow.to_csv(), who);
+  std::size_t top = 0;  // the top layer's forward direction
+  for (std::size_t i = 0; i < flow.layers.size(); ++i)
+    if (!flow.layers[i].reverse) top = flow.layers[i].layer;
+  const bool lstm = !flow.layers[0].dc_norm.empty(), jacobians = !flow.layers[0].jacobian_h.empty();
+  std::ostringstream plot;
+  plot << "set terminal svg size 800,480 dynamic background rgb 'white'\nset datafile separator ','\n"
+       << "set logscale y\nset format y '10^{%L}'\nset xlabel 't'\nset grid\nset key bottom right\n"
+       << "set title \"" << title << ": gradient flow of layer " << top << " (" << nn::verdict_name(flow.verdict)
+       << ")\"\n"
+       << "sel(col) = (strcol(1) eq '" << top << "' && strcol(2) eq 'forward' && strlen(strcol(col)) > 0) ? column(col) : 1/0\n"
+       << "plot '" << csv.string() << "' using 3:(sel(4)) skip 1 with linespoints pt 7 ps 0.4 lw 2 lc rgb '#2060c0' title '||dL/dh_t||'";
+  if (lstm) plot << ", '' using 3:(sel(5)) skip 1 with lines lw 2 lc rgb '#20a060' title '||dL/dc_t||'";
+  if (jacobians) plot << ", '' using 3:(sel(6)) skip 1 with lines lw 2 dt 2 lc rgb '#c04020' title '||dh_t/dh_{t-1}|| (estimate)'";
+  if (jacobians && lstm) plot << ", '' using 3:(sel(7)) skip 1 with lines lw 2 dt 3 lc rgb '#a020a0' title '||dc_t/dc_{t-1}|| (estimate)'";
+  plot << "\n";
+  const Rendered svg = plot_with_gnuplot(out_dir / "gradient_flow.gp", plot.str(), out_dir / "gradient_flow.svg");
+  std::cout << "wrote " << csv.string() << " (gradient flow per layer, direction and step); "
+            << (svg.svg ? "plot: " + svg.svg->string() : "no plot: " + svg.note) << "\n";
 }
 
 }  // namespace rwd::app

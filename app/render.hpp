@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 
+#include <rewind/nn/gradient_flow.hpp>
+
 namespace rwd::app {
 
 // Writes `text` to `path` atomically (temporary file + rename, nn::write_file_atomically);
@@ -28,5 +30,11 @@ Rendered plot_with_gnuplot(const std::filesystem::path& script_path, const std::
 
 // Renders the DOT file `dot_file` to `svg` with Graphviz's dot when it is on PATH.
 Rendered render_dot(const std::filesystem::path& dot_file, const std::filesystem::path& svg);
+
+// Writes flow.to_csv() to out_dir/gradient_flow.csv and plots its top layer's
+// forward direction (||dL/dh_t||, ||dL/dc_t|| for an LSTM, and the step
+// Jacobian estimates, log scale) to gradient_flow.svg; prints one line naming them.
+void write_gradient_flow(const nn::GradientFlow& flow, const std::filesystem::path& out_dir, const std::string& title,
+                         const std::string& who);
 
 }  // namespace rwd::app

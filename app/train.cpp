@@ -144,6 +144,19 @@ Architecture architecture_of(const nn::NpzEntries& entries, const std::string& s
   return a;
 }
 
+template <class T>
+xt::xarray<T> float_array_as(const nn::NpyArray& a, const std::string& name, std::string* note) {
+  if (a.dtype == nn::dtype_of<T>()) return a.as<T>(name);
+  xt::xarray<T> values;
+  if (a.dtype == nn::DType::Float64) values = xt::cast<T>(a.as<double>(name));
+  else if (a.dtype == nn::DType::Float32) values = xt::cast<T>(a.as<float>(name));
+  else fail(name + " is " + nn::dtype_name(a.dtype) + ", expected float32 or float64");
+  if (note) *note = name + " is " + nn::dtype_name(a.dtype) + ", converted to the model's " + nn::dtype_name(nn::dtype_of<T>());
+  return values;
+}
+template xt::xarray<float> float_array_as<float>(const nn::NpyArray&, const std::string&, std::string*);
+template xt::xarray<double> float_array_as<double>(const nn::NpyArray&, const std::string&, std::string*);
+
 xt::xarray<std::int64_t> vocabulary_codes(const std::string& vocabulary) {
   xt::xarray<std::int64_t> codes = xt::zeros<std::int64_t>({vocabulary.size()});
   for (std::size_t k = 0; k < vocabulary.size(); ++k) codes(k) = static_cast<unsigned char>(vocabulary[k]);
@@ -292,8 +305,24 @@ class Trainer {
         fail(fmt::format("{} has hidden size {}, but --hidden-size is {}", weights_source, a.hidden, hidden));
       if (c_.explicit_layers && a.layers != layers)
         fail(fmt::format("{} has {} layers, but --num-layers is {}", weights_source, a.layers, layers));
+      if (c_.output_size && a.output != *c_.output_size)
+        fail(fmt::format("{} has {} outputs (head.weight), but --output-size is {}", weights_source, a.output,
+                         *c_.output_size));
+      if (a.input != data_.input_size)
+        fail(fmt::format("{} takes {} input features (weight_ih_l0), the data have {}", weights_source, a.input,
+                         data_.input_size));
       kind = a.kind, hidden = a.hidden, layers = a.layers;
       if (data_.task == TaskKind::files && data_.cross_entropy) data_.output_size = a.output;
+    }
+    // rewind grads' size flags, optional: they must say what the data say
+    if (c_.input_size && *c_.input_size != data_.input_size)
+      fail(fmt::format("--input-size is {}, but the data have {} input features per step", *c_.input_size,
+                       data_.input_size));
+    if (c_.output_size) {
+      if (data_.cross_entropy && *c_.output_size >= data_.output_size) data_.output_size = *c_.output_size;  // classes
+      if (*c_.output_size != data_.output_size)
+        fail(fmt::format("--output-size is {}, but the {} {} outputs per step", *c_.output_size,
+                         data_.cross_entropy ? "largest class needs at least" : "data have", data_.output_size));
     }
     if (data_.cross_entropy) {
       for (auto cls : data_.fixed.classes)

@@ -20,6 +20,8 @@ struct TrainConfig {
   // model (with --init/--resume the architecture is read from the file)
   std::string model = "rnn";
   std::size_t num_layers = 1, hidden_size = 32;
+  // rewind grads' size flags: optional, checked against the data and the --init weights
+  std::optional<std::size_t> input_size, output_size;
   // optimizer; unset options take PyTorch's default for the chosen optimizer
   std::string optimizer = "adam";
   std::optional<double> lr, momentum, weight_decay, eps;
@@ -69,6 +71,10 @@ nn::NpzEntries read_npz_file(const std::string& path, const std::string& flag);
 // the characters' byte values, int64), and back; errors name `source`.
 xt::xarray<std::int64_t> vocabulary_codes(const std::string& vocabulary);
 std::string vocabulary_of(const nn::NpzEntries& checkpoint, const std::string& source);
+// A float32 or float64 array as T's values; `note` (if not null) is set to one
+// line saying so when it had the other dtype. Anything else throws, naming `name`.
+template <class T>
+xt::xarray<T> float_array_as(const nn::NpyArray& a, const std::string& name, std::string* note);
 // The model stored in a weights file or checkpoint (T must be its dtype).
 template <class T>
 std::unique_ptr<SequenceModel<T>> load_model(const std::string& path, const std::string& flag);

@@ -19,6 +19,9 @@ void add_train_options(CLI::App& cmd, TrainConfig& c) {
       ->capture_default_str();
   cmd.add_option("--num-layers", c.num_layers, "Stacked recurrent layers")->capture_default_str();
   cmd.add_option("--hidden-size", c.hidden_size, "Hidden units per layer")->capture_default_str();
+  cmd.add_option("--input-size", c.input_size, "Features per input step (optional: checked against the data and --init)");
+  cmd.add_option("--output-size", c.output_size,
+                 "Outputs of the Linear head (optional: checked against the data and --init; cross_entropy: classes)");
   cmd.add_option("--optimizer", c.optimizer, "sgd, adam, adamw, rmsprop or adagrad")
       ->check(CLI::IsMember({"sgd", "adam", "adamw", "rmsprop", "adagrad"}))
       ->capture_default_str();

@@ -1,5 +1,6 @@
 #include "dot.hpp"
 
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -11,10 +12,43 @@ std::string node_id(const void* p) {
   out << "n" << reinterpret_cast<std::uintptr_t>(p);
   return out.str();
 }
+
+// Which cluster each node is in (see DotOptions::clusters); nodes of no cluster are absent.
+template <class T>
+std::map<const void*, std::size_t> cluster_members(const std::vector<Tensor<T>>& outputs, const DotOptions& options) {
+  std::map<const void*, std::size_t> member;
+  if (options.clusters.empty()) return member;
+  std::map<const void*, Tensor<T>> by_id;  // every node of the graph, by id
+  std::vector<Tensor<T>> pending(outputs.begin(), outputs.end());
+  while (!pending.empty()) {
+    Tensor<T> t = pending.back();
+    pending.pop_back();
+    if (!t.defined() || !by_id.emplace(t.id(), t).second) continue;
+    for (const auto& input : t.node()->inputs) pending.push_back(input);
+  }
+  const std::set<const void*> outside(options.outside.begin(), options.outside.end());
+  for (std::size_t c = 0; c < options.clusters.size(); ++c) {
+    std::vector<const void*> todo(options.clusters[c].roots.begin(), options.clusters[c].roots.end());
+    while (!todo.empty()) {
+      const void* id = todo.back();
+      todo.pop_back();
+      auto it = by_id.find(id);
+      if (it == by_id.end() || member.count(id) || outside.count(id)) continue;
+      const auto& node = *it->second.node();
+      if (node.is_leaf && it->second.requires_grad()) continue;  // a weight: shared, outside every cluster
+      member[id] = c;
+      for (const auto& input : node.inputs) todo.push_back(input.id());
+    }
+  }
+  return member;
+}
+
 }  // namespace
 
 template <class T>
 std::string to_dot(const std::vector<Tensor<T>>& outputs, const DotOptions& options) {
+  const auto member = cluster_members(outputs, options);
+  std::vector<std::ostringstream> cluster_nodes(options.clusters.size());
   std::ostringstream out;
   out << "digraph " << options.graph_name << " {\n  rankdir=BT;\n  node [fontname=\"Helvetica\", fontsize=10];\n";
   std::set<const void*> seen;
@@ -28,13 +62,22 @@ std::string to_dot(const std::vector<Tensor<T>>& outputs, const DotOptions& opti
     std::string text = label != options.labels.end() ? label->second : std::string(node.op);
     if (options.show_shapes) text += "\\n" + format_shape(t.shape());
     const bool leaf = node.is_leaf || node.released;
-    out << "  " << node_id(t.id()) << " [label=\"" << text << "\", shape=" << (leaf ? "ellipse" : "box")
-        << (label != options.labels.end() ? ", style=filled, fillcolor=\"#dde8f7\"" : "") << "];\n";
+    const auto cluster = member.find(t.id());
+    std::ostream& node_out = cluster == member.end() ? static_cast<std::ostream&>(out) : cluster_nodes[cluster->second];
+    node_out << "  " << node_id(t.id()) << " [label=\"" << text << "\", shape=" << (leaf ? "ellipse" : "box")
+             << (label != options.labels.end() ? ", style=filled, fillcolor=\"#dde8f7\"" : "") << "];\n";
     for (const auto& input : node.inputs) {
-      out << "  " << node_id(input.id()) << " -> " << node_id(t.id()) << ";\n";
+      const auto from = member.find(input.id());
+      const bool delay = cluster != member.end() && from != member.end() && from->second != cluster->second;
+      out << "  " << node_id(input.id()) << " -> " << node_id(t.id())
+          << (delay ? " [style=bold, color=\"#c04020\", label=\"" + options.delay_label + "\"]" : std::string()) << ";\n";
       pending.push_back(input);
     }
   }
+  for (std::size_t c = 0; c < options.clusters.size(); ++c)
+    out << "  subgraph cluster_" << c << " {\n    label=\"" << options.clusters[c].label
+        << "\";\n    style=rounded;\n    color=\"#909090\";\n"
+        << cluster_nodes[c].str() << "  }\n";
   for (const auto& [from, to] : options.dashed_edges)
     out << "  " << node_id(from) << " -> " << node_id(to) << " [style=dashed, label=\"" << options.dashed_label
         << "\", constraint=false];\n";

@@ -1,7 +1,8 @@
 // The recorded graph as Graphviz DOT: one box per op, one ellipse per leaf,
 // edges from inputs to the op that consumed them. Names given in `labels`
 // (tensor id -> name) are shown on their nodes, so a caller can mark weights,
-// inputs and hidden states.
+// inputs and hidden states. Nodes can be grouped into clusters (one per time
+// step of an unrolled recurrence); edges between two clusters are the delays.
 #pragma once
 
 #include <map>
@@ -19,6 +20,18 @@ struct DotOptions {
   std::vector<std::pair<const void*, const void*>> dashed_edges;
   std::string dashed_label = "D";
   bool show_shapes = true;
+  // Clusters, in order: cluster i ("subgraph cluster_<i>", titled label) holds
+  // every node reachable backwards from its roots that no earlier cluster
+  // holds, except leaves that require grad (the weights, shared by all) and
+  // the nodes in `outside`. An edge from one cluster into another is drawn as
+  // a delay (bold, labelled delay_label).
+  struct Cluster {
+    std::string label;
+    std::vector<const void*> roots;
+  };
+  std::vector<Cluster> clusters;
+  std::vector<const void*> outside;
+  std::string delay_label = "D";
 };
 
 template <class T>

@@ -57,33 +57,33 @@ class RnnTapeModel {
   Tensor<T> x_, y_;
 };
 
-// The hand-derived BPTT (nn/elman_bptt): tanh RNN + readout, no autograd.
+// The hand-derived BPTT (bptt/elman_bptt): tanh RNN + readout, no autograd.
 template <class T>
 class HandModel {
  public:
   explicit HandModel(Config c) : gen_(1) {
     const auto B = std::size_t(c.B), steps = std::size_t(c.T), H = std::size_t(c.H);
     model_.layers.push_back({uniform<T>({H, H}, -0.1, 0.1, gen_).value(), uniform<T>({H, H}, -0.1, 0.1, gen_).value(),
-                             uniform<T>({H}, -0.1, 0.1, gen_).value(), nn::ElmanActivation::tanh});
+                             uniform<T>({H}, -0.1, 0.1, gen_).value(), bptt::ElmanActivation::tanh});
     model_.readout =
-        nn::ElmanReadout<T>{uniform<T>({1, H}, -0.1, 0.1, gen_).value(), uniform<T>({1}, -0.1, 0.1, gen_).value()};
+        bptt::ElmanReadout<T>{uniform<T>({1, H}, -0.1, 0.1, gen_).value(), uniform<T>({1}, -0.1, 0.1, gen_).value()};
     x_ = randn<T>({steps, B, H}, gen_).value();
     y_ = randn<T>({steps, B, 1}, gen_).value();
     options_.input_grad = false;  // the tape's x needs no gradient either
   }
-  nn::ElmanTrace<T> forward() const { return nn::elman_forward(model_, x_); }
+  bptt::ElmanTrace<T> forward() const { return bptt::elman_forward(model_, x_); }
   void step() {
     auto trace = forward();
-    auto loss = nn::elman_mse_loss(trace.o, y_);
-    auto grads = nn::elman_backward(model_, x_, trace, loss.grad, options_);
+    auto loss = bptt::elman_mse_loss(trace.o, y_);
+    auto grads = bptt::elman_backward(model_, x_, trace, loss.grad, options_);
     benchmark::DoNotOptimize(grads.layers[0].W.data());
   }
 
  private:
   Generator gen_;
-  nn::ElmanModel<T> model_;
+  bptt::ElmanModel<T> model_;
   xt::xarray<T> x_, y_;
-  nn::BpttOptions options_;
+  bptt::BpttOptions options_;
 };
 
 // A loop of primitive ops on the tape, one timestep at a time: the cell's

@@ -1,7 +1,7 @@
 // Training step (forward over T, MSE on a per-step linear readout, backward; no
 // optimizer) of a 1-layer tanh RNN, three ways in one binary:
 //   tape      nn::RNN + nn::Linear on the tape (fused step nodes)
-//   hand      the hand-derived BPTT (nn/elman_bptt), no autograd
+//   hand      the hand-derived BPTT (bptt/elman_bptt), no autograd
 //   ops_loop  a loop of primitive ops on the tape (what a user's custom cell costs)
 // and, in the full grid only, tape_generic: nn::RNN recording op by op (fused = false).
 // The loss is the same for all: L = 1/(T·B) Σ_t Σ_b (o_tb − y_tb)², o_t = h_t Vᵀ + c.

@@ -22,10 +22,15 @@ set(REWIND_PUBLIC_HEADERS
   autograd/ops.hpp
   autograd/random.hpp
   autograd/tensor.hpp
+  bptt/elman_bptt.hpp
+  bptt/gated_bptt.hpp
+  bptt/gated_steps.hpp
+  bptt/options.hpp
   nn/dropout.hpp
-  nn/elman_bptt.hpp
   nn/embedding.hpp
   nn/fused_steps.hpp
+  nn/gated_gradient_report.hpp
+  nn/gradient_flow.hpp
   nn/gradient_report.hpp
   nn/gru_cell.hpp
   nn/init.hpp
@@ -39,6 +44,7 @@ set(REWIND_PUBLIC_HEADERS
   nn/recurrent_layers.hpp
   nn/rnn_cell.hpp
   nn/state_dict.hpp
+  nn/step_gradients.hpp
   optim/adagrad.hpp
   optim/adam.hpp
   optim/clip_grad.hpp

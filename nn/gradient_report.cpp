@@ -9,6 +9,7 @@
 
 #include "../autograd/engine.hpp"
 #include "../autograd/ops.hpp"
+#include "step_gradients.hpp"
 
 namespace rwd::nn {
 
@@ -123,20 +124,28 @@ std::string GradientReport::to_string(std::size_t max_step_rows) const {
     }
   }
   if (!steps.empty()) {
-    out << "  dL/dh_t per step, in the order backward visits them:\n";
-    out << "  " << std::setw(5) << "layer" << std::setw(7) << "step" << std::setw(13) << "|tape|" << std::setw(13)
-        << "|reference|" << std::setw(12) << "max|diff|" << std::setw(12) << "max rel" << "  " << std::left
-        << std::setw(14) << "worst [b, j]" << std::right << std::setw(15) << "tape" << std::setw(15) << "reference"
-        << "  result\n";
-    // Rows by layer, top layer first, t = T..1; long passing runs are elided.
-    std::vector<std::size_t> layers;
+    std::ostringstream head;
+    head << "  " << std::setw(5) << "layer" << std::setw(7) << "step" << std::setw(13) << "|tape|" << std::setw(13)
+         << "|reference|" << std::setw(12) << "max|diff|" << std::setw(12) << "max rel" << "  " << std::left
+         << std::setw(14) << "worst [b, j]" << std::right << std::setw(15) << "tape" << std::setw(15) << "reference"
+         << "  result\n";
+    const std::string header = head.str();
+    // Rows by state (h, then c) and layer, top layer first, t = T..1; long passing runs are elided.
+    std::vector<std::pair<char, std::size_t>> groups;  // (state, layer)
     for (const auto& s : steps)
-      if (std::find(layers.begin(), layers.end(), s.layer) == layers.end()) layers.push_back(s.layer);
-    std::sort(layers.rbegin(), layers.rend());
-    for (auto layer : layers) {
+      if (std::find(groups.begin(), groups.end(), std::pair(s.state, s.layer)) == groups.end())
+        groups.emplace_back(s.state, s.layer);
+    std::sort(groups.begin(), groups.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first == 'h' : a.second > b.second;
+    });
+    char shown_state = 0;
+    for (auto [state, layer] : groups) {
+      if (state != shown_state)
+        out << "  dL/d" << state << "_t per step, in the order backward visits them:\n" << header;
+      shown_state = state;
       std::vector<const StepDifference*> rows;
       for (const auto& s : steps)
-        if (s.layer == layer) rows.push_back(&s);
+        if (s.layer == layer && s.state == state) rows.push_back(&s);
       std::sort(rows.begin(), rows.end(), [](auto* a, auto* b) { return a->step > b->step; });
       const std::size_t n = rows.size();
       std::vector<bool> shown(n, n <= max_step_rows);
@@ -165,21 +174,16 @@ std::string GradientReport::to_string(std::size_t max_step_rows) const {
   }
   if (auto first = first_divergence())
     out << "  the backward pass first goes wrong at layer " << first->layer << ", step " << first->step
-        << " (dL/dh_" << first->step << ")\n";
+        << " (dL/d" << first->state << "_" << first->step << ")\n";
   return out.str();
 }
 
 std::ostream& operator<<(std::ostream& out, const GradientReport& report) { return out << report.to_string(); }
 
-namespace {
+namespace detail {
 
 // "rnn.weight_ih_l2" -> ("weight_ih_l", 2); names without a layer suffix -> (name, none)
-struct ParsedName {
-  std::string base;
-  std::optional<std::size_t> layer;
-};
-
-ParsedName parse(const std::string& dotted) {
+ParsedName parse_parameter_name(const std::string& dotted) {
   const auto dot = dotted.rfind('.');
   const std::string last = dot == std::string::npos ? dotted : dotted.substr(dot + 1);
   for (const char* prefix : {"weight_ih_l", "weight_hh_l", "bias_ih_l", "bias_hh_l"}) {
@@ -191,30 +195,6 @@ ParsedName parse(const std::string& dotted) {
   return {last, std::nullopt};
 }
 
-enum class Role { U, W, b, V, c };
-
-struct Mapped {
-  Role role;
-  std::size_t layer;
-};
-
-Mapped map_name(const char* op, const std::string& name) {
-  const auto p = parse(name);
-  if (p.layer) {
-    if (p.base == "weight_ih_l") return {Role::U, *p.layer};
-    if (p.base == "weight_hh_l") return {Role::W, *p.layer};
-    return {Role::b, *p.layer};  // bias_ih_l / bias_hh_l
-  }
-  if (p.base == "U") return {Role::U, 0};
-  if (p.base == "W") return {Role::W, 0};
-  if (p.base == "b") return {Role::b, 0};
-  if (p.base == "V" || p.base == "weight") return {Role::V, 0};
-  if (p.base == "c" || p.base == "bias") return {Role::c, 0};
-  throw Error(std::string(op) + ": parameter '" + name +
-              "' is not an Elman RNN parameter (expected weight_ih_l<n>, weight_hh_l<n>, bias_ih_l<n>, "
-              "bias_hh_l<n>, a readout weight/bias, or U, W, b, V, c)");
-}
-
 template <class T>
 xt::xarray<T> grad_or_zeros(const Tensor<T>& t) {
   const Tensor<T> g = t.grad();
@@ -222,15 +202,14 @@ xt::xarray<T> grad_or_zeros(const Tensor<T>& t) {
   return xt::zeros<T>(t.shape());
 }
 
-// One row per layer and step: the tape's dL/dh_t ([B, H] each) against the reference's.
 template <class T>
-void add_steps(const char* op, GradientReport& report, const std::vector<std::vector<xt::xarray<T>>>& tape_dh,
-               const ElmanGradients<T>& reference) {
-  if (tape_dh.size() > reference.layers.size())
-    throw Error(std::string(op) + ": got hidden states for " + std::to_string(tape_dh.size()) +
-                " layers, the reference has " + std::to_string(reference.layers.size()));
+void add_step_rows(const char* op, GradientReport& report, const std::vector<std::vector<xt::xarray<T>>>& tape_dh,
+                   const std::vector<const xt::xarray<T>*>& reference, char state) {
+  if (tape_dh.size() > reference.size())
+    throw Error(std::string(op) + ": got states for " + std::to_string(tape_dh.size()) +
+                " layers, the reference has " + std::to_string(reference.size()));
   for (std::size_t l = 0; l < tape_dh.size(); ++l) {
-    const auto& dh = reference.layers[l].dh;
+    const auto& dh = *reference[l];
     const std::size_t steps = dh.shape()[0], batch = dh.shape()[1], hidden = dh.shape()[2];
     if (tape_dh[l].size() != steps)
       throw Error(std::string(op) + ": layer " + std::to_string(l) + ": got " + std::to_string(tape_dh[l].size()) +
@@ -241,15 +220,15 @@ void add_steps(const char* op, GradientReport& report, const std::vector<std::ve
       StepDifference s;
       s.layer = l;
       s.step = t + 1;
-      s.difference = compare_gradient("dL/dh_" + std::to_string(t + 1), tape_dh[l][t], ref_t, report.tolerance);
+      s.state = state;
+      s.difference = compare_gradient(std::string("dL/d") + state + "_" + std::to_string(t + 1), tape_dh[l][t], ref_t, report.tolerance);
       report.steps.push_back(std::move(s));
     }
   }
 }
 
-// [L, B, H] -> one [B, H] per layer (an undefined or empty tensor: none, i.e. zeros)
 template <class T>
-std::vector<xt::xarray<T>> split_layers(const char* op, const Tensor<T>& h0) {
+std::vector<xt::xarray<T>> split_state_layers(const char* op, const Tensor<T>& h0) {
   std::vector<xt::xarray<T>> out;
   if (!h0.defined()) return out;
   const auto& v = h0.value();
@@ -268,42 +247,60 @@ std::vector<xt::xarray<T>> split_layers(const char* op, const Tensor<T>& h0) {
   return out;
 }
 
-// The same numbers up to rounding: the replay records the cells op by op,
-// whereas nn::RNN runs fused steps (nn/fused_steps.hpp) that sum in another order.
-template <class T>
-bool rnn_values_differ(const xt::xarray<T>& a, const xt::xarray<T>& b) {
-  if (a.size() != b.size()) return true;
-  const T tolerance = 64 * std::numeric_limits<T>::epsilon();
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (!(std::abs(a.data()[i] - b.data()[i]) <= tolerance * (1 + std::abs(b.data()[i])))) return true;
-  return false;
-}
 
-// Runs another cell and keeps every h_t it returns, so dL/dh_t can be asked for.
-template <class T>
-class RecordingCell : public RecurrentCell<T> {
- public:
-  RecordingCell(const RecurrentCell<T>& inner, std::vector<Tensor<T>>& record) : inner_(inner), record_(record) {}
-  std::string type_name() const override { return "RecordingCell"; }
-  std::size_t input_size() const override { return inner_.input_size(); }
-  std::size_t hidden_size() const override { return inner_.hidden_size(); }
-  std::vector<std::size_t> state_sizes() const override { return inner_.state_sizes(); }
-  Tensor<T> project_input(const Tensor<T>& x) const override { return inner_.project_input(x); }
-  CellState<T> step(const Tensor<T>& projected_input, const CellState<T>& state) const override {
-    CellState<T> next = inner_.step(projected_input, state);
-    record_.push_back(next[0]);
-    return next;
-  }
+#define INSTANTIATE_HELPERS(T)                                                                                  \
+  template xt::xarray<T> grad_or_zeros<T>(const Tensor<T>&);                                                    \
+  template void add_step_rows<T>(const char*, GradientReport&, const std::vector<std::vector<xt::xarray<T>>>&,  \
+                                 const std::vector<const xt::xarray<T>*>&, char);                               \
+  template std::vector<xt::xarray<T>> split_state_layers<T>(const char*, const Tensor<T>&);
+INSTANTIATE_HELPERS(float)
+INSTANTIATE_HELPERS(double)
+#undef INSTANTIATE_HELPERS
 
- private:
-  const RecurrentCell<T>& inner_;
-  std::vector<Tensor<T>>& record_;
+}  // namespace detail
+
+using detail::add_step_rows;
+using detail::grad_or_zeros;
+using detail::parse_parameter_name;
+using detail::split_state_layers;
+
+namespace {
+
+enum class Role { U, W, b, V, c };
+
+struct Mapped {
+  Role role;
+  std::size_t layer;
 };
+
+Mapped map_name(const char* op, const std::string& name) {
+  const auto p = parse_parameter_name(name);
+  if (p.layer) {
+    if (p.base == "weight_ih_l") return {Role::U, *p.layer};
+    if (p.base == "weight_hh_l") return {Role::W, *p.layer};
+    return {Role::b, *p.layer};  // bias_ih_l / bias_hh_l
+  }
+  if (p.base == "U") return {Role::U, 0};
+  if (p.base == "W") return {Role::W, 0};
+  if (p.base == "b") return {Role::b, 0};
+  if (p.base == "V" || p.base == "weight") return {Role::V, 0};
+  if (p.base == "c" || p.base == "bias") return {Role::c, 0};
+  throw Error(std::string(op) + ": parameter '" + name +
+              "' is not an Elman RNN parameter (expected weight_ih_l<n>, weight_hh_l<n>, bias_ih_l<n>, "
+              "bias_hh_l<n>, a readout weight/bias, or U, W, b, V, c)");
+}
 
 }  // namespace
 
 template <class T>
-GradientReport compare_with_reference(const TapeGradients<T>& tape, const ElmanGradients<T>& reference,
+std::vector<const xt::xarray<T>*> elman_dh(const bptt::ElmanGradients<T>& reference) {
+  std::vector<const xt::xarray<T>*> dh;
+  for (const auto& layer : reference.layers) dh.push_back(&layer.dh);
+  return dh;
+}
+
+template <class T>
+GradientReport compare_with_reference(const TapeGradients<T>& tape, const bptt::ElmanGradients<T>& reference,
                                       const GradientTolerance& tolerance) {
   const char* op = "compare_with_reference";
   GradientReport report;
@@ -355,13 +352,13 @@ GradientReport compare_with_reference(const TapeGradients<T>& tape, const ElmanG
   std::vector<std::vector<xt::xarray<T>>> tape_dh(tape.hidden.size());
   for (std::size_t l = 0; l < tape.hidden.size(); ++l)
     for (const auto& h : tape.hidden[l]) tape_dh[l].push_back(grad_or_zeros(h));
-  add_steps(op, report, tape_dh, reference);
+  add_step_rows(op, report, tape_dh, elman_dh(reference), 'h');
   return report;
 }
 
 template <class T>
-ElmanModel<T> elman_model_from_parameters(const std::vector<std::pair<std::string, Tensor<T>>>& parameters,
-                                          ElmanActivation activation) {
+bptt::ElmanModel<T> elman_model_from_parameters(const std::vector<std::pair<std::string, Tensor<T>>>& parameters,
+                                          bptt::ElmanActivation activation) {
   const char* op = "elman_model_from_parameters";
   struct Found {
     std::optional<xt::xarray<T>> U, W, b;
@@ -383,28 +380,28 @@ ElmanModel<T> elman_model_from_parameters(const std::vector<std::pair<std::strin
     }
   }
   if (found.empty()) throw Error(std::string(op) + ": no recurrent layer among the parameters");
-  ElmanModel<T> model;
+  bptt::ElmanModel<T> model;
   for (std::size_t l = 0; l < found.size(); ++l) {
     auto& f = found[l];
     if (!f.U || !f.W)
       throw Error(std::string(op) + ": layer " + std::to_string(l) + " lacks " + (f.U ? "weight_hh" : "weight_ih"));
-    ElmanLayer<T> layer{*f.U, *f.W, f.b ? *f.b : xt::xarray<T>(xt::zeros<T>({f.W->shape()[0]})), activation};
+    bptt::ElmanLayer<T> layer{*f.U, *f.W, f.b ? *f.b : xt::xarray<T>(xt::zeros<T>({f.W->shape()[0]})), activation};
     model.layers.push_back(std::move(layer));
   }
-  if (V) model.readout = ElmanReadout<T>{*V, c ? *c : xt::xarray<T>(xt::zeros<T>({V->shape()[0]}))};
+  if (V) model.readout = bptt::ElmanReadout<T>{*V, c ? *c : xt::xarray<T>(xt::zeros<T>({V->shape()[0]}))};
   else if (c) throw Error(std::string(op) + ": a readout bias without a readout weight");
   return model;
 }
 
 template <class T>
-GradientReport check_elman_gradients(const TapeGradients<T>& tape, ElmanActivation activation,
-                                     const xt::xarray<T>& dL_do, const BpttOptions& options,
+GradientReport check_elman_gradients(const TapeGradients<T>& tape, bptt::ElmanActivation activation,
+                                     const xt::xarray<T>& dL_do, const bptt::BpttOptions& options,
                                      const GradientTolerance& tolerance) {
   if (!tape.x.defined()) throw Error("check_elman_gradients: the tape's input x is needed to run the reference");
-  const ElmanModel<T> model = elman_model_from_parameters(tape.parameters, activation);
-  const std::vector<xt::xarray<T>> h0 = split_layers("check_elman_gradients", tape.h0);
-  const auto trace = elman_forward(model, tape.x.value(), h0);
-  const auto reference = elman_backward(model, tape.x.value(), trace, dL_do, options);
+  const bptt::ElmanModel<T> model = elman_model_from_parameters(tape.parameters, activation);
+  const std::vector<xt::xarray<T>> h0 = split_state_layers("check_elman_gradients", tape.h0);
+  const auto trace = bptt::elman_forward(model, tape.x.value(), h0);
+  const auto reference = bptt::elman_backward(model, tape.x.value(), trace, dL_do, options);
   return compare_with_reference(tape, reference, tolerance);
 }
 
@@ -421,8 +418,8 @@ GradientReport check_rnn_gradients(RNN<T>& rnn, const Tensor<T>& x, const Tensor
   if (!x.defined() || x.dim() != 3)
     throw Error(std::string(op) + ": x must be [T, B, I], got " + (x.defined() ? format_shape(x.shape()) : "undefined"));
   if (!loss) throw Error(std::string(op) + ": no loss function given");
-  const ElmanActivation activation =
-      options.nonlinearity == Nonlinearity::relu ? ElmanActivation::relu : ElmanActivation::tanh;
+  const bptt::ElmanActivation activation =
+      options.nonlinearity == Nonlinearity::relu ? bptt::ElmanActivation::relu : bptt::ElmanActivation::tanh;
 
   // 1. the RNN itself: parameters, h0 and x
   Tensor<T> x_leaf(x.value(), true), h0_leaf;
@@ -433,41 +430,29 @@ GradientReport check_rnn_gradients(RNN<T>& rnn, const Tensor<T>& x, const Tensor
   loss(output).backward();
   const xt::xarray<T> dL_do = output.grad().defined() ? output.grad().value() : xt::xarray<T>(xt::zeros<T>(output.shape()));
   const TapeGradients<T> tape{rnn.named_parameters(), {}, h0_leaf, x_leaf};
-  const ElmanModel<T> model = elman_model_from_parameters(tape.parameters, activation);
-  const auto trace = elman_forward(model, x.value(), split_layers(op, h0));
-  const auto reference = elman_backward(model, x.value(), trace, dL_do);
+  const bptt::ElmanModel<T> model = elman_model_from_parameters(tape.parameters, activation);
+  const auto trace = bptt::elman_forward(model, x.value(), split_state_layers(op, h0));
+  const auto reference = bptt::elman_backward(model, x.value(), trace, dL_do);
   GradientReport report = compare_with_reference(tape, reference, tolerance);
 
-  // 2. the same cells through the same unroll, keeping each h_t: dL/dh_t per step
-  std::vector<std::vector<Tensor<T>>> hs(options.num_layers);
-  auto next_layer = std::make_shared<std::size_t>(0);
-  Recurrent<T> recorder(options, [&rnn, &hs, next_layer](std::size_t) -> std::shared_ptr<RecurrentCell<T>> {
-    const std::size_t layer = (*next_layer)++;
-    return std::make_shared<RecordingCell<T>>(rnn.cell(layer), hs[layer]);
-  });
-  recorder.train(rnn.is_training());
-  const Tensor<T> replayed = recorder.forward(Tensor<T>(x.value()), {h0.defined() ? Tensor<T>(h0.value()) : Tensor<T>()}).output;
-  if (rnn_values_differ(replayed.value(), output.value()))
-    throw Error(std::string(op) + ": replaying the RNN's cells gave a different output than RNN::forward");
-  std::vector<Tensor<T>> all_hs;
-  for (const auto& layer : hs) all_hs.insert(all_hs.end(), layer.begin(), layer.end());
-  const auto dh = grad<T>({loss(replayed)}, all_hs, {}, false, false, /*allow_unused=*/true);
-  std::vector<std::vector<xt::xarray<T>>> tape_dh(hs.size());
-  for (std::size_t l = 0, k = 0; l < hs.size(); ++l)
-    for (std::size_t t = 0; t < hs[l].size(); ++t) tape_dh[l].push_back(dh[k++].value());
-  add_steps(op, report, tape_dh, reference);
+  // 2. dL/dh_t of every layer and step
+  const auto steps = step_gradients<T>(rnn, x, {h0.defined() ? Tensor<T>(h0.value()) : Tensor<T>()}, loss);
+  std::vector<std::vector<xt::xarray<T>>> tape_dh(steps.size());
+  for (std::size_t l = 0; l < steps.size(); ++l)
+    for (const auto& dh : steps[l].h) tape_dh[l].push_back(dh.value());
+  add_step_rows(op, report, tape_dh, elman_dh(reference), 'h');
   return report;
 }
 
 #define INSTANTIATE(T)                                                                                          \
   template GradientDifference compare_gradient<T>(const std::string&, const xt::xarray<T>&,                   \
                                                   const xt::xarray<T>&, const GradientTolerance&);             \
-  template GradientReport compare_with_reference<T>(const TapeGradients<T>&, const ElmanGradients<T>&,         \
+  template GradientReport compare_with_reference<T>(const TapeGradients<T>&, const bptt::ElmanGradients<T>&,         \
                                                     const GradientTolerance&);                                 \
-  template ElmanModel<T> elman_model_from_parameters<T>(const std::vector<std::pair<std::string, Tensor<T>>>&, \
-                                                        ElmanActivation);                                      \
-  template GradientReport check_elman_gradients<T>(const TapeGradients<T>&, ElmanActivation,                   \
-                                                   const xt::xarray<T>&, const BpttOptions&,                   \
+  template bptt::ElmanModel<T> elman_model_from_parameters<T>(const std::vector<std::pair<std::string, Tensor<T>>>&, \
+                                                        bptt::ElmanActivation);                                      \
+  template GradientReport check_elman_gradients<T>(const TapeGradients<T>&, bptt::ElmanActivation,                   \
+                                                   const xt::xarray<T>&, const bptt::BpttOptions&,                   \
                                                    const GradientTolerance&);                                  \
   template GradientReport check_rnn_gradients<T>(RNN<T>&, const Tensor<T>&, const Tensor<T>&,                  \
                                                  const std::function<Tensor<T>(const Tensor<T>&)>&,            \

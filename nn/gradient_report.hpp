@@ -1,5 +1,5 @@
 // Checking a model's tape gradients against the hand-derived BPTT reference
-// (elman_bptt.hpp): one row per parameter, and one per timestep for dL/dh_t, so
+// (bptt/elman_bptt.hpp): one row per parameter, and one per timestep for dL/dh_t, so
 // a wrong gradient is located at the step where the backward pass first goes
 // wrong (an error at step t spreads to every earlier step, never to later ones).
 //
@@ -29,7 +29,7 @@
 #include <xtensor/xarray.hpp>
 
 #include "../autograd/tensor.hpp"
-#include "elman_bptt.hpp"
+#include "../bptt/elman_bptt.hpp"
 #include "recurrent_layers.hpp"
 
 namespace rwd::nn {
@@ -58,7 +58,8 @@ struct GradientDifference {
 
 struct StepDifference {
   std::size_t layer = 0, step = 0;  // step t = 1..T
-  GradientDifference difference;    // of dL/dh_t, [B, H]
+  char state = 'h';                 // 'h': dL/dh_t; 'c': an LSTM's dL/dc_t
+  GradientDifference difference;    // of dL/dh_t (or dL/dc_t), [B, H]
 };
 
 struct GradientReport {
@@ -86,26 +87,28 @@ struct TapeGradients {
   std::vector<std::vector<Tensor<T>>> hidden;  // hidden[l][t-1] = layer l's h_t (retain_grad()); may be empty
   Tensor<T> h0;  // optional leaf: [B, H] or [L, B, H] (torch's layout)
   Tensor<T> x;   // optional leaf: [T, B, I]
+  std::vector<std::vector<Tensor<T>>> cell = {};  // LSTM: cell[l][t-1] = layer l's c_t (retain_grad()); may be empty
+  Tensor<T> c0 = Tensor<T>();                     // LSTM: optional leaf, like h0
 };
 
 // Compares the tape's gradients with a reference computed elsewhere. A tape
 // gradient that is undefined (never reached) counts as zeros.
 template <class T>
-GradientReport compare_with_reference(const TapeGradients<T>& tape, const ElmanGradients<T>& reference,
+GradientReport compare_with_reference(const TapeGradients<T>& tape, const bptt::ElmanGradients<T>& reference,
                                       const GradientTolerance& tolerance = default_gradient_tolerance<T>());
 
 // The reference model holding the values of these parameters (names as above;
 // a layer without biases gets b = 0). Throws on an unknown name or a missing layer.
 template <class T>
-ElmanModel<T> elman_model_from_parameters(const std::vector<std::pair<std::string, Tensor<T>>>& parameters,
-                                          ElmanActivation activation);
+bptt::ElmanModel<T> elman_model_from_parameters(const std::vector<std::pair<std::string, Tensor<T>>>& parameters,
+                                          bptt::ElmanActivation activation);
 
 // One call: builds the reference from the tape's own parameter values, x
 // (required) and h0 (zeros if not given), runs it seeded with dL/do (for MSE:
-// elman_mse_loss(o, y).grad, or the output tensor's retained .grad()) and compares.
+// bptt::elman_mse_loss(o, y).grad, or the output tensor's retained .grad()) and compares.
 template <class T>
-GradientReport check_elman_gradients(const TapeGradients<T>& tape, ElmanActivation activation,
-                                     const xt::xarray<T>& dL_do, const BpttOptions& options = {},
+GradientReport check_elman_gradients(const TapeGradients<T>& tape, bptt::ElmanActivation activation,
+                                     const xt::xarray<T>& dL_do, const bptt::BpttOptions& options = {},
                                      const GradientTolerance& tolerance = default_gradient_tolerance<T>());
 
 // nn::RNN against the hand BPTT, per parameter and per step.
@@ -123,5 +126,25 @@ template <class T>
 GradientReport check_rnn_gradients(RNN<T>& rnn, const Tensor<T>& x, const Tensor<T>& h0,
                                    const std::type_identity_t<std::function<Tensor<T>(const Tensor<T>& output)>>& loss,
                                    const GradientTolerance& tolerance = default_gradient_tolerance<T>());
+
+namespace detail {
+// Shared by the reports (this file's and gated_gradient_report.hpp's).
+// "rnn.weight_ih_l2" -> ("weight_ih_l", 2); names without a layer suffix -> (name, none)
+struct ParsedName {
+  std::string base;
+  std::optional<std::size_t> layer;
+};
+ParsedName parse_parameter_name(const std::string& dotted);
+// .grad() of t, or zeros of its shape when nothing reached it
+template <class T>
+xt::xarray<T> grad_or_zeros(const Tensor<T>& t);
+// One row per layer and step: tape[l][t-1] ([B, H]) against reference[l] ([T, B, H]).
+template <class T>
+void add_step_rows(const char* op, GradientReport& report, const std::vector<std::vector<xt::xarray<T>>>& tape,
+                   const std::vector<const xt::xarray<T>*>& reference, char state);
+// [L, B, H] -> one [B, H] per layer; [B, H] -> one; undefined -> none (zeros)
+template <class T>
+std::vector<xt::xarray<T>> split_state_layers(const char* op, const Tensor<T>& h0);
+}  // namespace detail
 
 }  // namespace rwd::nn

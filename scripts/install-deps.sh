@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(g++ cmake make pkg-config xtl-dev libxsimd-dev libxtensor-dev libxtensor-blas-dev libopenblas-dev
           doctest-dev libzip-dev libcli11-dev libfmt-dev gnuplot-nox graphviz openmpi-bin libopenmpi-dev
-          clang libclang-rt-14-dev "$@")
+          clang libclang-rt-14-dev python3-numpy "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

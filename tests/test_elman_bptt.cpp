@@ -1,4 +1,4 @@
-// The hand-derived BPTT (nn/elman_bptt.hpp) checked four independent ways:
+// The hand-derived BPTT (bptt/elman_bptt.hpp) checked four independent ways:
 // finite differences of its own forward, the notes' closed form for dL/dh_t,
 // the tape (the same RNN built from autograd ops), and — for truncation — a
 // by-hand T = 4, k = 2 derivation and a brute-force tape with one detached
@@ -16,6 +16,7 @@
 
 using namespace rwd;
 using namespace rwd::nn;
+using namespace rwd::bptt;
 
 namespace {
 
@@ -505,7 +506,7 @@ TEST_SUITE("elman_bptt") {
       BpttOptions options;
       options.truncation = k;
       const auto truncated = elman_backward(model, x, trace, dL_do, options);
-      const auto windowed = nn::detail::elman_backward_windowed(model, x, trace, dL_do, k, false);
+      const auto windowed = bptt::detail::elman_backward_windowed(model, x, trace, dL_do, k, false);
       for (const auto* g : {&truncated, &windowed})
         for (std::size_t l = 0; l < 2; ++l) {
           CHECK_CLOSE(g->layers[l].U, full.layers[l].U, 1e-13);
@@ -517,7 +518,7 @@ TEST_SUITE("elman_bptt") {
         }
     }
     // and k = T - 1 is not full: the last term no longer reaches h_0
-    const auto shorter = nn::detail::elman_backward_windowed(model, x, trace, dL_do, int(T) - 1, false);
+    const auto shorter = bptt::detail::elman_backward_windowed(model, x, trace, dL_do, int(T) - 1, false);
     CHECK(rel_error(shorter.layers[0].h0, full.layers[0].h0) > 1e-6);
   }
 

@@ -7,6 +7,7 @@
 
 using namespace rwd;
 using namespace rwd::nn;
+using namespace rwd::bptt;
 
 TEST_SUITE("gradient_report_rnn") {
   TEST_CASE("nn::RNN with a Linear head and MSE matches the hand BPTT at every parameter and step") {

@@ -64,7 +64,7 @@ TEST_SUITE("tbptt") {
   TEST_CASE("TBPTT(1, k) over unchanged weights equals the hand-derived truncated BPTT (k steps per loss term)") {
     // With k1 = 1 each update backpropagates one loss term k2 = k steps deep, so
     // the sum of the updates' gradients is "each loss term reaches back at most
-    // k steps": the hand-derived BPTT's truncation (nn/elman_bptt.hpp), which
+    // k steps": the hand-derived BPTT's truncation (bptt/elman_bptt.hpp), which
     // shares no code with the tape or the driver.
     const std::size_t length = 12, batch = 3;
     for (std::size_t k : {1u, 3u, 5u, 12u, 20u}) {
@@ -75,11 +75,11 @@ TEST_SUITE("tbptt") {
       truncated_bptt<double>(length, {model.initial_state(batch)}, chunk_from_steps(optim_test::sine_step(model, task)),
                              [&] { recorder(); }, TBPTTOptions{.k1 = 1, .k2 = k});
 
-      nn::ElmanModel<double> hand;
+      bptt::ElmanModel<double> hand;
       hand.layers.push_back({model.weight_ih.value(), model.weight_hh.value(),
                              xt::xarray<double>(model.bias_ih.value() + model.bias_hh.value()),
-                             nn::ElmanActivation::tanh});
-      hand.readout = nn::ElmanReadout<double>{model.weight_out.value(), model.bias_out.value()};
+                             bptt::ElmanActivation::tanh});
+      hand.readout = bptt::ElmanReadout<double>{model.weight_out.value(), model.bias_out.value()};
       xt::xarray<double> x = xt::zeros<double>({length, batch, std::size_t{1}});
       xt::xarray<double> y = xt::zeros<double>({length, batch, std::size_t{1}});
       for (std::size_t t = 0; t < length; ++t)
@@ -87,12 +87,12 @@ TEST_SUITE("tbptt") {
           x(t, b, 0) = task.inputs[t].value()(b, 0);
           y(t, b, 0) = task.inputs[t + 1].value()(b, 0);
         }
-      const auto trace = nn::elman_forward(hand, x);
+      const auto trace = bptt::elman_forward(hand, x);
       // L = Σ_t mean_b (o_t - y_t)²  ->  dL/do_t = 2 (o_t - y_t) / B
       const xt::xarray<double> dL_do = 2.0 * (trace.o - y) / static_cast<double>(batch);
-      nn::BpttOptions options;
+      bptt::BpttOptions options;
       options.truncation = static_cast<int>(k);
-      const auto ref = nn::elman_backward(hand, x, trace, dL_do, options);
+      const auto ref = bptt::elman_backward(hand, x, trace, dL_do, options);
       const auto& layer = ref.layers[0];
       // parameter order: weight_ih, weight_hh, bias_ih, bias_hh, weight_out, bias_out
       check_close(recorder.total(), {layer.U, layer.W, layer.b, layer.b, ref.V, ref.c}, 1e-10);

@@ -34,10 +34,18 @@ for model in rnn lstm gru; do
     grep -q "label=\"o_$t\\\\n" "$unrolled" || fail "$model: unrolled view has no o_$t"
   done
   grep -q 'label="h_5' "$unrolled" && fail "$model: unrolled view has more than 4 steps"
-  grep -q 'style=dashed' "$unrolled" && fail "$model: unrolled view has a delay edge"
+  grep -q 'style=dashed' "$unrolled" && fail "$model: unrolled view has a compact-view delay edge"
+  # One cluster per step, and the delays between them (h, and c for the LSTM, from step 1 to 2, 2 to 3, 3 to 4).
+  [ "$(count 'subgraph cluster_' "$unrolled")" -eq 4 ] || fail "$model: unrolled view does not have 4 step clusters"
+  [ "$(count 'label="D"\]' "$unrolled")" -ge 3 ] || fail "$model: unrolled view lacks delay edges between steps"
   # The weights are shared by every step: each appears once.
   [ "$(count 'label="weight_hh_l0' "$unrolled")" -eq 1 ] || fail "$model: weight_hh drawn more than once"
 done
+
+# no flags: an RNN into rewind-out/
+mkdir -p "$WORK/defaults" && (cd "$WORK/defaults" && "$REWIND" graph > /dev/null) || fail "rewind graph with no flags failed"
+[ -s "$WORK/defaults/rewind-out/unrolled.dot" ] || fail "rewind graph with no flags: no rewind-out/unrolled.dot"
+grep -q 'label="weight_hh_l0' "$WORK/defaults/rewind-out/compact.dot" || fail "rewind graph with no flags: not an RNN"
 
 "$REWIND" graph --model rnn --steps 0 --out-dir "$WORK/zero" 2> "$WORK/stderr" && fail "--steps 0 accepted"
 grep -q -- "--steps" "$WORK/stderr" || fail "--steps 0: message does not name --steps"

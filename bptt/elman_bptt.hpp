@@ -35,7 +35,9 @@
 
 #include <xtensor/xarray.hpp>
 
-namespace rwd::nn {
+#include "options.hpp"
+
+namespace rwd::bptt {
 
 enum class ElmanActivation { identity, tanh, relu };
 
@@ -74,17 +76,6 @@ template <class T>
 struct ElmanTrace {
   std::vector<ElmanLayerTrace<T>> layers;
   xt::xarray<T> o;  // [T, B, O]  (a copy of the top h_1 … h_T without a readout)
-};
-
-struct BpttOptions {
-  // k: each loss term's gradient flows back through at most k steps (see the
-  // top of this file). Unset: full BPTT. k <= 0 is an error.
-  std::optional<int> truncation;
-  // Also return each step's term δ_t h_{t-1}ᵀ of dL/dW ([T, H, H] per layer).
-  bool per_step_weight_grads = false;
-  // Compute dL/dx_t (of the data; upper layers' are always made). Off saves a
-  // GEMM, e.g. when timing against a tape whose input needs no gradient.
-  bool input_grad = true;
 };
 
 template <class T>
@@ -149,4 +140,4 @@ ElmanGradients<T> elman_backward_windowed(const ElmanModel<T>& model, const xt::
                                           bool per_step_weight_grads);
 }  // namespace detail
 
-}  // namespace rwd::nn
+}  // namespace rwd::bptt

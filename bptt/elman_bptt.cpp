@@ -11,7 +11,7 @@
 #include "../autograd/tensor.hpp"
 #include "../autograd/vector_math.hpp"
 
-namespace rwd::nn {
+namespace rwd::bptt {
 
 namespace {
 
@@ -487,4 +487,4 @@ INSTANTIATE(float)
 INSTANTIATE(double)
 #undef INSTANTIATE
 
-}  // namespace rwd::nn
+}  // namespace rwd::bptt
