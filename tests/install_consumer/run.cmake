@@ -30,6 +30,7 @@ endif()
 # 1. The public headers, and nothing else.
 include(${SOURCE_DIR}/cmake/RewindPublicHeaders.cmake)
 file(GLOB_RECURSE installed RELATIVE ${prefix}/include/rewind ${prefix}/include/rewind/*)
+list(FILTER installed EXCLUDE REGEX "^dist/")  # the optional MPI component installs its own (dist/CMakeLists.txt)
 list(SORT installed)
 set(expected ${REWIND_PUBLIC_HEADERS})
 list(SORT expected)
