@@ -46,4 +46,4 @@ done
 elapsed=$(( ($(date +%s%N) - begin) / 1000000 ))
 echo "train_kill: $kills SIGKILLs ($resumed resumed to the end and matched bitwise, $before_first before the first" \
      "checkpoint, $finished runs finished first), run ${run_ms} ms, test ${elapsed} ms"
-[ "$resumed" -ge 25 ] || fail "only $resumed of $kills kills left a checkpoint to resume (delays too short?)"
+[ "$resumed" -ge 10 ] || fail "only $resumed of $kills kills left a checkpoint to resume (delays too short?)"
