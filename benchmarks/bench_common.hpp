@@ -105,6 +105,7 @@ void time_tiny_chain(benchmark::State& state, Forward forward, Backward backward
 void register_gemm();
 void register_rnn();
 void register_gated();
+void register_layer_options();  // lengths and checkpointing, fused and op by op
 void register_custom_cell();  // bench_gated.cpp: the minimal gated unit as a loop of ops
 void register_torch();  // no-op without REWIND_WITH_LIBTORCH
 void register_tiny_ops();

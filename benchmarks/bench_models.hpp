@@ -18,10 +18,16 @@ namespace rwd::bench {
 template <class T>
 class RnnTapeModel {
  public:
-  RnnTapeModel(Cell cell, Config c, bool fused = true)
+  // checkpoint_segment and lengths: RecurrentOptions::checkpoint_segment and forward's lengths.
+  RnnTapeModel(Cell cell, Config c, bool fused = true, std::size_t checkpoint_segment = 0,
+               std::vector<std::size_t> lengths = {})
       : cell_(cell),
         gen_(1),
-        options_{.input_size = std::size_t(c.H), .hidden_size = std::size_t(c.H), .fused = fused},
+        options_{.input_size = std::size_t(c.H),
+                 .hidden_size = std::size_t(c.H),
+                 .fused = fused,
+                 .checkpoint_segment = checkpoint_segment},
+        lengths_(std::move(lengths)),
         head_(std::size_t(c.H), 1, true, gen_),
         x_(randn<T>({std::size_t(c.T), std::size_t(c.B), std::size_t(c.H)}, gen_)),
         y_(randn<T>({std::size_t(c.T), std::size_t(c.B), 1}, gen_)) {
@@ -30,9 +36,9 @@ class RnnTapeModel {
     if (cell == Cell::gru) gru_.emplace(options_, gen_);
   }
   Tensor<T> forward() {
-    Tensor<T> h = cell_ == Cell::rnn ? rnn_->forward(x_).output
-                  : cell_ == Cell::lstm ? lstm_->forward(x_).output
-                                        : gru_->forward(x_).output;
+    Tensor<T> h = cell_ == Cell::rnn ? rnn_->forward(x_, Tensor<T>(), lengths_).output
+                  : cell_ == Cell::lstm ? lstm_->forward(x_, Tensor<T>(), Tensor<T>(), lengths_).output
+                                        : gru_->forward(x_, Tensor<T>(), lengths_).output;
     return nn::mse_loss(head_.forward(h), y_);
   }
   void step() {
@@ -50,6 +56,7 @@ class RnnTapeModel {
   Cell cell_;
   Generator gen_;
   nn::RecurrentOptions options_;
+  std::vector<std::size_t> lengths_;
   nn::Linear<T> head_;
   std::optional<nn::RNN<T>> rnn_;  // exactly one of the three holds the layer
   std::optional<nn::LSTM<T>> lstm_;
