@@ -193,8 +193,8 @@ Grads<T> step_backward(Unroll<T>& u, std::size_t s, const std::vector<Tensor<T>>
 // A step's backward under create_graph: the step again as ops (the kernel's
 // as_ops on the node's own inputs), differentiated with its gradient recorded.
 template <class T>
-Grads<T> step_backward_as_ops(const Unroll<T>& u, std::size_t s, const std::vector<Tensor<T>>& in,
-                              const Tensor<T>& grad) {
+Grads<T> step_backward_as_ops(Unroll<T>& u, std::size_t s, const std::vector<Tensor<T>>& in,
+                              const Tensor<T>& out, const Tensor<T>& grad) {
   const std::size_t t = u.time(s), B = u.batch, H = u.hidden;
   const Tensor<T>& previous = in[0];
   const CellState<T> state =
@@ -208,6 +208,13 @@ Grads<T> step_backward_as_ops(const Unroll<T>& u, std::size_t s, const std::vect
                                              weights.bias_hh);
   Tensor<T> packed = next.size() == 1 ? next[0] : concat(next, 1);
   if (u.any_padded(t)) packed = where(u.mask(t), packed, previous);
+  if (Tensor<T> retained = out.grad(); retained.defined()) {  // retain_step_grads: report totals, as step_backward does
+    xt::xarray<T> g = grad.value(), total = retained.value();
+    for (std::size_t b = 0; b < B; ++b)
+      if (u.padded(t, b)) std::fill_n(g.data() + b * u.width, u.width, T(0));
+    u.kernel->add_inner_paths(u.rows(t, in[0].data()), g.data(), total.data());
+    Tensor<T>(out).set_grad(Tensor<T>(std::move(total)));  // a report: a value, not part of the recorded graph
+  }
   return detail::grad_up_to<T>({packed}, in, {grad}, /*create_graph=*/true);
 }
 
@@ -235,7 +242,7 @@ Tensor<T> record_step(const std::shared_ptr<Unroll<T>>& unroll, std::size_t s, c
   for (const auto* sink : u.active_sinks) inputs.push_back(sink->token());
   return record<T>(u.kernel->name, std::move(value), std::move(inputs),
                    [unroll, s](const std::vector<Tensor<T>>& in, const Tensor<T>& out, const Tensor<T>& grad) {
-                     if (detail::pass_creates_graph()) return step_backward_as_ops(*unroll, s, in, grad);
+                     if (detail::pass_creates_graph()) return step_backward_as_ops(*unroll, s, in, out, grad);
                      return step_backward(*unroll, s, in, out, grad);
                    });
 }

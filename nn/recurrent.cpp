@@ -371,6 +371,26 @@ StepGradients<T> Recurrent<T>::step_gradients(std::size_t layer, bool reverse) c
 }
 
 template <class T>
+std::vector<CellState<T>> Recurrent<T>::step_states(std::size_t layer, bool reverse) const {
+  cell(layer, reverse);  // checks the layer and direction
+  if (step_states_.empty())
+    throw Error(name_ + ": step_states needs RecurrentOptions::retain_step_grads and a forward pass");
+  const std::vector<std::size_t> sizes = cells_[0]->state_sizes();
+  std::vector<CellState<T>> result;
+  for (const CellState<T>& step : step_states_[layer * num_directions() + (reverse ? 1 : 0)]) {
+    CellState<T> values;
+    if (step.size() == 1 && sizes.size() > 1) {  // fused: the states side by side
+      for (std::size_t k = 0, column = 0; k < sizes.size(); column += sizes[k], ++k)
+        values.push_back(slice(step[0].detach(), 1, column, column + sizes[k]));
+    } else {
+      for (const Tensor<T>& tensor : step) values.push_back(tensor.detach());
+    }
+    result.push_back(std::move(values));
+  }
+  return result;
+}
+
+template <class T>
 std::string Recurrent<T>::extra_repr() const {
   std::ostringstream out;
   out << options_.input_size << ", " << options_.hidden_size;

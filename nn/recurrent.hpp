@@ -104,6 +104,10 @@ class Recurrent : public Module<T> {
   // With options.retain_step_grads, after forward and a backward: dL/dh_t
   // (and dL/dc_t) of every step of `layer` in direction `reverse`.
   StepGradients<T> step_gradients(std::size_t layer, bool reverse = false) const;
+  // With options.retain_step_grads, after forward: the state after every step
+  // of `layer` in direction `reverse`, in time order, one tensor per state
+  // tensor of the cell, as values (cut from the graph).
+  std::vector<CellState<T>> step_states(std::size_t layer, bool reverse = false) const;
 
   const RecurrentOptions& options() const { return options_; }
   std::size_t num_directions() const { return options_.bidirectional ? 2 : 1; }

@@ -1,50 +1,65 @@
 #include "step_gradients.hpp"
 
 #include <algorithm>
-#include <cmath>
-#include <limits>
 #include <memory>
 
-#include "../autograd/engine.hpp"
 #include "../autograd/grad_mode.hpp"
+#include "../autograd/ops.hpp"
 
 namespace rwd::nn {
 
 namespace {
 
-// Runs another cell and keeps every state it starts from and returns, and each input.
+// The model's own cell, unchanged (fused steps included), in a twin layer
+// that keeps every step's state and gradient (retain_step_grads).
 template <class T>
-class RecordingCell : public RecurrentCell<T> {
+class SameCell : public RecurrentCell<T> {
  public:
-  RecordingCell(const RecurrentCell<T>& inner, LayerStepGradients<T>& record, std::vector<CellState<T>>& returned)
-      : inner_(inner), record_(record), returned_(returned) {}
-  std::string type_name() const override { return "RecordingCell"; }
+  explicit SameCell(const RecurrentCell<T>& inner) : inner_(inner) {}
+  std::string type_name() const override { return inner_.type_name(); }
   std::size_t input_size() const override { return inner_.input_size(); }
   std::size_t hidden_size() const override { return inner_.hidden_size(); }
   std::vector<std::size_t> state_sizes() const override { return inner_.state_sizes(); }
   Tensor<T> project_input(const Tensor<T>& x) const override { return inner_.project_input(x); }
   CellState<T> step(const Tensor<T>& projected_input, const CellState<T>& state) const override {
-    CellState<T> next = inner_.step(projected_input, state);
-    record_.state_before.push_back(state);
-    record_.projected_input.push_back(projected_input);
-    returned_.push_back(next);
-    return next;
+    return inner_.step(projected_input, state);
+  }
+  std::optional<UnrollResult<T>> fused_unroll(const Tensor<T>& input, const CellState<T>& state, bool reverse,
+                                              const std::vector<std::size_t>& lengths) const override {
+    return inner_.fused_unroll(input, state, reverse, lengths);
   }
 
  private:
   const RecurrentCell<T>& inner_;
-  LayerStepGradients<T>& record_;
-  std::vector<CellState<T>>& returned_;
 };
 
-// The same numbers up to rounding (the replay runs op by op, the model may run fused steps).
+// Restores every parameter's .grad() when it goes out of scope.
 template <class T>
-bool values_differ(const xt::xarray<T>& a, const xt::xarray<T>& b) {
-  if (a.size() != b.size()) return true;
-  const T tolerance = 64 * std::numeric_limits<T>::epsilon();
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (!(std::abs(a.data()[i] - b.data()[i]) <= tolerance * (1 + std::abs(b.data()[i])))) return true;
-  return false;
+class KeepGradients {
+ public:
+  explicit KeepGradients(std::vector<Tensor<T>> parameters) : parameters_(std::move(parameters)) {
+    for (auto& p : parameters_) {
+      saved_.push_back(p.grad());
+      p.zero_grad();
+    }
+  }
+  ~KeepGradients() {
+    for (std::size_t i = 0; i < parameters_.size(); ++i)
+      if (saved_[i].defined()) parameters_[i].set_grad(saved_[i]);
+      else parameters_[i].zero_grad();
+  }
+  KeepGradients(const KeepGradients&) = delete;
+  KeepGradients& operator=(const KeepGradients&) = delete;
+
+ private:
+  std::vector<Tensor<T>> parameters_, saved_;
+};
+
+// The input as values [T, B, I], whatever the layout it was given in.
+template <class T>
+Tensor<T> time_major(const Tensor<T>& input, const RecurrentOptions& options) {
+  if (input.dim() == 2) return reshape(input.detach(), {input.size(0), 1, input.size(1)});
+  return options.batch_first ? transpose(input.detach(), 0, 1) : input.detach();
 }
 
 }  // namespace
@@ -55,48 +70,73 @@ std::vector<LayerStepGradients<T>> step_gradients(
     const std::type_identity_t<std::function<Tensor<T>(const Tensor<T>& output)>>& loss) {
   const char* op = "step_gradients";
   if (!loss) throw Error(std::string(op) + ": no loss function given");
-  const RecurrentOptions& options = model.options();
+  RecurrentOptions options = model.options();
   if (options.dropout > 0 && options.num_layers > 1 && model.is_training())
-    throw Error(std::string(op) + ": dropout is active (call eval() first): the replay would draw other masks");
+    throw Error(std::string(op) + ": dropout is active (call eval() first): the twin layer would draw other masks");
+  options.retain_step_grads = true;
+  options.checkpoint_segment = 0;
   const std::size_t D = model.num_directions(), n = options.num_layers * D;
-  std::vector<LayerStepGradients<T>> out(n);
-  std::vector<std::vector<CellState<T>>> returned(n);
-  auto next = std::make_shared<std::size_t>(0);
-  Recurrent<T> replay(options, [&model, &out, &returned, next, D](std::size_t) -> std::shared_ptr<RecurrentCell<T>> {
-    const std::size_t k = (*next)++;
-    out[k].layer = k / D;
-    out[k].reverse = k % D == 1;
-    return std::make_shared<RecordingCell<T>>(model.cell(k / D, k % D == 1), out[k], returned[k]);
+  std::size_t made = 0;
+  Recurrent<T> twin(options, [&model, &made, D](std::size_t) -> std::shared_ptr<RecurrentCell<T>> {
+    const std::size_t k = made++;
+    return std::make_shared<SameCell<T>>(model.cell(k / D, k % D == 1));
   });
-  replay.train(model.is_training());
-  CellState<T> detached;
-  for (const auto& s : initial_state) detached.push_back(s.defined() ? Tensor<T>(s.value()) : Tensor<T>());
-  const Tensor<T> output = replay.forward(Tensor<T>(input.value()), detached).output;
-  {
-    NoGradGuard no_grad;
-    const Tensor<T> reference = model.forward(Tensor<T>(input.value()), detached).output;
-    if (values_differ(output.value(), reference.value()))
-      throw Error(std::string(op) + ": replaying the cells gave a different output than the model's forward");
-  }
-  // One grad() call for every state tensor of every step.
-  std::vector<Tensor<T>> states;
-  for (const auto& layer : returned)
-    for (const auto& s : layer) states.insert(states.end(), s.begin(), s.end());
-  const auto dstates = grad<T>({loss(output)}, states, {}, false, false, /*allow_unused=*/true);
-  std::size_t i = 0;
-  for (std::size_t k = 0; k < n; ++k) {
-    auto& r = out[k];
-    for (const auto& s : returned[k]) {
-      r.h.push_back(dstates[i]);
-      if (s.size() > 1) r.c.push_back(dstates[i + 1]);
-      i += s.size();
+  twin.train(model.is_training());
+
+  // One forward and one backward of the model's own path; the parameters'
+  // .grad() are put back as they were.
+  KeepGradients<T> keep(model.parameters());
+  CellState<T> initial;
+  for (const auto& s : initial_state) initial.push_back(s.defined() ? Tensor<T>(s.value()) : Tensor<T>());
+  const Tensor<T> output = twin.forward(Tensor<T>(input.value(), /*requires_grad=*/true), initial).output;
+  const Tensor<T> l = loss(output);
+  if (l.requires_grad()) l.backward();
+
+  NoGradGuard no_grad;
+  std::vector<LayerStepGradients<T>> out(n);
+  Tensor<T> layer_input = time_major(input, options);  // [T, B, ·]
+  const std::size_t steps = layer_input.size(0);
+  for (std::size_t layer = 0; layer < options.num_layers; ++layer) {
+    std::vector<std::vector<CellState<T>>> states(D);
+    for (std::size_t d = 0; d < D; ++d) {
+      LayerStepGradients<T>& r = out[layer * D + d];
+      r.layer = layer;
+      r.reverse = d == 1;
+      StepGradients<T> grads = twin.step_gradients(layer, r.reverse);
+      r.h = std::move(grads.h);
+      r.c = std::move(grads.c);
+      states[d] = twin.step_states(layer, r.reverse);
+      const RecurrentCell<T>& cell = model.cell(layer, r.reverse);
+      const std::size_t batch = layer_input.size(1);
+      for (std::size_t t = 0; t < steps; ++t) {
+        // before step t: the state of the step before in this direction's order, or the initial state
+        const bool first = r.reverse ? t + 1 == steps : t == 0;
+        if (!first) {
+          r.state_before.push_back(states[d][r.reverse ? t + 1 : t - 1]);
+        } else {
+          const CellState<T> zero = cell.zero_state(batch);
+          CellState<T> s;
+          for (std::size_t k = 0; k < zero.size(); ++k) {
+            const std::size_t row = layer * D + d;
+            s.push_back(k < initial.size() && initial[k].defined()
+                            ? reshape(slice(reshape(initial[k], {n, batch, zero[k].size(1)}), 0, row, row + 1),
+                                      {batch, zero[k].size(1)})
+                            : zero[k]);
+          }
+          r.state_before.push_back(std::move(s));
+        }
+        const Tensor<T> x_t = reshape(slice(layer_input, 0, t, t + 1), {batch, layer_input.size(2)});
+        r.projected_input.push_back(cell.project_input(x_t));
+      }
     }
-    if (r.reverse) {  // the reverse direction ran t = T..1
-      std::reverse(r.h.begin(), r.h.end());
-      std::reverse(r.c.begin(), r.c.end());
-      std::reverse(r.state_before.begin(), r.state_before.end());
-      std::reverse(r.projected_input.begin(), r.projected_input.end());
+    // the next layer's input: the directions' h_t side by side
+    std::vector<Tensor<T>> rows;
+    for (std::size_t t = 0; t < steps; ++t) {
+      std::vector<Tensor<T>> h;
+      for (std::size_t d = 0; d < D; ++d) h.push_back(states[d][t][0]);
+      rows.push_back(D == 1 ? h[0] : concat(h, 1));
     }
+    layer_input = stack(rows, 0);
   }
   return out;
 }

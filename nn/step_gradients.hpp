@@ -3,11 +3,10 @@
 // reports (gradient_report.hpp, gated_gradient_report.hpp) and the
 // gradient-flow diagnostics (gradient_flow.hpp) all get them here.
 //
-// How: the layer's cells are replayed op by op, each wrapped to keep the
-// states it returns, and rwd::grad gives dL/d(state) of each (nothing
-// accumulates in the parameters' .grad()). This is the one place to change when
-// Recurrent<T> keeps per-step gradients itself on the fused path
-// (RecurrentOptions::retain_step_grads).
+// How: a twin of the layer, sharing its cells (and so its fused steps), is
+// run with RecurrentOptions::retain_step_grads, and one backward reads each
+// step's gradient off the tape (Recurrent::step_gradients): no op-by-op
+// replay. The parameters' .grad() are put back as they were.
 #pragma once
 
 #include <functional>
@@ -32,8 +31,7 @@ struct LayerStepGradients {
 
 // model: any Recurrent (RNN, LSTM, GRU, your own cell); input time-major [T, B, I]
 // (batch_first: [B, T, I]); lengths are not supported. One entry per layer and
-// direction, in the order layer 0 forward, layer 0 reverse, layer 1 … Throws
-// rwd::Error if the replay's output differs from model.forward's.
+// direction, in the order layer 0 forward, layer 0 reverse, layer 1 …
 template <class T>
 std::vector<LayerStepGradients<T>> step_gradients(
     Recurrent<T>& model, const Tensor<T>& input, const CellState<T>& initial_state,

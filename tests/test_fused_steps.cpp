@@ -339,9 +339,11 @@ TEST_SUITE("fused_steps") {
   TEST_CASE("retain_step_grads: dL/dh_t and dL/dc_t of every step, fused and generic alike") {
     const RecurrentOptions base{.input_size = 3, .hidden_size = 2, .num_layers = 2, .bidirectional = true};
     for (const auto& kind : kinds)
-      for (bool with_lengths : {false, true}) {
+      for (bool with_lengths : {false, true})
+      for (bool create_graph : {false, true}) {  // the fused backward then runs as ops: the totals must not change
         CAPTURE(kind.name);
         CAPTURE(with_lengths);
+        CAPTURE(create_graph);
         Generator gen(21);
         const Setup s = setup(kind, base, gen);
         const std::vector<std::size_t> lengths = with_lengths ? std::vector<std::size_t>{4, 2, 3} : std::vector<std::size_t>{};
@@ -352,7 +354,8 @@ TEST_SUITE("fused_steps") {
           options.retain_step_grads = true;
           auto layer = make(kind, options, s.parameters, gen);
           auto result = layer->forward(s.x, s.initial, lengths);
-          (sum(result.output * s.weights[0]) + sum(result.final_state[0] * s.weights[1])).backward();
+          (sum(result.output * s.weights[0]) + sum(result.final_state[0] * s.weights[1]))
+              .backward(/*retain_graph=*/false, create_graph);
           for (std::size_t layer_index = 0; layer_index < 2; ++layer_index)
             for (bool reverse : {false, true}) per_path[fused ? 0 : 1].push_back(layer->step_gradients(layer_index, reverse));
         }

@@ -159,4 +159,52 @@ TEST_SUITE("gradient_flow") {
     CHECK(flow.layers[3].dh_norm[0] > 0);
     CHECK(flow.layers[2].dh_norm[5] == 0);  // the forward direction's h_6 does not reach output step 1
   }
+
+  // step_gradients runs the model's own path (fused steps included) once more
+  // with retain_step_grads: its dL/dh_t, dL/dc_t and the states it hands the
+  // Jacobians must equal the op-by-op layer's, and no parameter's .grad() moves.
+  TEST_CASE("step_gradients: the fused path's per-step gradients and states, the parameters' .grad() untouched") {
+    for (bool batch_first : {false, true}) {
+      CAPTURE(batch_first);
+      Generator gen(26);
+      const RecurrentOptions base{.input_size = 2, .hidden_size = 3, .num_layers = 2, .batch_first = batch_first,
+                                  .bidirectional = true};
+      LSTM<double> fused(base, gen);
+      RecurrentOptions unfused_options = base;
+      unfused_options.fused = false;
+      LSTM<double> unfused(unfused_options, gen);
+      load_state_dict(unfused, state_dict(fused));
+      const TensorD x = randn<double>(batch_first ? Shape{2, 4, 2} : Shape{4, 2, 2}, gen);  // T = 4, B = 2
+      const TensorD h0 = randn<double>({4, 2, 3}, gen), c0 = randn<double>({4, 2, 3}, gen);
+      const auto loss = [](const TensorD& out) { return sum(out * out); };
+      const TensorD before = randn<double>(fused.parameters()[0].shape(), gen);
+      fused.parameters()[0].set_grad(before);
+      const auto a = step_gradients<double>(fused, x, {h0, c0}, loss);
+      const auto b = step_gradients<double>(unfused, x, {h0, c0}, loss);
+      CHECK(xt::equal(fused.parameters()[0].grad().value(), before.value())());
+      for (std::size_t k = 1; k < fused.parameters().size(); ++k) CHECK_FALSE(fused.parameters()[k].grad().defined());
+      REQUIRE(a.size() == 4);
+      REQUIRE(b.size() == 4);
+      for (std::size_t l = 0; l < 4; ++l) {
+        REQUIRE(a[l].h.size() == 4);
+        REQUIRE(a[l].c.size() == 4);
+        REQUIRE(a[l].state_before.size() == 4);
+        for (std::size_t t = 0; t < 4; ++t) {
+          CHECK(xt::allclose(a[l].h[t].value(), b[l].h[t].value(), 1e-12, 1e-12));
+          CHECK(xt::allclose(a[l].c[t].value(), b[l].c[t].value(), 1e-12, 1e-12));
+          CHECK(xt::allclose(a[l].projected_input[t].value(), b[l].projected_input[t].value(), 1e-12, 1e-12));
+          for (std::size_t k = 0; k < 2; ++k)
+            CHECK(xt::allclose(a[l].state_before[t][k].value(), b[l].state_before[t][k].value(), 1e-12, 1e-12));
+        }
+        // the first step in each direction's order starts from that row of h0
+        const std::size_t first = a[l].reverse ? 3 : 0;
+        CHECK(xt::allclose(a[l].state_before[first][0].value(), xt::view(h0.value(), l), 0, 0));
+        // the step after `first` starts from what `first` returned: re-running the cell gives it
+        const std::size_t second = a[l].reverse ? 2 : 1;
+        const auto& cell = fused.cell(a[l].layer, a[l].reverse);
+        const auto again = cell.step(a[l].projected_input[first], a[l].state_before[first]);
+        CHECK(xt::allclose(again[1].value(), a[l].state_before[second][1].value(), 1e-12, 1e-12));
+      }
+    }
+  }
 }
