@@ -202,9 +202,8 @@ int run_bptt(const BpttConfig& c) {
              plot.svg ? "plot: " + plot.svg->string() : "no plot: " + plot.note);
 
   // The same from the tape, through the library's diagnostics, with the step Jacobians and a verdict.
-  const nn::GradientFlow flow = nn::gradient_flow<T>(*model, x, {}, last_step_loss);
-  fmt::print("\n{}", flow.to_string());
-  write_gradient_flow(flow, c.out_dir, title + ", loss of the last step", "bptt");
+  fmt::print("\n");
+  report_gradient_flow<T>(*model, x, last_step_loss, c.out_dir, title + ", loss of the last step", "bptt");
   return report.passed() ? 0 : 1;
 }
 

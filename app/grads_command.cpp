@@ -21,6 +21,7 @@
 #include <rewind/rewind.hpp>
 
 #include "commands.hpp"
+#include "model_flags.hpp"
 #include "train.hpp"
 #include "sequence_model.hpp"
 
@@ -31,9 +32,9 @@ namespace {
 namespace fs = std::filesystem;
 
 struct GradsArgs {
-  std::string model, nonlinearity = "tanh", loss;
+  std::string model, loss;
   std::size_t input_size = 0, hidden_size = 0, output_size = 0, num_layers = 1;
-  bool bidirectional = false, no_bias = false;
+  LayerFlags layer;  // --nonlinearity, --bidirectional, --no-bias
   std::string state, input, target, out;
 };
 
@@ -139,15 +140,11 @@ void run_grads(const GradsArgs& args) {
   // Flags first (cheap), then every file, then the model; nothing is written before all passed.
   SequenceModelOptions options;
   options.cell = parse_cell_kind(args.model);
-  options.nonlinearity = parse_nonlinearity(args.nonlinearity);
-  if (options.cell != CellKind::rnn && options.nonlinearity != nn::Nonlinearity::tanh)
-    throw Error("--nonlinearity: only the rnn model has one, got " + args.nonlinearity + " for " + args.model);
+  apply_layer_flags(args.layer, options);
   options.input_size = args.input_size;
   options.hidden_size = args.hidden_size;
   options.output_size = args.output_size;
   options.num_layers = args.num_layers;
-  options.bias = !args.no_bias;
-  options.bidirectional = args.bidirectional;
   const LossKind loss = parse_loss(args.loss);
   const fs::path out(args.out);
   const fs::path out_dir = out.parent_path().empty() ? fs::path(".") : out.parent_path();
@@ -199,9 +196,7 @@ void add_grads_command(CLI::App& cli, int& exit_code) {
       ->required()->check(kSizeRange);
   cmd->add_option("--num-layers", args->num_layers, "Stacked recurrent layers (L)")
       ->capture_default_str()->check(kLayerRange);
-  cmd->add_option("--nonlinearity", args->nonlinearity, "rnn only: tanh or relu")->capture_default_str();
-  cmd->add_flag("--bidirectional", args->bidirectional, "Run each layer in both directions");
-  cmd->add_flag("--no-bias", args->no_bias, "No biases in the recurrent layer (the head keeps its bias)");
+  add_layer_flags(*cmd, args->layer);
   cmd->add_option("--state", args->state, "Parameters (.npz, PyTorch names: rnn.*, head.weight, head.bias)")
       ->required();
   cmd->add_option("--input", args->input, "Input sequences x (.npy, (T, B, I), float32 or float64)")->required();

@@ -18,6 +18,7 @@
 #include <rewind/rewind.hpp>
 
 #include "commands.hpp"
+#include "model_flags.hpp"
 #include "render.hpp"
 #include "sequence_model.hpp"
 
@@ -103,9 +104,7 @@ std::string unrolled_dot(const SequenceModel<T>& model, std::size_t steps) {
 void run_graph(const GraphArgs& args) {
   SequenceModelOptions options;
   options.cell = parse_cell_kind(args.model);
-  options.nonlinearity = parse_nonlinearity(args.nonlinearity);
-  if (options.cell != CellKind::rnn && options.nonlinearity != nn::Nonlinearity::tanh)
-    throw Error("--nonlinearity: only the rnn model has one, got " + args.nonlinearity + " for " + args.model);
+  apply_layer_flags(LayerFlags{.nonlinearity = args.nonlinearity}, options);
   if (args.steps == 0) throw Error("--steps: expected at least 1 time step, got 0");
   options.input_size = args.input_size;
   options.hidden_size = args.hidden_size;

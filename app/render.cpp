@@ -111,4 +111,29 @@ void write_gradient_flow(const nn::GradientFlow& flow, const fs::path& out_dir, 
             << (svg.svg ? "plot: " + svg.svg->string() : "no plot: " + svg.note) << "\n";
 }
 
+template <class T>
+nn::GradientFlow report_gradient_flow(nn::Recurrent<T>& layer, const Tensor<T>& input,
+                                      const std::function<Tensor<T>(const Tensor<T>& output)>& loss,
+                                      const fs::path& out_dir, const std::string& title, const std::string& who) {
+  const bool training = layer.is_training();
+  layer.eval();  // dropout masks would make the flow a random draw (and step_gradients refuses them)
+  nn::GradientFlow flow;
+  try {
+    flow = nn::gradient_flow<T>(layer, input, {}, loss);
+  } catch (...) {
+    layer.train(training);
+    throw;
+  }
+  layer.train(training);
+  std::cout << flow.to_string();
+  write_gradient_flow(flow, out_dir, title, who);
+  return flow;
+}
+template nn::GradientFlow report_gradient_flow<float>(nn::Recurrent<float>&, const Tensor<float>&,
+                                                      const std::function<Tensor<float>(const Tensor<float>&)>&,
+                                                      const fs::path&, const std::string&, const std::string&);
+template nn::GradientFlow report_gradient_flow<double>(nn::Recurrent<double>&, const Tensor<double>&,
+                                                       const std::function<Tensor<double>(const Tensor<double>&)>&,
+                                                       const fs::path&, const std::string&, const std::string&);
+
 }  // namespace rwd::app

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -36,5 +37,16 @@ Rendered render_dot(const std::filesystem::path& dot_file, const std::filesystem
 // Jacobian estimates, log scale) to gradient_flow.svg; prints one line naming them.
 void write_gradient_flow(const nn::GradientFlow& flow, const std::filesystem::path& out_dir, const std::string& title,
                          const std::string& who);
+
+// The gradient-flow report of `rewind bptt` and `rewind train --diagnose`:
+// nn::gradient_flow of `layer` for loss(layer's output) on `input`, measured
+// in eval mode (dropout off; the layer's mode is put back after), printed
+// (per layer and direction: the norms, the Jacobian estimates, the verdict,
+// the rule), then written by write_gradient_flow. Returns the measurement.
+template <class T>
+nn::GradientFlow report_gradient_flow(nn::Recurrent<T>& layer, const Tensor<T>& input,
+                                      const std::function<Tensor<T>(const Tensor<T>& output)>& loss,
+                                      const std::filesystem::path& out_dir, const std::string& title,
+                                      const std::string& who);
 
 }  // namespace rwd::app

@@ -83,11 +83,22 @@ struct Data {
   TaskKind task = TaskKind::sine;
   std::size_t input_size = 1, output_size = 1;
   bool cross_entropy = false;
-  Batch<T> fixed;      // the whole data set (files)
+  Batch<T> fixed;      // the data set (files): this process's slice of the batch under mpirun
+  Batch<T> whole;      // the whole data set (files), for --diagnose on rank 0
   CharCorpus corpus;   // chars
   NumericTable table;  // series
 };
 
+
+// An int64 entry holding a string's byte values (train.vocabulary, train.nonlinearity).
+std::string vocabulary_of_entry(const nn::NpzEntries& entries, const std::string& name, const std::string& source) {
+  std::string text;
+  for (const std::int64_t code : nn::npz_get<std::int64_t>(entries, name, source)) {
+    if (code < 0 || code > 255) fail(source + ": " + name + " holds " + std::to_string(code) + ", not a byte");
+    text += static_cast<char>(static_cast<unsigned char>(code));
+  }
+  return text;
+}
 
 // An int64 entry holding one number (train.step, train.seed).
 std::int64_t scalar_entry(const nn::NpzEntries& entries, const std::string& name, const std::string& source) {
@@ -129,11 +140,24 @@ Architecture architecture_of(const nn::NpzEntries& entries, const std::string& s
     if (layer->second.shape != it->second.shape)
       fail(source + ": " + layer->first + " has shape " + shape_string(layer->second.shape) + ", rnn.weight_hh_l0 " +
            shape_string(it->second.shape));
+  a.bidirectional = entries.count("rnn.weight_hh_l0_reverse") > 0;
+  a.bias = entries.count("rnn.bias_ih_l0") > 0;
+  if (entries.count("train.nonlinearity")) {
+    const std::string name = vocabulary_of_entry(entries, "train.nonlinearity", source);
+    if (name != "tanh" && name != "relu")
+      fail(source + ": train.nonlinearity is '" + name + "', expected tanh or relu");
+    a.nonlinearity = parse_nonlinearity(name);
+    a.nonlinearity_recorded = true;
+    if (a.kind != CellKind::rnn && a.nonlinearity != nn::Nonlinearity::tanh)
+      fail(source + ": train.nonlinearity is " + name + " for a " + to_string(a.kind) + " (only an rnn has one)");
+  }
   // Every size comes from an entry that holds data of that size (an empty
   // [0, 10^12] entry must not size a model of terabytes before the shape checks).
+  const std::size_t features = a.hidden * (a.bidirectional ? 2 : 1);
   auto head = entries.find("head.weight");
-  if (head == entries.end() || head->second.shape.size() != 2 || head->second.shape[1] != a.hidden)
-    fail(source + ": no 2-D entry 'head.weight' of shape [O, " + std::to_string(a.hidden) + "]");
+  if (head == entries.end() || head->second.shape.size() != 2 || head->second.shape[1] != features)
+    fail(source + ": no 2-D entry 'head.weight' of shape [O, " + std::to_string(features) + "]" +
+         (a.bidirectional ? " (bidirectional: both directions' h_t)" : ""));
   a.output = head->second.shape[0];
   auto ih = entries.find("rnn.weight_ih_l0");
   if (ih == entries.end() || ih->second.shape.size() != 2 || ih->second.shape[0] != gates * a.hidden)
@@ -157,6 +181,12 @@ xt::xarray<T> float_array_as(const nn::NpyArray& a, const std::string& name, std
 template xt::xarray<float> float_array_as<float>(const nn::NpyArray&, const std::string&, std::string*);
 template xt::xarray<double> float_array_as<double>(const nn::NpyArray&, const std::string&, std::string*);
 
+SequenceModelOptions Architecture::options() const {
+  return SequenceModelOptions{.cell = kind, .input_size = input, .hidden_size = hidden, .output_size = output,
+                              .num_layers = layers, .nonlinearity = nonlinearity, .bias = bias,
+                              .bidirectional = bidirectional};
+}
+
 xt::xarray<std::int64_t> vocabulary_codes(const std::string& vocabulary) {
   xt::xarray<std::int64_t> codes = xt::zeros<std::int64_t>({vocabulary.size()});
   for (std::size_t k = 0; k < vocabulary.size(); ++k) codes(k) = static_cast<unsigned char>(vocabulary[k]);
@@ -164,12 +194,7 @@ xt::xarray<std::int64_t> vocabulary_codes(const std::string& vocabulary) {
 }
 
 std::string vocabulary_of(const nn::NpzEntries& checkpoint, const std::string& source) {
-  std::string vocabulary;
-  for (const std::int64_t code : nn::npz_get<std::int64_t>(checkpoint, "train.vocabulary", source)) {
-    if (code < 0 || code > 255) fail(source + ": train.vocabulary holds " + std::to_string(code) + ", not a byte");
-    vocabulary += static_cast<char>(static_cast<unsigned char>(code));
-  }
-  return vocabulary;
+  return vocabulary_of_entry(checkpoint, "train.vocabulary", source);
 }
 
 template <class T>
@@ -178,13 +203,21 @@ std::unique_ptr<SequenceModel<T>> load_model(const std::string& path, const std:
   const std::string source = flag + " '" + path + "'";
   const Architecture a = architecture_of(entries, source);
   Generator gen(0);
-  auto model = std::make_unique<SequenceModel<T>>(
-      SequenceModelOptions{.cell = a.kind, .input_size = a.input, .hidden_size = a.hidden, .output_size = a.output,
-                           .num_layers = a.layers},
-      gen);
+  auto model = std::make_unique<SequenceModel<T>>(a.options(), gen);
   nn::load_state_dict(*model, model_entries<T>(entries, source), true);
   return model;
 }
+
+template <class T>
+nn::NpzEntries model_file_entries(const SequenceModel<T>& model) {
+  nn::NpzEntries entries;
+  for (const auto& [name, value] : nn::state_dict(model)) entries[name] = value;
+  if (model.options().nonlinearity != nn::Nonlinearity::tanh)
+    entries["train.nonlinearity"] = vocabulary_codes(nn::to_string(model.options().nonlinearity));
+  return entries;
+}
+template nn::NpzEntries model_file_entries<float>(const SequenceModel<float>&);
+template nn::NpzEntries model_file_entries<double>(const SequenceModel<double>&);
 template std::unique_ptr<SequenceModel<float>> load_model<float>(const std::string&, const std::string&);
 template std::unique_ptr<SequenceModel<double>> load_model<double>(const std::string&, const std::string&);
 
@@ -254,6 +287,7 @@ class Trainer {
       data_.task = TaskKind::files;
       load_files();
       team_.check_batch(data_.fixed.x.shape()[1]);
+      data_.whole = data_.fixed;
       data_.fixed = team_.shard(data_.fixed);  // this process's slice of the batch axis
     } else {
       if (!c_.target.empty()) fail("--target needs --input");
@@ -295,8 +329,10 @@ class Trainer {
       weights = read_npz_file(c_.init, "--init");
       weights_source = "--init '" + c_.init + "'";
     }
-    CellKind kind = parse_cell_kind(c_.model);
+    SequenceModelOptions arch{.cell = parse_cell_kind(c_.model)};
+    CellKind& kind = arch.cell;
     std::size_t hidden = c_.hidden_size, layers = c_.num_layers;
+    LayerFlags layer = c_.layer;  // the layer flags the model gets (the weights file's where it has them)
     if (weights) {
       const Architecture a = architecture_of(*weights, weights_source);
       if (c_.explicit_model && a.kind != kind)
@@ -311,9 +347,25 @@ class Trainer {
       if (a.input != data_.input_size)
         fail(fmt::format("{} takes {} input features (weight_ih_l0), the data have {}", weights_source, a.input,
                          data_.input_size));
+      if (c_.layer.bidirectional && !a.bidirectional)
+        fail(weights_source + " holds a unidirectional model (no rnn.weight_hh_l0_reverse), but --bidirectional is given");
+      if (c_.layer.no_bias && a.bias)
+        fail(weights_source + " has recurrent biases (rnn.bias_ih_l0), but --no-bias is given");
+      if (c_.explicit_nonlinearity && a.nonlinearity_recorded && c_.layer.nonlinearity != nn::to_string(a.nonlinearity))
+        fail(fmt::format("{} holds a {} rnn (train.nonlinearity), but --nonlinearity is {}", weights_source,
+                         nn::to_string(a.nonlinearity), c_.layer.nonlinearity));
       kind = a.kind, hidden = a.hidden, layers = a.layers;
+      layer.bidirectional = a.bidirectional, layer.no_bias = !a.bias;
+      if (a.nonlinearity_recorded) layer.nonlinearity = nn::to_string(a.nonlinearity);
       if (data_.task == TaskKind::files && data_.cross_entropy) data_.output_size = a.output;
     }
+    try {
+      apply_layer_flags(layer, arch);  // --nonlinearity relu for an lstm/gru: refused
+    } catch (const Error& e) {
+      fail(std::string(e.what()) + (weights && !c_.explicit_model ? " (the model of " + weights_source + ")" : ""));
+    }
+    if (arch.bidirectional && c_.tbptt)
+      fail("--tbptt does not apply to a bidirectional model (its reverse direction reads the whole sequence first)");
     // rewind grads' size flags, optional: they must say what the data say
     if (c_.input_size && *c_.input_size != data_.input_size)
       fail(fmt::format("--input-size is {}, but the data have {} input features per step", *c_.input_size,
@@ -332,12 +384,9 @@ class Trainer {
     }
 
     Generator gen(c_.seed);
-    model_ = std::make_unique<SequenceModel<T>>(SequenceModelOptions{.cell = kind, .input_size = data_.input_size,
-                                                                      .hidden_size = hidden,
-                                                                      .output_size = data_.output_size,
-                                                                      .num_layers = layers,
-                                                                      .checkpoint_segment = c_.checkpoint_segment},
-                                                 gen);
+    arch.input_size = data_.input_size, arch.hidden_size = hidden, arch.output_size = data_.output_size;
+    arch.num_layers = layers, arch.checkpoint_segment = c_.checkpoint_segment;
+    model_ = std::make_unique<SequenceModel<T>>(arch, gen);
     if (weights) nn::load_state_dict(*model_, model_entries<T>(*weights, weights_source), true);
     optimizer_ = make_optimizer<T>(c_, *model_);
     params_ = model_->parameters();
@@ -526,8 +575,7 @@ class Trainer {
   }
 
   void write_checkpoint(std::size_t step) {
-    nn::NpzEntries entries;
-    for (const auto& [name, value] : nn::state_dict(*model_)) entries[name] = value;
+    nn::NpzEntries entries = model_file_entries(*model_);
     for (const auto& [name, value] : optimizer_->state_dict()) entries["optimizer." + name] = value;
     entries["train.step"] = xt::xarray<std::int64_t>{static_cast<std::int64_t>(step)};
     entries["train.seed"] = xt::xarray<std::int64_t>{static_cast<std::int64_t>(c_.seed)};
@@ -536,6 +584,29 @@ class Trainer {
     if (data_.task == TaskKind::chars) entries["train.vocabulary"] = vocabulary_codes(data_.corpus.vocabulary);
     nn::write_npz(out_dir_ / "checkpoint.npz", entries);
     last_checkpoint_ = step;
+  }
+
+  // "2 layers, hidden 16, bidirectional, no bias, relu"
+  std::string describe_layer() const {
+    const SequenceModelOptions& o = model_->options();
+    return fmt::format("{} layer{}, hidden {}{}{}{}", o.num_layers, o.num_layers > 1 ? "s" : "", o.hidden_size,
+                       o.bidirectional ? ", bidirectional" : "", o.bias ? "" : ", no bias",
+                       o.nonlinearity == nn::Nonlinearity::relu ? ", relu" : "");
+  }
+
+  // --diagnose: the trained recurrent layer's gradient flow for the training
+  // loss on one whole batch (the last step's; the whole data with --input),
+  // in eval mode; printed, and written to gradient_flow.csv and its plot.
+  void diagnose() {
+    const Batch<T> b = data_.task == TaskKind::files ? data_.whole : batch(c_.steps);
+    const std::size_t length = b.x.shape()[0];
+    const SequenceModel<T>& model = *model_;
+    auto loss = [&](const Tensor<T>& output) { return loss_of(model.head().forward(output), b, 0, length); };
+    const std::string title = fmt::format("{} ({}, {}) after step {}", to_string(model_->kind()), describe_layer(),
+                                          nn::dtype_name(nn::dtype_of<T>()), c_.steps);
+    fmt::print("\ndiagnosis: gradient flow of the training loss on one batch of {} sequences of {} steps (eval mode)\n",
+               b.x.shape()[1], length);
+    report_gradient_flow<T>(model_->recurrent(), b.x, loss, out_dir_, title, "train");
   }
 
   void progress(std::size_t step, double loss, double rate, bool last) {
@@ -556,9 +627,7 @@ class Trainer {
     tty_ = ::isatty(::fileno(stdout)) != 0;
     const std::size_t log_every = c_.log_every ? c_.log_every : std::max<std::size_t>(1, c_.steps / 10);
     if (lead)
-      fmt::print("training a {} ({} layer{}, hidden {}) on {} with {}: steps {}..{}{}{}\n", to_string(model_->kind()),
-               model_->recurrent().options().num_layers, model_->recurrent().options().num_layers > 1 ? "s" : "",
-               model_->recurrent().options().hidden_size,
+      fmt::print("training a {} ({}) on {} with {}: steps {}..{}{}{}\n", to_string(model_->kind()), describe_layer(),
                data_name(), optimizer_->name(), start_step_ + 1, c_.steps,
                c_.tbptt ? fmt::format(", truncated BPTT k={}", c_.tbptt) : "",
                team_.size() > 1 ? fmt::format(", {} processes", team_.size()) : "");
@@ -593,7 +662,7 @@ class Trainer {
     write_csv();
     summary.csv = out_dir_ / "loss.csv";
     summary.checkpoint = out_dir_ / "checkpoint.npz";
-    if (!c_.save.empty()) nn::save_state_dict(*model_, c_.save);
+    if (!c_.save.empty()) nn::write_npz(c_.save, model_file_entries(*model_));
     std::string note;
     summary.plot = plot_losses(summary.csv, out_dir_, note);
     fmt::print("loss {:.6g} -> {:.6g} over {} steps in {:.2f} s ({:.1f} steps/s)\n", losses_.front(), losses_.back(),
@@ -604,6 +673,7 @@ class Trainer {
       fmt::print("plot: {}\n", summary.plot.string());
     else
       fmt::print("{}\n", note);
+    if (c_.diagnose) diagnose();
     if (after) after(*model_);
     return summary;
   }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "distributed.hpp"
+#include "model_flags.hpp"
 #include "sequence_model.hpp"
 #include "tasks.hpp"
 
@@ -22,6 +23,8 @@ struct TrainConfig {
   std::size_t num_layers = 1, hidden_size = 32;
   // rewind grads' size flags: optional, checked against the data and the --init weights
   std::optional<std::size_t> input_size, output_size;
+  // rewind grads' layer flags (--nonlinearity, --bidirectional, --no-bias): checked against --init/--resume
+  LayerFlags layer;
   // optimizer; unset options take PyTorch's default for the chosen optimizer
   std::string optimizer = "adam";
   std::optional<double> lr, momentum, weight_decay, eps;
@@ -41,7 +44,8 @@ struct TrainConfig {
   // outputs
   std::string out_dir = "rewind-out", save, resume;
   std::size_t checkpoint_every = 100, log_every = 0;
-  bool explicit_model = false, explicit_layers = false, explicit_hidden = false;
+  bool diagnose = false;  // after training: the recurrent layer's gradient flow (nn/gradient_flow.hpp)
+  bool explicit_model = false, explicit_layers = false, explicit_hidden = false, explicit_nonlinearity = false;
   std::vector<std::string> task_flags_given;  // --task, --batch-size, --seq-len, --dtype as typed (refused with --input)
 };
 
@@ -57,11 +61,18 @@ struct Diverged : Error {
   using Error::Error;
 };
 
-// What a weights file (rnn.*, head.*) says about the architecture.
+// What a weights file (rnn.*, head.*) says about the architecture: the
+// weights' names and shapes, and "train.nonlinearity" (the name's bytes, int64)
+// which rewind train writes for a relu RNN -- absent, tanh, PyTorch's default.
 struct Architecture {
   CellKind kind;
   std::size_t input, hidden, layers, output;
   nn::DType dtype;
+  bool bidirectional = false;  // rnn.weight_hh_l0_reverse is there
+  bool bias = true;            // rnn.bias_ih_l0 is there
+  nn::Nonlinearity nonlinearity = nn::Nonlinearity::tanh;
+  bool nonlinearity_recorded = false;  // the file says (else it is tanh by default)
+  SequenceModelOptions options() const;
 };
 Architecture architecture_of(const nn::NpzEntries& entries, const std::string& source);
 // A whole .npy file / .npz archive; errors name `flag` and the path.
@@ -75,6 +86,10 @@ std::string vocabulary_of(const nn::NpzEntries& checkpoint, const std::string& s
 // line saying so when it had the other dtype. Anything else throws, naming `name`.
 template <class T>
 xt::xarray<T> float_array_as(const nn::NpyArray& a, const std::string& name, std::string* note);
+// A model's weights as rewind train writes them (checkpoint, --save): the
+// state dict, and "train.nonlinearity" for a relu RNN.
+template <class T>
+nn::NpzEntries model_file_entries(const SequenceModel<T>& model);
 // The model stored in a weights file or checkpoint (T must be its dtype).
 template <class T>
 std::unique_ptr<SequenceModel<T>> load_model(const std::string& path, const std::string& flag);

@@ -19,6 +19,7 @@ void add_train_options(CLI::App& cmd, TrainConfig& c) {
       ->capture_default_str();
   cmd.add_option("--num-layers", c.num_layers, "Stacked recurrent layers")->capture_default_str();
   cmd.add_option("--hidden-size", c.hidden_size, "Hidden units per layer")->capture_default_str();
+  add_layer_flags(cmd, c.layer);  // --nonlinearity, --bidirectional, --no-bias, as rewind grads
   cmd.add_option("--input-size", c.input_size, "Features per input step (optional: checked against the data and --init)");
   cmd.add_option("--output-size", c.output_size,
                  "Outputs of the Linear head (optional: checked against the data and --init; cross_entropy: classes)");
@@ -60,6 +61,9 @@ void add_train_options(CLI::App& cmd, TrainConfig& c) {
   cmd.add_option("--resume", c.resume, "Continue from a checkpoint.npz, bit for bit");
   cmd.add_option("--checkpoint-every", c.checkpoint_every, "Checkpoint every N steps (and at the end)")
       ->capture_default_str();
+  cmd.add_flag("--diagnose", c.diagnose,
+               "After training: the recurrent layer's gradient flow on one batch (eval mode): per-layer summary, "
+               "verdict, gradient_flow.csv and gradient_flow.svg in --out-dir");
   cmd.add_option("--log-every", c.log_every, "Progress line every N steps when not a terminal (0: steps/10)");
 }
 
@@ -67,6 +71,7 @@ void mark_explicit(const CLI::App& cmd, TrainConfig& c) {
   c.explicit_model = cmd.count("--model") > 0;
   c.explicit_hidden = cmd.count("--hidden-size") > 0;
   c.explicit_layers = cmd.count("--num-layers") > 0;
+  c.explicit_nonlinearity = cmd.count("--nonlinearity") > 0;
   c.task_flags_given.clear();
   for (const char* flag : {"--task", "--batch-size", "--seq-len", "--dtype", "--text", "--csv"})
     if (cmd.count(flag) > 0) c.task_flags_given.emplace_back(flag);
