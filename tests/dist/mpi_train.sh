@@ -33,6 +33,16 @@ cmp again/loss.csv gru_adam-2/loss.csv || fail "two runs on 2 processes: loss hi
 mpi2 train --model lstm --steps 20 --batch-size 4 --seq-len 12 --tbptt 5 --hidden-size 6 --lr 0.01 \
   --out-dir sine-2 --save sine-2.npz > /dev/null || fail "sine: two processes"
 "$ALLCLOSE" sine-2.npz sine-1.npz 1e-12 0 || fail "sine: 2 processes differ from 1"
+# --diagnose (a bidirectional LSTM without biases): rank 0 alone measures the trained model on the
+# whole batch, prints once and writes gradient_flow.csv, equal to one process's up to rounding.
+diagnose=(train --model lstm --bidirectional --no-bias --steps 5 --batch-size 4 --seq-len 8 --hidden-size 5 --diagnose)
+"$REWIND" "${diagnose[@]}" --out-dir diag-1 > diag-1.log || fail "diagnose: one process: $(cat diag-1.log)"
+mpi2 "${diagnose[@]}" --out-dir diag-2 > diag-2.log || fail "diagnose: two processes: $(cat diag-2.log)"
+[ "$(grep -c '^gradient flow: ' diag-2.log)" = 1 ] || fail "diagnose: expected one report: $(cat diag-2.log)"
+[ "$(wc -l < diag-2/gradient_flow.csv)" = 17 ] || fail "diagnose: not 2 directions x 8 steps"
+paste -d, diag-1/gradient_flow.csv diag-2/gradient_flow.csv | awk -F, 'NR > 1 {
+  for (k = 4; k <= 7; k++) { d = $k - $(k + 7); if (d < 0) d = -d; if (d > 1e-9 * ($k < 0 ? -$k : $k)) exit 1 } }' \
+  || fail "diagnose: 2 processes differ from 1: $(paste -d' ' diag-1/gradient_flow.csv diag-2/gradient_flow.csv | head -3)"
 # B = 3 on 2 processes: refused before anything is written, one line from rank 0.
 status=0
 mpi2 train --steps 5 --out-dir odd --input "$T/x.npy" --target "$T/y.npy" > odd.log 2> odd.err || status=$?
