@@ -97,7 +97,7 @@ void write_gradient_flow(const nn::GradientFlow& flow, const fs::path& out_dir, 
   const bool lstm = !flow.layers[0].dc_norm.empty(), jacobians = !flow.layers[0].jacobian_h.empty();
   std::ostringstream plot;
   plot << "set terminal svg size 800,480 dynamic background rgb 'white'\nset datafile separator ','\n"
-       << "set logscale y\nset format y '10^{%L}'\nset xlabel 't'\nset grid\nset key bottom right\n"
+       << "set logscale y\nset format y '10^{%L}'\nset xlabel 't'\nset grid\nset key below\n"
        << "set title \"" << title << ": gradient flow of layer " << top << " (" << nn::verdict_name(flow.verdict)
        << ")\"\n"
        << "sel(col) = (strcol(1) eq '" << top << "' && strcol(2) eq 'forward' && strlen(strcol(col)) > 0) ? column(col) : 1/0\n"

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -602,7 +603,9 @@ class Trainer {
     const std::size_t length = b.x.shape()[0];
     const SequenceModel<T>& model = *model_;
     auto loss = [&](const Tensor<T>& output) { return loss_of(model.head().forward(output), b, 0, length); };
-    const std::string title = fmt::format("{} ({}, {}) after step {}", to_string(model_->kind()), describe_layer(),
+    std::string kind = to_string(model_->kind());
+    for (char& ch : kind) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    const std::string title = fmt::format("{} ({}, {}) after {} steps", kind, describe_layer(),
                                           nn::dtype_name(nn::dtype_of<T>()), c_.steps);
     fmt::print("\ndiagnosis: gradient flow of the training loss on one batch of {} sequences of {} steps (eval mode)\n",
                b.x.shape()[1], length);

@@ -45,7 +45,7 @@ grep -q ',forward,6,[0-9.e+-]*,[0-9.e+-]\+,' lstm/gradient_flow.csv || fail "lst
 "$REFERENCE" to-float32 "$DATA/x.npy" x32.npy && "$REFERENCE" to-float32 "$DATA/y.npy" y32.npy || fail "to-float32"
 x=x32.npy y=y32.npy
 check lstm32 1e-4 --input "$x" --model lstm
-grep -q 'lstm (2 layers, hidden 4, float32)' lstm32/gradient_flow.gp || fail "lstm32: the plot's title does not say float32"
+grep -q 'LSTM (2 layers, hidden 4, float32)' lstm32/gradient_flow.gp || fail "lstm32: the plot's title does not say float32"
 
 # Bidirectional (one row per layer, direction and step) on a built-in task, float32, and no gnuplot:
 # the CSV is written and one line says there is no plot.
