@@ -2,7 +2,8 @@
 
     python3 tests/test_rewind_torch.py REWIND WORK_DIR
 
-1. `rewind train` checkpoints (LSTM float64, GRU float32, 2-layer RNN): the
+1. `rewind train` checkpoints (LSTM float64, GRU float32, 2-layer RNN, a 2-layer
+   bidirectional relu RNN without biases): the
    weights load_npz returns have exactly the names, shapes and dtypes that
    expected_names(architecture(...)) lists, and the optimizer/train entries are
    left out;
@@ -37,14 +38,16 @@ def run(*args):
     return subprocess.run([REWIND, *args], capture_output=True, text=True)
 
 
-cases = [("lstm", "float64", 1), ("gru", "float32", 1), ("rnn", "float64", 2)]
+cases = [("lstm", "float64", 1, []), ("gru", "float32", 1, []), ("rnn", "float64", 2, []),
+         ("rnn", "float64", 2, ["--bidirectional", "--no-bias", "--nonlinearity", "relu"])]
 rng = np.random.default_rng(0)
 x = rng.standard_normal((5, 2, 1))  # float64: predict converts it for a float32 model
 np.save("x.npy", x)
-for kind, dtype, layers in cases:
-    out = f"{kind}_{dtype}"
+for kind, dtype, layers, flags in cases:
+    out = f"{kind}_{dtype}" + ("_bidirectional_relu" if flags else "")
+    bidirectional, bias, relu = "--bidirectional" in flags, "--no-bias" not in flags, "relu" in flags
     r = run("train", "--task", "sine", "--model", kind, "--dtype", dtype, "--num-layers", str(layers),
-            "--hidden-size", "4", "--steps", "2", "--seq-len", "8", "--batch-size", "2", "--out-dir", out)
+            "--hidden-size", "4", "--steps", "2", "--seq-len", "8", "--batch-size", "2", "--out-dir", out, *flags)
     check(r.returncode == 0, f"{out}: rewind train failed: {r.stderr}")
     if r.returncode:
         continue
@@ -54,8 +57,10 @@ for kind, dtype, layers in cases:
     weights = rt.load_npz(checkpoint)
     a = rt.architecture(weights)
     check(a["kind"] == kind and a["num_layers"] == layers and a["hidden_size"] == 4 and a["input_size"] == 1
-          and a["output_size"] == 1, f"{out}: architecture {a}")
-    expected = rt.expected_names(kind, 1, 4, layers, output_size=1)
+          and a["output_size"] == 1 and a["bidirectional"] == bidirectional and a["bias"] == bias,
+          f"{out}: architecture {a}")
+    check(rt.nonlinearity(checkpoint) == ("relu" if relu else "tanh"), f"{out}: nonlinearity {rt.nonlinearity(checkpoint)}")
+    expected = rt.expected_names(kind, 1, 4, layers, bidirectional=bidirectional, bias=bias, output_size=1)
     check(sorted(weights) == sorted(n for n, _ in expected), f"{out}: names {sorted(weights)} != {expected}")
     for name, shape in expected:
         if name in weights:
@@ -65,7 +70,7 @@ for kind, dtype, layers in cases:
     # Rewind -> state dicts -> Rewind: the same outputs
     rnn_state, head_state = rt.split(weights)
     check(set(rnn_state) == {n[4:] for n, _ in expected if n.startswith("rnn.")}, f"{out}: split names")
-    rt.save_npz(f"{out}_again.npz", rt.from_state_dicts(rnn_state, head_state))
+    rt.save_npz(f"{out}_again.npz", rt.from_state_dicts(rnn_state, head_state, nonlinearity=rt.nonlinearity(checkpoint)))
     r1 = run("predict", "--checkpoint", checkpoint, "--input", "x.npy", "--output", f"{out}_o1.npy")
     r2 = run("predict", "--checkpoint", f"{out}_again.npz", "--input", "x.npy", "--output", f"{out}_o2.npy")
     check(r1.returncode == 0 and r2.returncode == 0, f"{out}: predict failed: {r1.stderr} {r2.stderr}")

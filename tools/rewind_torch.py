@@ -14,6 +14,7 @@ As a module (numpy only, except the *_torch functions):
     rnn, head = rt.load_torch("rewind-out/checkpoint.npz")   # Rewind -> torch modules
     weights = rt.load_npz("rewind-out/checkpoint.npz")       # name -> numpy array, weights only
     rt.architecture(weights)                                 # kind, sizes, layers, dtype ...
+    rt.nonlinearity("rewind-out/checkpoint.npz")             # an RNN's: "tanh" or "relu"
 
 From the shell:
 
@@ -35,6 +36,14 @@ def load_npz(path):
     """The weights in a Rewind .npz (a checkpoint's optimizer and training state left out)."""
     with np.load(path, allow_pickle=False) as archive:
         return {name: archive[name] for name in archive.files if not name.startswith(NOT_WEIGHTS)}
+
+
+def nonlinearity(path):
+    """An RNN's nonlinearity as `rewind train` records it ("train.nonlinearity", a relu RNN's), else "tanh"."""
+    with np.load(path, allow_pickle=False) as archive:
+        if "train.nonlinearity" not in archive.files:
+            return "tanh"
+        return "".join(chr(c) for c in archive["train.nonlinearity"])
 
 
 def save_npz(path, entries):
@@ -97,14 +106,17 @@ def expected_names(kind, input_size, hidden_size, num_layers=1, bidirectional=Fa
     return names
 
 
-def from_state_dicts(rnn_state, head_state=None, dtype=None):
-    """torch state dicts (or name -> numpy array) -> Rewind's entries, "rnn." and "head." prefixed."""
+def from_state_dicts(rnn_state, head_state=None, dtype=None, nonlinearity="tanh"):
+    """torch state dicts (or name -> numpy array) -> Rewind's entries, "rnn." and "head." prefixed
+    (and, for a relu RNN, "train.nonlinearity", which Rewind reads back; torch's default tanh needs none)."""
     def array(value):
         value = value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
         return value.astype(dtype) if dtype is not None else value
     entries = {"rnn." + name: array(value) for name, value in rnn_state.items()}
     for name, value in (head_state or {}).items():
         entries["head." + name] = array(value)
+    if nonlinearity != "tanh":
+        entries["train.nonlinearity"] = np.array([ord(c) for c in nonlinearity], dtype=np.int64)
     return entries
 
 
@@ -121,7 +133,8 @@ def export_torch(path, rnn, head=None, dtype=None):
     """Writes a torch.nn.RNN/LSTM/GRU (time-major) and an optional torch.nn.Linear to Rewind's .npz."""
     if getattr(rnn, "batch_first", False):
         raise ValueError("Rewind's models are time-major: use batch_first=False")
-    save_npz(path, from_state_dicts(rnn.state_dict(), head.state_dict() if head is not None else None, dtype))
+    save_npz(path, from_state_dicts(rnn.state_dict(), head.state_dict() if head is not None else None, dtype,
+                                    getattr(rnn, "nonlinearity", "tanh")))
 
 
 def load_torch(path):
@@ -132,8 +145,9 @@ def load_torch(path):
     a = architecture(weights)
     cls = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[a["kind"]]
     torch_dtype = torch.float32 if a["dtype"] == np.float32 else torch.float64
+    extra = {"nonlinearity": nonlinearity(path)} if a["kind"] == "rnn" else {}
     rnn = cls(a["input_size"], a["hidden_size"], num_layers=a["num_layers"], bias=a["bias"],
-              bidirectional=a["bidirectional"]).to(torch_dtype)
+              bidirectional=a["bidirectional"], **extra).to(torch_dtype)
     rnn_state, head_state = split(weights)
     rnn.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in rnn_state.items()})
     head = None
