@@ -33,10 +33,9 @@ void linear_rows(std::size_t rows, std::size_t in, std::size_t out, const T* x, 
 }
 
 template <class T>
-void linear_rows_backward(std::size_t rows, std::size_t in, std::size_t out, const T* g, const T* x, const T* weight,
-                          T* dx, T* dweight, T* dbias) {
+void linear_rows_backward(std::size_t rows, std::size_t in, std::size_t out, const T* g, const T* weight, T* dx,
+                          T* dbias) {
   if (dx) gemm(false, false, rows, in, out, T(1), g, out, weight, in, T(0), dx, in);
-  if (dweight) gemm(true, false, out, in, rows, T(1), g, out, x, in, T(0), dweight, in);
   if (dbias) {
     std::fill_n(dbias, out, T(0));
     for (std::size_t r = 0; r < rows; ++r)
@@ -48,9 +47,9 @@ template void linear_rows<float>(std::size_t, std::size_t, std::size_t, const fl
                                  float*);
 template void linear_rows<double>(std::size_t, std::size_t, std::size_t, const double*, const double*, const double*,
                                   double*);
-template void linear_rows_backward<float>(std::size_t, std::size_t, std::size_t, const float*, const float*,
-                                          const float*, float*, float*, float*);
+template void linear_rows_backward<float>(std::size_t, std::size_t, std::size_t, const float*, const float*, float*,
+                                          float*);
 template void linear_rows_backward<double>(std::size_t, std::size_t, std::size_t, const double*, const double*,
-                                           const double*, double*, double*, double*);
+                                           double*, double*);
 
 }  // namespace rwd::blas

@@ -18,9 +18,10 @@ template <class T>
 void linear_rows(std::size_t rows, std::size_t in, std::size_t out, const T* x, const T* weight, const T* bias, T* y);
 
 // From g = dL/dy [rows, out], each wanted (non-null) gradient, overwritten:
-//   dx = g W [rows, in],   dW = gᵀ x [out, in],   db = Σ_rows g [out]
+//   dx = g W [rows, in],   db = Σ_rows g [out]
+// (dW = gᵀ x is a GradProduct the engine folds: see linear_grads.)
 template <class T>
-void linear_rows_backward(std::size_t rows, std::size_t in, std::size_t out, const T* g, const T* x, const T* weight,
-                          T* dx, T* dweight, T* dbias);
+void linear_rows_backward(std::size_t rows, std::size_t in, std::size_t out, const T* g, const T* weight, T* dx,
+                          T* dbias);
 
 }  // namespace rwd::blas

@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "blas.hpp"
 #include "grad_mode.hpp"
 #include "ops.hpp"
 #include "tape_memory.hpp"
@@ -177,15 +178,21 @@ struct Pass {
   bool stop_at_captured = false;
 };
 
-// slot += grad. Without create_graph, and when nobody else holds the slot's
-// tensor (use_count 1: the same gradient tensor may have been handed to two
-// inputs, as add's backward does), the sum is done in place: no allocation.
+// slot += grad. The rule for writing in place is copy-on-write: without
+// create_graph, the sum goes into the slot's own buffer only when no other
+// Tensor shares it (one gradient tensor may have been handed to two inputs,
+// as add's backward does, or kept as a retained .grad); otherwise a new
+// tensor holds the sum.
+template <class T>
+bool writable(const Tensor<T>& slot, bool create_graph) {
+  return !create_graph && slot.sole_handle() && !slot.requires_grad();
+}
+
 template <class T>
 void accumulate(Tensor<T>& slot, const Tensor<T>& grad, bool create_graph) {
   if (!slot.defined()) {
     slot = grad;
-  } else if (!create_graph && slot.node().use_count() == 2 && !slot.requires_grad() && slot.shape() == grad.shape()) {
-    // use_count 2: the slot itself plus the temporary returned by node().
+  } else if (writable(slot, create_graph) && slot.shape() == grad.shape()) {
     // A plain loop: xtensor's += would first evaluate into a temporary array.
     T* sum = slot.mutable_data();
     const T* term = grad.data();
@@ -193,6 +200,60 @@ void accumulate(Tensor<T>& slot, const Tensor<T>& grad, bool create_graph) {
   } else {
     slot = add(slot, grad);
   }
+}
+
+// k rows of `width` into out [k, width]: a copy when `source` is stored so
+// ([k, width], rows_stored), else a transposing copy of a [width, k] matrix.
+template <class T>
+void pack_rows(const T* source, bool rows_stored, std::size_t k, std::size_t width, T* out) {
+  if (rows_stored) {
+    std::copy_n(source, k * width, out);
+    return;
+  }
+  for (std::size_t r = 0; r < k; ++r)
+    for (std::size_t c = 0; c < width; ++c) out[r * width + c] = source[c * k + r];
+}
+
+// The products that reached a tensor, added to its pending gradient: one GEMM
+// (beta = 1 onto what is there) over all their k rows, packed side by side.
+template <class T>
+Tensor<T> fold_products(Tensor<T> pending, std::vector<GradProduct<T>>& products, bool create_graph) {
+  if (products.empty()) return pending;
+  const std::size_t m = products[0].m, n = products[0].n;
+  std::size_t depth = 0;
+  for (const auto& p : products) depth += p.k;
+  Tensor<T> sum;
+  T beta = 0;
+  if (pending.defined() && writable(pending, create_graph)) {
+    sum = std::move(pending);
+    beta = 1;
+  } else {
+    sum = Tensor<T>(detail::new_array<T>({m, n}));
+    if (pending.defined()) {
+      std::copy_n(pending.data(), m * n, sum.mutable_data());
+      beta = 1;
+    }
+  }
+  T* out = sum.mutable_data();
+  if (products.size() == 1) {
+    const GradProduct<T>& p = products[0];
+    blas::gemm(p.transpose_a, p.transpose_b, m, n, p.k, T(1), p.a.data(), p.transpose_a ? m : p.k, p.b.data(),
+               p.transpose_b ? p.k : n, beta, out, n);
+  } else {
+    // Row r of the packed A holds column r of op(a), row r of the packed B row r of op(b).
+    xt::xarray<T> packed_a = detail::new_array<T>({depth, m}), packed_b = detail::new_array<T>({depth, n});
+    std::size_t row = 0;
+    for (const auto& p : products) {
+      pack_rows(p.a.data(), p.transpose_a, p.k, m, packed_a.data() + row * m);
+      pack_rows(p.b.data(), !p.transpose_b, p.k, n, packed_b.data() + row * n);
+      row += p.k;
+    }
+    blas::gemm(true, false, m, n, depth, T(1), packed_a.data(), m, packed_b.data(), n, beta, out, n);
+    detail::recycle_array(packed_a);
+    detail::recycle_array(packed_b);
+  }
+  products.clear();
+  return sum;
 }
 
 // The tensors with a pending gradient, latest-created first: a binary max-heap
@@ -213,7 +274,11 @@ class ReadyQueue {
   }
   // Drops every pending gradient (a pass that failed).
   void clear() {
-    for (auto& entry : heap_) entry.tensor.node()->pending_grad = Tensor<T>();
+    for (auto& entry : heap_) {
+      entry.tensor.node()->pending_grad = Tensor<T>();
+      entry.tensor.node()->pending_products.clear();
+      entry.tensor.node()->pending_product_elements = 0;
+    }
     heap_.clear();
   }
 
@@ -255,8 +320,22 @@ void execute_pass(const std::vector<Tensor<T>>& outputs, const std::vector<Tenso
 
   auto deliver = [&ready, &pass](const Tensor<T>& target, const Tensor<T>& grad) {
     auto& node = *target.node();
-    if (!node.pending_grad.defined()) ready.push(target);
+    if (!node.pending_grad.defined() && node.pending_products.empty()) ready.push(target);
     accumulate(node.pending_grad, grad, pass.create_graph);
+  };
+  // Products wait for the tensor's other gradients, so that they are folded
+  // into one deep GEMM; but the operands they keep alive (a step's gradient
+  // and input) are bounded to 4 times the gradient's own size: past that they
+  // are folded now, so checkpointing keeps its O(√T) memory.
+  auto deliver_product = [&ready, &pass](const Tensor<T>& target, GradProduct<T>&& product) {
+    auto& node = *target.node();
+    if (!node.pending_grad.defined() && node.pending_products.empty()) ready.push(target);
+    node.pending_product_elements += product.k * (product.m + product.n);
+    node.pending_products.push_back(std::move(product));
+    if (node.pending_product_elements > 4 * target.numel()) {
+      node.pending_grad = fold_products(std::move(node.pending_grad), node.pending_products, pass.create_graph);
+      node.pending_product_elements = 0;
+    }
   };
 
   for (std::size_t i = 0; i < outputs.size(); ++i) {
@@ -280,8 +359,9 @@ void execute_pass(const std::vector<Tensor<T>>& outputs, const std::vector<Tenso
   while (!ready.empty()) {
     Tensor<T> tensor = ready.pop();
     auto& node = *tensor.node();
-    Tensor<T> grad = std::move(node.pending_grad);
+    Tensor<T> grad = fold_products(std::move(node.pending_grad), node.pending_products, pass.create_graph);
     node.pending_grad = Tensor<T>();
+    node.pending_product_elements = 0;
     if (pass.stop_at_captured) {  // an input of grad_up_to: the walk ends here, the caller's pass goes on from it
       auto it = pass.captured->find(tensor.id());
       if (it != pass.captured->end()) {
@@ -306,7 +386,7 @@ void execute_pass(const std::vector<Tensor<T>>& outputs, const std::vector<Tenso
       if (pass.create_graph || node.grad.defined())
         accumulate(node.grad, grad, pass.create_graph);
       else
-        node.grad = grad.node().use_count() == 2 && !grad.requires_grad() ? grad : grad.detach();
+        node.grad = grad.sole_handle() && !grad.requires_grad() ? grad : grad.detach();
     }
     if (node.is_leaf) continue;
     if (node.released)
@@ -329,6 +409,30 @@ void execute_pass(const std::vector<Tensor<T>>& outputs, const std::vector<Tenso
         throw Error(std::string("anomaly: backward of op '") + node.op + "' produced NaN or Inf in the gradient of input " +
                     std::to_string(i) + " (shape " + format_shape(input.shape()) + ")");
       deliver(input, grads[i]);
+    }
+    for (GradProduct<T>& product : grads.products()) {
+      if (product.input >= node.inputs.size())
+        throw Error(std::string("backward of '") + node.op + "': a gradient product for input " +
+                    std::to_string(product.input) + " of " + std::to_string(node.inputs.size()));
+      const Tensor<T>& input = node.inputs[product.input];
+      if (!input.requires_grad()) continue;
+      if (input.shape() != Shape{product.m, product.n} || product.a.numel() != product.m * product.k ||
+          product.b.numel() != product.k * product.n)
+        throw Error(std::string("backward of '") + node.op + "': input " + std::to_string(product.input) +
+                    " has shape " + format_shape(input.shape()) + " whereas its gradient product is [" +
+                    std::to_string(product.m) + ", " + std::to_string(product.n) + "]");
+      if (anomaly_enabled) {  // computed now, to name this op if it is not finite
+        const std::size_t index = product.input;
+        std::vector<GradProduct<T>> one{std::move(product)};
+        const Tensor<T> g = fold_products<T>(Tensor<T>(), one, false);
+        if (!all_finite(g.value()))
+          throw Error(std::string("anomaly: backward of op '") + node.op +
+                      "' produced NaN or Inf in the gradient of input " + std::to_string(index) + " (shape " +
+                      format_shape(input.shape()) + ")");
+        deliver(input, g);
+        continue;
+      }
+      deliver_product(input, std::move(product));
     }
     if (!pass.retain_graph) {
       // Free the record eagerly: the tape's memory goes as backward proceeds.

@@ -49,6 +49,18 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool tb) {
                  b.data() + (B.batch ? i * k * n : 0), B.stored_cols, T(0), value.data() + i * m * n, n);
   }
   return record<T>("matmul", std::move(value), {a, b}, [ta, tb](const auto& in, const auto&, const Tensor<T>& g) {
+    if (in[0].dim() == 2 && in[1].dim() == 2 && !detail::pass_creates_graph()) {
+      // Products for the engine to fold (a weight used at every step: one GEMM).
+      const std::size_t m = g.size(0), n = g.size(1);
+      Grads<T> grads(2);
+      if (in[0].requires_grad())
+        grads.add_product(ta ? GradProduct<T>{0, in[1], g, tb, true, in[0].size(0), in[0].size(1), n}
+                             : GradProduct<T>{0, g, in[1], false, !tb, in[0].size(0), in[0].size(1), n});
+      if (in[1].requires_grad())
+        grads.add_product(tb ? GradProduct<T>{1, g, in[0], true, ta, in[1].size(0), in[1].size(1), m}
+                             : GradProduct<T>{1, in[0], g, !ta, false, in[1].size(0), in[1].size(1), m});
+      return grads;
+    }
     return Grads<T>{
         if_needed(in, 0, [&] { return sum_to(ta ? matmul(in[1], g, tb, true) : matmul(g, in[1], false, !tb), in[0].shape()); }),
         if_needed(in, 1, [&] { return sum_to(tb ? matmul(g, in[0], true, ta) : matmul(in[0], g, !ta, false), in[1].shape()); })};
@@ -91,25 +103,24 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
                        if (args.size() > 2 && args[2].requires_grad()) grads[2] = sum(g2, {0});
                        return grads;
                      }
-                     return detail::linear_grads(rows, g.data(), args);
+                     return detail::linear_grads(rows, g, args);
                    });
 }
 
 template <class T>
-Grads<T> detail::linear_grads(std::size_t rows, const T* g, const std::vector<Tensor<T>>& sources) {
+Grads<T> detail::linear_grads(std::size_t rows, const Tensor<T>& g, const std::vector<Tensor<T>>& sources) {
   const Tensor<T>&x = sources[0], &w = sources[1];
   const std::size_t out = w.size(0), in = w.size(1);
   bool bias_wanted = false;
   for (std::size_t k = 2; k < sources.size(); ++k) bias_wanted = bias_wanted || sources[k].requires_grad();
   // (Arrays of no elements where a gradient is not wanted: no allocation.)
   xt::xarray<T> dx = detail::new_array<T>(x.requires_grad() ? x.shape() : Shape{0});
-  xt::xarray<T> dw = detail::new_array<T>(w.requires_grad() ? Shape{out, in} : Shape{0});
   xt::xarray<T> db = detail::new_array<T>(bias_wanted ? Shape{out} : Shape{0});
-  blas::linear_rows_backward(rows, in, out, g, x.data(), w.data(), x.requires_grad() ? dx.data() : nullptr,
-                             w.requires_grad() ? dw.data() : nullptr, bias_wanted ? db.data() : nullptr);
+  blas::linear_rows_backward(rows, in, out, g.data(), w.data(), x.requires_grad() ? dx.data() : nullptr,
+                             bias_wanted ? db.data() : nullptr);
   Grads<T> grads(sources.size());
   if (x.requires_grad()) grads[0] = Tensor<T>(std::move(dx));
-  if (w.requires_grad()) grads[1] = Tensor<T>(std::move(dw));
+  if (w.requires_grad()) grads.add_product({1, g, x, /*transpose_a=*/true, /*transpose_b=*/false, out, in, rows});
   const Tensor<T> bias_grad = bias_wanted ? Tensor<T>(std::move(db)) : Tensor<T>();
   for (std::size_t k = 2; k < sources.size(); ++k)
     if (sources[k].requires_grad()) grads[k] = bias_grad;
@@ -117,7 +128,7 @@ Grads<T> detail::linear_grads(std::size_t rows, const T* g, const std::vector<Te
 }
 
 #define INSTANTIATE(T)                                                                   \
-  template Grads<T> detail::linear_grads<T>(std::size_t, const T*, const std::vector<Tensor<T>>&); \
+  template Grads<T> detail::linear_grads<T>(std::size_t, const Tensor<T>&, const std::vector<Tensor<T>>&); \
   template Tensor<T> matmul<T>(const Tensor<T>&, const Tensor<T>&, bool, bool);          \
   template Tensor<T> linear<T>(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&);
 REWIND_FOR_EACH_SCALAR(INSTANTIATE)

@@ -95,12 +95,14 @@ template <class T> Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b, bool
 // x @ weightᵀ + bias (bias may be undefined): PyTorch's F.linear.
 template <class T> Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias = Tensor<T>());
 namespace detail {
-// The gradients of y = x Wᵀ + b over `rows` rows of x from g = dL/dy [rows, out]:
-// sources {x, W, biases...} (each bias gets the same Σ_rows g), undefined where
-// a source needs none. linear's backward, and any op computing such a map over
-// a buffer of its own (the fused RNN steps' input projection), use it.
+// The gradients of y = x Wᵀ + b over `rows` rows of x from g = dL/dy (its
+// values read as [rows, out]): sources {x, W, biases...} (each bias gets the
+// same Σ_rows g), undefined where a source needs none; dL/dW = gᵀ x is left as
+// a GradProduct for the engine to fold with W's other uses. linear's backward,
+// and any op computing such a map over a buffer of its own (the fused RNN
+// steps' input projection), use it.
 template <class T>
-Grads<T> linear_grads(std::size_t rows, const T* g, const std::vector<Tensor<T>>& sources);
+Grads<T> linear_grads(std::size_t rows, const Tensor<T>& g, const std::vector<Tensor<T>>& sources);
 }  // namespace detail
 
 // Normalise a possibly negative axis for a tensor of rank `rank`; throws naming `op`.

@@ -53,11 +53,39 @@ struct NodeAllocator {
 };
 }  // namespace detail
 
-// The gradients an op's backward returns, one per input (undefined where the
-// input needs none). Build it as `Grads<T>{...}` or `Grads<T>(n)`: a vector
-// whose blocks the tape recycles.
+// A gradient left as a matrix product for the engine to compute:
+// op(a) op(b), [m, n], with a read as [m, k] ([k, m] if transpose_a) and b as
+// [k, n] ([n, k] if transpose_b), both contiguous. The engine folds every
+// product that reaches one tensor in a pass into a single GEMM over all their
+// k rows (a weight used at T steps: one GEMM of depth T·B, not T thin ones
+// and T - 1 additions), added with beta = 1 to whatever else reached it.
 template <class T>
-using Grads = std::vector<Tensor<T>, detail::NodeAllocator<Tensor<T>>>;
+struct GradProduct {
+  std::size_t input = 0;  // the node's input whose gradient this is
+  Tensor<T> a, b;
+  bool transpose_a = false, transpose_b = false;
+  std::size_t m = 0, n = 0, k = 0;
+};
+
+// The gradients an op's backward returns, one per input (undefined where the
+// input needs none). Build it as `Grads<T>{...}` or `Grads<T>(n)` (a vector
+// whose blocks the tape recycles), or from a std::vector. An input's gradient
+// may instead be given as a product (add_product): linear and matmul do so
+// for their 2-D operands when the pass does not record its backward.
+template <class T>
+class Grads : public std::vector<Tensor<T>, detail::NodeAllocator<Tensor<T>>> {
+  using Base = std::vector<Tensor<T>, detail::NodeAllocator<Tensor<T>>>;
+
+ public:
+  using Base::Base;
+  Grads() = default;
+  Grads(const std::vector<Tensor<T>>& grads) : Base(grads.begin(), grads.end()) {}  // NOLINT: implicit on purpose
+  void add_product(GradProduct<T> product) { products_.push_back(std::move(product)); }
+  std::vector<GradProduct<T>, detail::NodeAllocator<GradProduct<T>>>& products() { return products_; }
+
+ private:
+  std::vector<GradProduct<T>, detail::NodeAllocator<GradProduct<T>>> products_;
+};
 
 // backward(inputs, output, grad_output) -> one gradient per input.
 // It receives the output as an argument instead of capturing it, so a node
@@ -127,6 +155,9 @@ class Tensor {
 
   // Identity of the underlying node (for maps and tests).
   const void* id() const { return node_.get(); }
+  // No other Tensor shares this one's node: the engine may then add into its
+  // value in place (copy-on-write for gradients, as PyTorch's AccumulateGrad).
+  bool sole_handle() const { return node_.use_count() == 1; }
   std::shared_ptr<detail::Node<T>> node() const { return node_; }
   explicit Tensor(std::shared_ptr<detail::Node<T>> node) : node_(std::move(node)) {}
 
@@ -154,7 +185,12 @@ struct Node {
   std::vector<Tensor<T>> inputs;
   BackwardFn<T> backward;
   Tensor<T> grad;          // .grad(): accumulated for leaves and retained tensors
-  Tensor<T> pending_grad;  // used by the engine while a backward pass runs
+  // Used by the engine while a backward pass runs: the sum of the gradients
+  // that reached this tensor so far, and the products (GradProduct) not yet
+  // added to it.
+  Tensor<T> pending_grad;
+  std::vector<GradProduct<T>> pending_products;
+  std::size_t pending_product_elements = 0;  // held by pending_products' operands: bounded by the engine
   std::vector<GradHook<T>> hooks;
 
   Node();

@@ -99,7 +99,7 @@ void project_input(Unroll<T>& u, const CellWeights<T>& weights, const Tensor<T>&
   u.projected_grad = GradientSink<T>(
       std::move(sources), Shape{rows, width},
       [rows](xt::xarray<T>&& dp, const std::vector<Tensor<T>>& sources) {
-        return detail::linear_grads(rows, dp.data(), sources);
+        return detail::linear_grads(rows, Tensor<T>(std::move(dp)), sources);
       },
       "fused_input_projection");
 }
