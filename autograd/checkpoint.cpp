@@ -9,6 +9,7 @@
 
 #include "engine.hpp"
 #include "grad_mode.hpp"
+#include "node.hpp"
 #include "ops.hpp"
 
 namespace rwd {
@@ -25,7 +26,7 @@ void check_closure(const std::vector<Tensor<T>>& outputs, const std::unordered_s
   std::unordered_set<const void*> seen;
   std::vector<const detail::Node<T>*> todo;
   for (const auto& out : outputs)
-    if (out.requires_grad()) todo.push_back(out.node().get());
+    if (out.requires_grad()) todo.push_back(detail::node_ptr(out).get());
   while (!todo.empty()) {
     const detail::Node<T>* node = todo.back();
     todo.pop_back();
@@ -38,7 +39,7 @@ void check_closure(const std::vector<Tensor<T>>& outputs, const std::unordered_s
                   "gradient; list it in params (a leaf) or pass it as an input");
     }
     for (const auto& input : node->inputs)
-      if (input.defined() && input.requires_grad()) todo.push_back(input.node().get());
+      if (input.defined() && input.requires_grad()) todo.push_back(detail::node_ptr(input).get());
   }
 }
 

@@ -4,6 +4,8 @@
 #include <set>
 #include <sstream>
 
+#include "node.hpp"
+
 namespace rwd {
 
 namespace {
@@ -24,7 +26,7 @@ std::map<const void*, std::size_t> cluster_members(const std::vector<Tensor<T>>&
     Tensor<T> t = pending.back();
     pending.pop_back();
     if (!t.defined() || !by_id.emplace(t.id(), t).second) continue;
-    for (const auto& input : t.node()->inputs) pending.push_back(input);
+    for (const auto& input : detail::node_of(t).inputs) pending.push_back(input);
   }
   const std::set<const void*> outside(options.outside.begin(), options.outside.end());
   for (std::size_t c = 0; c < options.clusters.size(); ++c) {
@@ -34,7 +36,7 @@ std::map<const void*, std::size_t> cluster_members(const std::vector<Tensor<T>>&
       todo.pop_back();
       auto it = by_id.find(id);
       if (it == by_id.end() || member.count(id) || outside.count(id)) continue;
-      const auto& node = *it->second.node();
+      const auto& node = detail::node_of(it->second);
       if (node.is_leaf && it->second.requires_grad()) continue;  // a weight: shared, outside every cluster
       member[id] = c;
       for (const auto& input : node.inputs) todo.push_back(input.id());
@@ -57,7 +59,7 @@ std::string to_dot(const std::vector<Tensor<T>>& outputs, const DotOptions& opti
     Tensor<T> t = pending.back();
     pending.pop_back();
     if (!t.defined() || !seen.insert(t.id()).second) continue;
-    const auto& node = *t.node();
+    const auto& node = detail::node_of(t);
     auto label = options.labels.find(t.id());
     std::string text = label != options.labels.end() ? label->second : std::string(node.op);
     if (options.show_shapes) text += "\\n" + format_shape(t.shape());

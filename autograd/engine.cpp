@@ -9,6 +9,7 @@
 
 #include "blas.hpp"
 #include "grad_mode.hpp"
+#include "node.hpp"
 #include "ops.hpp"
 #include "tape_memory.hpp"
 
@@ -92,7 +93,7 @@ bool any_requires_grad(const Tensor<T>* begin, const Tensor<T>* end) {
 
 template <class T>
 void attach(Tensor<T>& out, const char* op, std::vector<Tensor<T>>&& inputs, BackwardFn<T>&& backward) {
-  auto& node = *out.node();
+  auto& node = detail::node_of(out);
   node.requires_grad = true;
   node.is_leaf = false;
   node.op = op;
@@ -263,7 +264,7 @@ class ReadyQueue {
  public:
   bool empty() const { return heap_.empty(); }
   void push(const Tensor<T>& tensor) {
-    heap_.push_back({tensor.node()->sequence, tensor});
+    heap_.push_back({detail::node_of(tensor).sequence, tensor});
     std::push_heap(heap_.begin(), heap_.end(), earlier);
   }
   Tensor<T> pop() {
@@ -275,9 +276,9 @@ class ReadyQueue {
   // Drops every pending gradient (a pass that failed).
   void clear() {
     for (auto& entry : heap_) {
-      entry.tensor.node()->pending_grad = Tensor<T>();
-      entry.tensor.node()->pending_products.clear();
-      entry.tensor.node()->pending_product_elements = 0;
+      detail::node_of(entry.tensor).pending_grad = Tensor<T>();
+      detail::node_of(entry.tensor).pending_products.clear();
+      detail::node_of(entry.tensor).pending_product_elements = 0;
     }
     heap_.clear();
   }
@@ -319,7 +320,7 @@ void execute_pass(const std::vector<Tensor<T>>& outputs, const std::vector<Tenso
   GradModeGuard mode(pass.create_graph);
 
   auto deliver = [&ready, &pass](const Tensor<T>& target, const Tensor<T>& grad) {
-    auto& node = *target.node();
+    auto& node = detail::node_of(target);
     if (!node.pending_grad.defined() && node.pending_products.empty()) ready.push(target);
     accumulate(node.pending_grad, grad, pass.create_graph);
   };
@@ -328,7 +329,7 @@ void execute_pass(const std::vector<Tensor<T>>& outputs, const std::vector<Tenso
   // and input) are bounded to 4 times the gradient's own size: past that they
   // are folded now, so checkpointing keeps its O(√T) memory.
   auto deliver_product = [&ready, &pass](const Tensor<T>& target, GradProduct<T>&& product) {
-    auto& node = *target.node();
+    auto& node = detail::node_of(target);
     if (!node.pending_grad.defined() && node.pending_products.empty()) ready.push(target);
     node.pending_product_elements += product.k * (product.m + product.n);
     node.pending_products.push_back(std::move(product));
@@ -358,7 +359,7 @@ void execute_pass(const std::vector<Tensor<T>>& outputs, const std::vector<Tenso
 
   while (!ready.empty()) {
     Tensor<T> tensor = ready.pop();
-    auto& node = *tensor.node();
+    auto& node = detail::node_of(tensor);
     Tensor<T> grad = fold_products(std::move(node.pending_grad), node.pending_products, pass.create_graph);
     node.pending_grad = Tensor<T>();
     node.pending_product_elements = 0;

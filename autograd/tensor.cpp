@@ -9,6 +9,7 @@
 
 #include "engine.hpp"
 #include "grad_mode.hpp"
+#include "node.hpp"
 #include "tape_memory.hpp"
 
 namespace rwd {
@@ -59,7 +60,7 @@ Node<T>::~Node() {
   std::vector<std::shared_ptr<Node<T>>> worklist;
   auto adopt = [&worklist](std::vector<Tensor<T>>& inputs) {
     for (auto& input : inputs) {
-      auto node = input.node();
+      auto node = node_ptr(input);
       input = Tensor<T>();
       if (node && node.use_count() == 1) worklist.push_back(std::move(node));
     }

@@ -106,7 +106,8 @@ using GradHook = std::function<Tensor<T>(const Tensor<T>& grad)>;
 
 namespace detail {
 template <class T>
-struct Node;
+struct Node;  // the record behind a Tensor: autograd/node.hpp, the engine's own header
+struct NodeAccess;
 }
 
 template <class T>
@@ -158,10 +159,9 @@ class Tensor {
   // No other Tensor shares this one's node: the engine may then add into its
   // value in place (copy-on-write for gradients, as PyTorch's AccumulateGrad).
   bool sole_handle() const { return node_.use_count() == 1; }
-  std::shared_ptr<detail::Node<T>> node() const { return node_; }
-  explicit Tensor(std::shared_ptr<detail::Node<T>> node) : node_(std::move(node)) {}
 
  private:
+  friend struct detail::NodeAccess;  // the engine's way in (autograd/node.hpp, not installed)
   detail::Node<T>& checked(const char* what) const;
   std::shared_ptr<detail::Node<T>> node_;
 };
@@ -170,37 +170,6 @@ using TensorF = Tensor<float>;
 using TensorD = Tensor<double>;
 
 namespace detail {
-
-// One recorded value. Leaves have no backward; op results hold their inputs
-// and the backward closure until backward releases them.
-template <class T>
-struct Node {
-  xt::xarray<T> value;
-  bool requires_grad = false;
-  bool is_leaf = true;
-  bool released = false;  // backward ran without retain_graph: the record is gone
-  bool retains_grad = false;
-  const char* op = "leaf";
-  std::uint64_t sequence = 0;  // creation order: a topological order of the tape
-  std::vector<Tensor<T>> inputs;
-  BackwardFn<T> backward;
-  Tensor<T> grad;          // .grad(): accumulated for leaves and retained tensors
-  // Used by the engine while a backward pass runs: the sum of the gradients
-  // that reached this tensor so far, and the products (GradProduct) not yet
-  // added to it.
-  Tensor<T> pending_grad;
-  std::vector<GradProduct<T>> pending_products;
-  std::size_t pending_product_elements = 0;  // held by pending_products' operands: bounded by the engine
-  std::vector<GradHook<T>> hooks;
-
-  Node();
-  explicit Node(xt::xarray<T>&& initial_value);
-  ~Node();  // frees long input chains iteratively (an unrolled RNN is deep)
-  Node(const Node&) = delete;
-  Node& operator=(const Node&) = delete;
-};
-
-std::uint64_t next_sequence();
 
 // Debug counter: Nodes (of either scalar type) alive right now, counted per
 // thread (created by this thread minus destroyed by this thread), so that it

@@ -6,7 +6,7 @@
 #   autograd/op_support.hpp    helpers shared by the op sources
 #   autograd/blas.hpp          the one place Rewind calls BLAS (cblas is a private dependency)
 #   autograd/vector_math.hpp   xsimd kernels of the fused steps
-#   autograd/gradient_sink.hpp in-place gradient buffers of the fused steps
+#   autograd/node.hpp          the record behind a Tensor (the engine's own)
 #   autograd/tape_memory.hpp   the per-thread pools behind nodes and arrays
 # A public header may include only public headers: tests/install_consumer
 # checks that against the installed tree.
@@ -19,6 +19,7 @@ set(REWIND_PUBLIC_HEADERS
   autograd/grad_mode.hpp
   autograd/gradcheck.hpp
   autograd/gradcheck_doctest.hpp
+  autograd/gradient_sink.hpp
   autograd/ops.hpp
   autograd/random.hpp
   autograd/tensor.hpp

@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <rewind/autograd/node.hpp>  // the tests watch nodes die
 #include <rewind/rewind.hpp>
 
 using namespace rwd;
@@ -73,7 +74,7 @@ TEST_SUITE("tape") {
     std::weak_ptr<detail::Node<double>> intermediate;
     {
       auto h = tanh(w);
-      intermediate = h.node();
+      intermediate = detail::node_ptr(h);
       auto loss = h * h;
       h = TensorD();
       CHECK_FALSE(intermediate.expired());  // the loss owns it
