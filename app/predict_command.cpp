@@ -29,7 +29,7 @@ namespace {
 namespace fs = std::filesystem;
 
 template <class T>
-int predict(const std::string& checkpoint, const nn::NpyArray& x, const std::string& input, const std::string& output) {
+int predict(const std::string& checkpoint, const io::NpyArray& x, const std::string& input, const std::string& output) {
   auto model = load_model<T>(checkpoint, "--checkpoint");
   const std::size_t in = model->recurrent().options().input_size;
   if (x.shape.size() != 3 || x.shape[0] == 0 || x.shape[1] == 0 || x.shape[2] != in)
@@ -43,7 +43,7 @@ int predict(const std::string& checkpoint, const nn::NpyArray& x, const std::str
       throw Error("predict: --input '" + input + "' holds a non-finite value, expected finite numbers");
   NoGradGuard no_grad;
   const Tensor<T> o = model->forward(Tensor<T>(values)).output;
-  nn::write_file_atomically(output, nn::encode_npy(nn::NpyArray(o.value())), "predict");
+  io::write_file_atomically(output, io::encode_npy(io::NpyArray(o.value())), "predict");
   const Shape shape = o.shape();
   fmt::print("wrote {} [{}]\n", output, fmt::join(shape.begin(), shape.end(), ", "));
   return 0;
@@ -157,9 +157,9 @@ void add_predict_commands(CLI::App& cli, int& exit_code) {
   predict_cmd->add_option("--input", p->input, "x.npy [T, B, I]")->required();
   predict_cmd->add_option("--output", p->output, "Where the outputs [T, B, O] go (.npy)")->required();
   predict_cmd->callback([p, &exit_code] {
-    const nn::NpyArray x = read_npy(p->input, "--input");
+    const io::NpyArray x = read_npy(p->input, "--input");
     const Architecture a = architecture_of(read_npz_file(p->checkpoint, "--checkpoint"), "--checkpoint");
-    exit_code = a.dtype == nn::DType::Float32 ? predict<float>(p->checkpoint, x, p->input, p->output)
+    exit_code = a.dtype == io::DType::Float32 ? predict<float>(p->checkpoint, x, p->input, p->output)
                                               : predict<double>(p->checkpoint, x, p->input, p->output);
   });
 
@@ -186,9 +186,9 @@ void add_predict_commands(CLI::App& cli, int& exit_code) {
   sample_cmd->add_option("--out", s->out, "Sine model: CSV of t, input, prediction, truth, generated")
       ->capture_default_str();
   sample_cmd->callback([s, &exit_code] {
-    const nn::NpzEntries entries = read_npz_file(s->checkpoint, "--checkpoint");
+    const io::NpzEntries entries = read_npz_file(s->checkpoint, "--checkpoint");
     const std::string source = "--checkpoint '" + s->checkpoint + "'";
-    const bool single = architecture_of(entries, "--checkpoint").dtype == nn::DType::Float32;  // the model's own dtype
+    const bool single = architecture_of(entries, "--checkpoint").dtype == io::DType::Float32;  // the model's own dtype
     if (entries.count("train.vocabulary")) {
       const std::string vocabulary = vocabulary_of(entries, source);
       exit_code = single ? sample_chars<float>(s->checkpoint, vocabulary, s->prime, s->length, s->temperature, s->seed)

@@ -34,27 +34,16 @@ namespace {
 
 }  // namespace
 
-nn::NpyArray read_npy(const std::string& path, const std::string& flag) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(flag + " '" + path + "': cannot open the file (missing or unreadable)");
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return nn::decode_npy(bytes.data(), bytes.size(), flag + " '" + path + "'");
+io::NpyArray read_npy(const std::string& path, const std::string& flag) {
+  return io::read_npy(path, flag + " '" + path + "'");
 }
 
-nn::NpzEntries read_npz_file(const std::string& path, const std::string& flag) {
+io::NpzEntries read_npz_file(const std::string& path, const std::string& flag) {
   if (!fs::is_regular_file(path)) fail(flag + " '" + path + "': no such file");
-  return nn::read_npz(path);
+  return io::read_npz(path);
 }
 
 namespace {
-
-template <class T>
-void check_finite(const xt::xarray<T>& values, const std::string& what) {
-  for (std::size_t i = 0; i < values.size(); ++i)
-    if (!std::isfinite(static_cast<double>(values.flat(i))))
-      fail(what + ": element " + std::to_string(i) + " is " + fmt::format("{}", static_cast<double>(values.flat(i))) +
-           ", expected finite numbers");
-}
 
 std::string shape_string(const Shape& shape) {
   std::string s = "[";
@@ -90,29 +79,16 @@ struct Data {
 
 
 // An int64 entry holding one number (train.step, train.seed).
-std::int64_t scalar_entry(const nn::NpzEntries& entries, const std::string& name, const std::string& source) {
-  const xt::xarray<std::int64_t> value = nn::npz_get<std::int64_t>(entries, name, source);
+std::int64_t scalar_entry(const io::NpzEntries& entries, const std::string& name, const std::string& source) {
+  const xt::xarray<std::int64_t> value = io::npz_get<std::int64_t>(entries, name, source);
   if (value.size() != 1) fail(source + ": entry '" + name + "' holds " + std::to_string(value.size()) + " numbers, expected 1");
   return value.flat(0);
 }
 
-template <class T>
-nn::StateDict<T> model_entries(const nn::NpzEntries& entries, const std::string& source) {
-  nn::StateDict<T> state;
-  for (const auto& [name, array] : entries) {
-    if (name.rfind("optimizer.", 0) == 0 || name.rfind("train.", 0) == 0) continue;
-    if (array.dtype != nn::dtype_of<T>())
-      fail(source + ": entry '" + name + "' is " + nn::dtype_name(array.dtype) + ", expected " +
-           nn::dtype_name(nn::dtype_of<T>()) + " (the dtype of the data)");
-    state[name] = array.template as<T>(name);
-    check_finite(state[name], source + ": entry '" + name + "'");
-  }
-  return state;
-}
 
 }  // namespace
 
-Architecture architecture_of(const nn::NpzEntries& entries, const std::string& source) {
+Architecture architecture_of(const io::NpzEntries& entries, const std::string& source) {
   auto it = entries.find("rnn.weight_hh_l0");
   if (it == entries.end() || it->second.shape.size() != 2)
     fail(source + ": no 2-D entry 'rnn.weight_hh_l0' (expected weights named as PyTorch's rnn.* and head.*)");
@@ -145,17 +121,17 @@ Architecture architecture_of(const nn::NpzEntries& entries, const std::string& s
 }
 
 template <class T>
-xt::xarray<T> float_array_as(const nn::NpyArray& a, const std::string& name, std::string* note) {
-  if (a.dtype == nn::dtype_of<T>()) return a.as<T>(name);
+xt::xarray<T> float_array_as(const io::NpyArray& a, const std::string& name, std::string* note) {
+  if (a.dtype == io::dtype_of<T>()) return a.as<T>(name);
   xt::xarray<T> values;
-  if (a.dtype == nn::DType::Float64) values = xt::cast<T>(a.as<double>(name));
-  else if (a.dtype == nn::DType::Float32) values = xt::cast<T>(a.as<float>(name));
-  else fail(name + " is " + nn::dtype_name(a.dtype) + ", expected float32 or float64");
-  if (note) *note = name + " is " + nn::dtype_name(a.dtype) + ", converted to the model's " + nn::dtype_name(nn::dtype_of<T>());
+  if (a.dtype == io::DType::Float64) values = xt::cast<T>(a.as<double>(name));
+  else if (a.dtype == io::DType::Float32) values = xt::cast<T>(a.as<float>(name));
+  else fail(name + " is " + io::dtype_name(a.dtype) + ", expected float32 or float64");
+  if (note) *note = name + " is " + io::dtype_name(a.dtype) + ", converted to the model's " + io::dtype_name(io::dtype_of<T>());
   return values;
 }
-template xt::xarray<float> float_array_as<float>(const nn::NpyArray&, const std::string&, std::string*);
-template xt::xarray<double> float_array_as<double>(const nn::NpyArray&, const std::string&, std::string*);
+template xt::xarray<float> float_array_as<float>(const io::NpyArray&, const std::string&, std::string*);
+template xt::xarray<double> float_array_as<double>(const io::NpyArray&, const std::string&, std::string*);
 
 xt::xarray<std::int64_t> vocabulary_codes(const std::string& vocabulary) {
   xt::xarray<std::int64_t> codes = xt::zeros<std::int64_t>({vocabulary.size()});
@@ -163,9 +139,9 @@ xt::xarray<std::int64_t> vocabulary_codes(const std::string& vocabulary) {
   return codes;
 }
 
-std::string vocabulary_of(const nn::NpzEntries& checkpoint, const std::string& source) {
+std::string vocabulary_of(const io::NpzEntries& checkpoint, const std::string& source) {
   std::string vocabulary;
-  for (const std::int64_t code : nn::npz_get<std::int64_t>(checkpoint, "train.vocabulary", source)) {
+  for (const std::int64_t code : io::npz_get<std::int64_t>(checkpoint, "train.vocabulary", source)) {
     if (code < 0 || code > 255) fail(source + ": train.vocabulary holds " + std::to_string(code) + ", not a byte");
     vocabulary += static_cast<char>(static_cast<unsigned char>(code));
   }
@@ -174,7 +150,7 @@ std::string vocabulary_of(const nn::NpzEntries& checkpoint, const std::string& s
 
 template <class T>
 std::unique_ptr<SequenceModel<T>> load_model(const std::string& path, const std::string& flag) {
-  const nn::NpzEntries entries = read_npz_file(path, flag);
+  const io::NpzEntries entries = read_npz_file(path, flag);
   const std::string source = flag + " '" + path + "'";
   const Architecture a = architecture_of(entries, source);
   Generator gen(0);
@@ -182,7 +158,7 @@ std::unique_ptr<SequenceModel<T>> load_model(const std::string& path, const std:
       SequenceModelOptions{.cell = a.kind, .input_size = a.input, .hidden_size = a.hidden, .output_size = a.output,
                            .num_layers = a.layers},
       gen);
-  nn::load_state_dict(*model, model_entries<T>(entries, source), true);
+  load_parameters(*model, entries, source);
   return model;
 }
 template std::unique_ptr<SequenceModel<float>> load_model<float>(const std::string&, const std::string&);
@@ -284,7 +260,7 @@ class Trainer {
       note_ = fmt::format("note: --tbptt {} >= sequence length {}: full BPTT\n", c_.tbptt, time_steps());
 
     // Architecture: from the weights file when there is one.
-    std::optional<nn::NpzEntries> weights;
+    std::optional<io::NpzEntries> weights;
     std::string weights_source;
     if (!c_.resume.empty()) {
       if (!c_.init.empty()) fail("--init and --resume exclude each other (a checkpoint holds the weights)");
@@ -338,7 +314,7 @@ class Trainer {
                                                                       .num_layers = layers,
                                                                       .checkpoint_segment = c_.checkpoint_segment},
                                                  gen);
-    if (weights) nn::load_state_dict(*model_, model_entries<T>(*weights, weights_source), true);
+    if (weights) load_parameters(*model_, *weights, weights_source);
     optimizer_ = make_optimizer<T>(c_, *model_);
     params_ = model_->parameters();
 
@@ -350,8 +326,8 @@ class Trainer {
       if (state.empty()) fail(weights_source + ": no optimizer state in the checkpoint");
       optimizer_->load_state_dict(state);
       start_step_ = static_cast<std::size_t>(scalar_entry(w, "train.step", weights_source));
-      const xt::xarray<double> losses = nn::npz_get<double>(w, "train.losses", weights_source);
-      const xt::xarray<double> norms = nn::npz_get<double>(w, "train.grad_norms", weights_source);
+      const xt::xarray<double> losses = io::npz_get<double>(w, "train.losses", weights_source);
+      const xt::xarray<double> norms = io::npz_get<double>(w, "train.grad_norms", weights_source);
       losses_.assign(losses.begin(), losses.end());
       grad_norms_.assign(norms.begin(), norms.end());
       if (losses_.size() != start_step_ || norms.size() != start_step_)
@@ -409,19 +385,19 @@ class Trainer {
 
   void load_files() {
     if (c_.target.empty()) fail("--input needs --target");
-    const nn::NpyArray x = read_npy(c_.input, "--input");
-    const nn::NpyArray y = read_npy(c_.target, "--target");
-    if (x.dtype != nn::dtype_of<T>()) fail("internal: dtype dispatch");
+    const io::NpyArray x = read_npy(c_.input, "--input");
+    const io::NpyArray y = read_npy(c_.target, "--target");
+    if (x.dtype != io::dtype_of<T>()) fail("internal: dtype dispatch");
     if (x.shape.size() != 3 || x.shape[0] == 0 || x.shape[1] == 0 || x.shape[2] == 0)
       fail("--input '" + c_.input + "' has shape " + shape_string(x.shape) + ", expected [T, B, I] (time-major, non-empty)");
     const xt::xarray<T> xv = x.as<T>("--input");
-    check_finite(xv, "--input '" + c_.input + "'");
+    check_finite(xv, "train: --input '" + c_.input + "'");
     data_.fixed.x = Tensor<T>(xv);
     data_.input_size = x.shape[2];
     data_.cross_entropy = c_.loss == "cross_entropy";
     if (data_.cross_entropy) {
-      if (y.dtype != nn::DType::Int64 || y.shape.size() != 2 || y.shape[0] != x.shape[0] || y.shape[1] != x.shape[1])
-        fail("--target '" + c_.target + "' is " + nn::dtype_name(y.dtype) + " " + shape_string(y.shape) +
+      if (y.dtype != io::DType::Int64 || y.shape.size() != 2 || y.shape[0] != x.shape[0] || y.shape[1] != x.shape[1])
+        fail("--target '" + c_.target + "' is " + io::dtype_name(y.dtype) + " " + shape_string(y.shape) +
              ", expected int64 class indices [T, B] = " + shape_string({x.shape[0], x.shape[1]}) +
              " for --loss cross_entropy");
       const xt::xarray<std::int64_t> classes = y.as<std::int64_t>("--target");
@@ -432,11 +408,11 @@ class Trainer {
     } else {
       if (y.dtype != x.dtype || y.shape.size() != 3 || y.shape[0] != x.shape[0] || y.shape[1] != x.shape[1] ||
           y.shape[2] == 0)
-        fail("--target '" + c_.target + "' is " + nn::dtype_name(y.dtype) + " " + shape_string(y.shape) + ", expected " +
-             nn::dtype_name(x.dtype) + " [T, B, O] with T, B = " + shape_string({x.shape[0], x.shape[1]}) +
+        fail("--target '" + c_.target + "' is " + io::dtype_name(y.dtype) + " " + shape_string(y.shape) + ", expected " +
+             io::dtype_name(x.dtype) + " [T, B, O] with T, B = " + shape_string({x.shape[0], x.shape[1]}) +
              " for --loss mse");
       const xt::xarray<T> yv = y.as<T>("--target");
-      check_finite(yv, "--target '" + c_.target + "'");
+      check_finite(yv, "train: --target '" + c_.target + "'");
       data_.fixed.y = Tensor<T>(yv);
       data_.output_size = y.shape[2];
     }
@@ -526,7 +502,7 @@ class Trainer {
   }
 
   void write_checkpoint(std::size_t step) {
-    nn::NpzEntries entries;
+    io::NpzEntries entries;
     for (const auto& [name, value] : nn::state_dict(*model_)) entries[name] = value;
     for (const auto& [name, value] : optimizer_->state_dict()) entries["optimizer." + name] = value;
     entries["train.step"] = xt::xarray<std::int64_t>{static_cast<std::int64_t>(step)};
@@ -534,7 +510,7 @@ class Trainer {
     entries["train.losses"] = xt::xarray<double>(xt::adapt(losses_, {losses_.size()}));
     entries["train.grad_norms"] = xt::xarray<double>(xt::adapt(grad_norms_, {grad_norms_.size()}));
     if (data_.task == TaskKind::chars) entries["train.vocabulary"] = vocabulary_codes(data_.corpus.vocabulary);
-    nn::write_npz(out_dir_ / "checkpoint.npz", entries);
+    io::write_npz(out_dir_ / "checkpoint.npz", entries);
     last_checkpoint_ = step;
   }
 
@@ -632,9 +608,9 @@ TrainSummary run_training(const TrainConfig& config, const std::function<void(Se
   t.agree_on([&] {
     if (config.input.empty()) return;
     // The data decide the precision.
-    const nn::NpyArray x = read_npy(config.input, "--input");
-    if (x.dtype == nn::DType::Int64) fail("--input '" + config.input + "' is int64, expected float32 or float64");
-    use_float = x.dtype == nn::DType::Float32;
+    const io::NpyArray x = read_npy(config.input, "--input");
+    if (x.dtype == io::DType::Int64) fail("--input '" + config.input + "' is int64, expected float32 or float64");
+    use_float = x.dtype == io::DType::Float32;
   });
   if (use_float) {
     if (after) fail("internal: the post-training hook needs float64");

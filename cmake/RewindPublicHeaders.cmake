@@ -26,6 +26,7 @@ set(REWIND_PUBLIC_HEADERS
   bptt/gated_bptt.hpp
   bptt/gated_steps.hpp
   bptt/options.hpp
+  io/npz.hpp
   nn/dropout.hpp
   nn/embedding.hpp
   nn/fused_steps.hpp
@@ -38,7 +39,6 @@ set(REWIND_PUBLIC_HEADERS
   nn/loss.hpp
   nn/lstm_cell.hpp
   nn/module.hpp
-  nn/npz.hpp
   nn/recurrent.hpp
   nn/recurrent_cell.hpp
   nn/recurrent_layers.hpp

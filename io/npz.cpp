@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -17,7 +19,7 @@
 
 #include "../autograd/engine.hpp"
 
-namespace rwd::nn {
+namespace rwd::io {
 
 // .npy stores little-endian elements and we copy them as they are.
 static_assert(std::endian::native == std::endian::little, "npz: only little-endian hosts are supported");
@@ -420,6 +422,14 @@ NpyArray decode_npy(const char* data, std::size_t size, const std::string& what)
   return array;
 }
 
+NpyArray read_npy(const std::filesystem::path& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(what + ": cannot open the file (missing or unreadable)");
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw Error(what + ": read error");
+  return decode_npy(bytes.data(), bytes.size(), what);
+}
+
 // ---- .npz archives ----------------------------------------------------------
 
 namespace {
@@ -536,4 +546,4 @@ INSTANTIATE(double)
 INSTANTIATE(std::int64_t)
 #undef INSTANTIATE
 
-}  // namespace rwd::nn
+}  // namespace rwd::io
