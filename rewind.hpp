@@ -11,6 +11,7 @@
 #include "autograd/ops.hpp"
 #include "autograd/random.hpp"
 #include "autograd/tensor.hpp"
+#include "autograd/tolerance.hpp"
 #include "io/npz.hpp"
 #include "nn/dropout.hpp"
 #include "bptt/elman_bptt.hpp"

@@ -61,7 +61,7 @@ int sample_sine(const std::string& checkpoint, std::size_t prime, std::size_t le
   NoGradGuard no_grad;
   auto truth = [&](std::size_t t) { return std::sin(omega * double(t) + phase); };
   std::string csv = "t,input,prediction,truth,generated\n";
-  nn::CellState<T> state;
+  RecurrentState<T> state;
   double value = truth(0), squared = 0;
   for (std::size_t t = 0; t < prime + length; ++t) {
     const bool generated = t >= prime;
@@ -114,7 +114,7 @@ int sample_chars(const std::string& checkpoint, const std::string& vocabulary, s
     throw Error("sample: --checkpoint '" + checkpoint + "': the model's input size is not its vocabulary's size");
   NoGradGuard no_grad;
   Generator generator(seed);
-  nn::CellState<T> state;
+  RecurrentState<T> state;
   auto feed = [&](char c) {  // one step on the one-hot character; returns the logits o_t
     xt::xarray<T> x = xt::zeros<T>({std::size_t{1}, std::size_t{1}, vocabulary.size()});
     x(0, 0, vocabulary.find(c)) = 1;

@@ -80,7 +80,7 @@ SequenceModel<T>::SequenceModel(const SequenceModelOptions& options, Generator& 
 }
 
 template <class T>
-typename SequenceModel<T>::Output SequenceModel<T>::forward(const Tensor<T>& x, const nn::CellState<T>& state) const {
+typename SequenceModel<T>::Output SequenceModel<T>::forward(const Tensor<T>& x, const RecurrentState<T>& state) const {
   if (x.shape().size() != 3 || x.shape()[2] != options_.input_size)
     throw Error("SequenceModel: input must be [T, B, " + std::to_string(options_.input_size) + "], got " +
                 format_shape(x.shape()));

@@ -46,12 +46,12 @@ class SequenceModel : public nn::Module<T> {
 
   struct Output {
     Tensor<T> output;        // [T, B, output_size]: o_t at every step
-    nn::CellState<T> state;  // the recurrent state after the last step (h_n, and c_n for an LSTM)
+    RecurrentState<T> state;  // the recurrent state after the last step (h_n, and c_n for an LSTM)
   };
   // x [T, B, input_size] -> o [T, B, output_size], o_t = head(h_t); with
   // bidirectional, h_t is [forward h_t, reverse h_t] (PyTorch's layout).
   // state: empty (zeros) or the state a previous call returned.
-  Output forward(const Tensor<T>& x, const nn::CellState<T>& state = {}) const;
+  Output forward(const Tensor<T>& x, const RecurrentState<T>& state = {}) const;
 
   const SequenceModelOptions& options() const { return options_; }
   CellKind kind() const { return options_.cell; }

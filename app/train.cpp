@@ -45,12 +45,6 @@ io::NpzEntries read_npz_file(const std::string& path, const std::string& flag) {
 
 namespace {
 
-std::string shape_string(const Shape& shape) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 // Draws the loss curve with gnuplot (SVG); returns the plot's path, or empty
 // with `note` saying why there is none.
 fs::path plot_losses(const fs::path& csv, const fs::path& out_dir, std::string& note) {
@@ -96,15 +90,15 @@ Architecture architecture_of(const io::NpzEntries& entries, const std::string& s
   a.hidden = it->second.shape[1];
   const std::size_t gates = a.hidden ? it->second.shape[0] / a.hidden : 0;
   if (a.hidden == 0 || it->second.shape[0] % a.hidden || (gates != 1 && gates != 3 && gates != 4))
-    fail(source + ": rnn.weight_hh_l0 has shape " + shape_string(it->second.shape) +
+    fail(source + ": rnn.weight_hh_l0 has shape " + format_shape(it->second.shape) +
          ", expected [G·H, H] with G = 1 (rnn), 3 (gru) or 4 (lstm)");
   a.kind = gates == 1 ? CellKind::rnn : gates == 3 ? CellKind::gru : CellKind::lstm;
   a.layers = 0;
   for (auto layer = entries.find("rnn.weight_hh_l0"); layer != entries.end();
        layer = entries.find("rnn.weight_hh_l" + std::to_string(++a.layers)))
     if (layer->second.shape != it->second.shape)
-      fail(source + ": " + layer->first + " has shape " + shape_string(layer->second.shape) + ", rnn.weight_hh_l0 " +
-           shape_string(it->second.shape));
+      fail(source + ": " + layer->first + " has shape " + format_shape(layer->second.shape) + ", rnn.weight_hh_l0 " +
+           format_shape(it->second.shape));
   // Every size comes from an entry that holds data of that size (an empty
   // [0, 10^12] entry must not size a model of terabytes before the shape checks).
   auto head = entries.find("head.weight");
@@ -389,7 +383,7 @@ class Trainer {
     const io::NpyArray y = read_npy(c_.target, "--target");
     if (x.dtype != io::dtype_of<T>()) fail("internal: dtype dispatch");
     if (x.shape.size() != 3 || x.shape[0] == 0 || x.shape[1] == 0 || x.shape[2] == 0)
-      fail("--input '" + c_.input + "' has shape " + shape_string(x.shape) + ", expected [T, B, I] (time-major, non-empty)");
+      fail("--input '" + c_.input + "' has shape " + format_shape(x.shape) + ", expected [T, B, I] (time-major, non-empty)");
     const xt::xarray<T> xv = x.as<T>("--input");
     check_finite(xv, "train: --input '" + c_.input + "'");
     data_.fixed.x = Tensor<T>(xv);
@@ -397,8 +391,8 @@ class Trainer {
     data_.cross_entropy = c_.loss == "cross_entropy";
     if (data_.cross_entropy) {
       if (y.dtype != io::DType::Int64 || y.shape.size() != 2 || y.shape[0] != x.shape[0] || y.shape[1] != x.shape[1])
-        fail("--target '" + c_.target + "' is " + io::dtype_name(y.dtype) + " " + shape_string(y.shape) +
-             ", expected int64 class indices [T, B] = " + shape_string({x.shape[0], x.shape[1]}) +
+        fail("--target '" + c_.target + "' is " + io::dtype_name(y.dtype) + " " + format_shape(y.shape) +
+             ", expected int64 class indices [T, B] = " + format_shape({x.shape[0], x.shape[1]}) +
              " for --loss cross_entropy");
       const xt::xarray<std::int64_t> classes = y.as<std::int64_t>("--target");
       data_.fixed.classes.assign(classes.begin(), classes.end());
@@ -408,8 +402,8 @@ class Trainer {
     } else {
       if (y.dtype != x.dtype || y.shape.size() != 3 || y.shape[0] != x.shape[0] || y.shape[1] != x.shape[1] ||
           y.shape[2] == 0)
-        fail("--target '" + c_.target + "' is " + io::dtype_name(y.dtype) + " " + shape_string(y.shape) + ", expected " +
-             io::dtype_name(x.dtype) + " [T, B, O] with T, B = " + shape_string({x.shape[0], x.shape[1]}) +
+        fail("--target '" + c_.target + "' is " + io::dtype_name(y.dtype) + " " + format_shape(y.shape) + ", expected " +
+             io::dtype_name(x.dtype) + " [T, B, O] with T, B = " + format_shape({x.shape[0], x.shape[1]}) +
              " for --loss mse");
       const xt::xarray<T> yv = y.as<T>("--target");
       check_finite(yv, "train: --target '" + c_.target + "'");
@@ -478,10 +472,10 @@ class Trainer {
     // Truncated BPTT: windows of k steps; the step's loss is the length-weighted mean.
     const std::size_t batch = b.x.shape()[1], hidden = model_->recurrent().options().hidden_size,
                       layers = model_->recurrent().options().num_layers;
-    optim::RecurrentState<T> initial{zeros<T>({layers, batch, hidden})};
+    RecurrentState<T> initial{zeros<T>({layers, batch, hidden})};
     if (model_->kind() == CellKind::lstm) initial.push_back(zeros<T>({layers, batch, hidden}));
     double weighted = 0, max_norm = 0;
-    auto chunk = [&](const optim::RecurrentState<T>& state, std::size_t begin, std::size_t end) {
+    auto chunk = [&](std::size_t begin, std::size_t end, const RecurrentState<T>& state) {
       auto out = model_->forward(slice(b.x, 0, begin, end), state);
       Tensor<T> loss = loss_of(out.output, b, begin, end);
       const double value = team_.mean(static_cast<double>(loss.item()));

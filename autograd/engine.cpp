@@ -10,6 +10,7 @@
 #include "grad_mode.hpp"
 #include "ops.hpp"
 #include "tape_memory.hpp"
+#include "instantiate.hpp"
 
 namespace rwd {
 
@@ -401,8 +402,7 @@ Grads<T> detail::grad_up_to(const std::vector<Tensor<T>>& outputs, const std::ve
   template Grads<T> detail::grad_up_to<T>(const std::vector<Tensor<T>>&,                          \
                                                         const std::vector<Tensor<T>>&,                          \
                                                         const std::vector<Tensor<T>>&, bool);
-REWIND_INSTANTIATE(float)
-REWIND_INSTANTIATE(double)
+REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
 #undef REWIND_INSTANTIATE
 
 }  // namespace rwd

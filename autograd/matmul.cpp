@@ -1,6 +1,7 @@
 #include "blas.hpp"
 #include "grad_mode.hpp"
 #include "op_support.hpp"
+#include "instantiate.hpp"
 
 namespace rwd {
 
@@ -116,10 +117,11 @@ Grads<T> detail::linear_grads(std::size_t rows, const T* g, const std::vector<Te
   return grads;
 }
 
-#define INSTANTIATE(T)                                                                   \
+#define REWIND_INSTANTIATE(T)                                                                   \
   template Grads<T> detail::linear_grads<T>(std::size_t, const T*, const std::vector<Tensor<T>>&); \
   template Tensor<T> matmul<T>(const Tensor<T>&, const Tensor<T>&, bool, bool);          \
   template Tensor<T> linear<T>(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&);
-REWIND_FOR_EACH_SCALAR(INSTANTIATE)
+REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
+#undef REWIND_INSTANTIATE
 
 }  // namespace rwd

@@ -4,6 +4,8 @@
 #
 # Not public (used only by the library's sources, tests and benchmarks):
 #   autograd/op_support.hpp    helpers shared by the op sources
+#   autograd/instantiate.hpp   REWIND_FOR_EACH_SCALAR, the explicit instantiations of every source
+#   autograd/op_catalog.hpp    the op gradient-check tables of the tests and `rewind gradcheck`
 #   autograd/blas.hpp          the one place Rewind calls BLAS (cblas is a private dependency)
 #   autograd/vector_math.hpp   xsimd kernels of the fused steps
 #   autograd/gradient_sink.hpp in-place gradient buffers of the fused steps
@@ -21,6 +23,7 @@ set(REWIND_PUBLIC_HEADERS
   autograd/gradcheck_doctest.hpp
   autograd/ops.hpp
   autograd/random.hpp
+  autograd/tolerance.hpp
   autograd/tensor.hpp
   bptt/elman_bptt.hpp
   bptt/gated_bptt.hpp

@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "../autograd/engine.hpp"
+#include "../autograd/instantiate.hpp"
 
 namespace rwd::io {
 
@@ -537,13 +538,12 @@ void write_npz(const std::filesystem::path& path, const NpzEntries& entries) {
   write_file_atomically(path, build_zip(entries, npy_files), "write_npz");
 }
 
-#define INSTANTIATE(T)                                               \
+#define REWIND_INSTANTIATE(T)                                               \
   template NpyArray::NpyArray(const xt::xarray<T>&);                 \
   template xt::xarray<T> NpyArray::as<T>(const std::string&) const;  \
   template xt::xarray<T> npz_get<T>(const NpzEntries&, const std::string&, const std::string&);
-INSTANTIATE(float)
-INSTANTIATE(double)
-INSTANTIATE(std::int64_t)
-#undef INSTANTIATE
+REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
+REWIND_INSTANTIATE(std::int64_t)
+#undef REWIND_INSTANTIATE
 
 }  // namespace rwd::io

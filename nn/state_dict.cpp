@@ -5,6 +5,7 @@
 #include <set>
 
 #include "../autograd/engine.hpp"
+#include "../autograd/instantiate.hpp"
 
 namespace rwd::nn {
 
@@ -116,13 +117,12 @@ LoadResult load_state_dict(Module<T>& module, const std::filesystem::path& path,
   return result;
 }
 
-#define INSTANTIATE(T)                                                                                    \
+#define REWIND_INSTANTIATE(T)                                                                                    \
   template StateDict<T> state_dict<T>(const Module<T>&);                                                  \
   template LoadResult load_state_dict<T>(Module<T>&, const StateDict<T>&, bool);                          \
   template void save_state_dict<T>(const Module<T>&, const std::filesystem::path&);                       \
   template LoadResult load_state_dict<T>(Module<T>&, const std::filesystem::path&, bool);
-INSTANTIATE(float)
-INSTANTIATE(double)
-#undef INSTANTIATE
+REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
+#undef REWIND_INSTANTIATE
 
 }  // namespace rwd::nn
