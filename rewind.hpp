@@ -1,5 +1,5 @@
 // Rewind: reverse-mode automatic differentiation for recurrent models.
-// The umbrella header: everything public, in layers (autograd < nn < optim).
+// The umbrella header: everything public, in layers (autograd < io < nn < optim).
 #pragma once
 
 #include "autograd/checkpoint.hpp"
@@ -11,6 +11,8 @@
 #include "autograd/ops.hpp"
 #include "autograd/random.hpp"
 #include "autograd/tensor.hpp"
+#include "autograd/tolerance.hpp"
+#include "io/npz.hpp"
 #include "nn/dropout.hpp"
 #include "bptt/elman_bptt.hpp"
 #include "bptt/gated_bptt.hpp"
@@ -25,7 +27,6 @@
 #include "nn/loss.hpp"
 #include "nn/lstm_cell.hpp"
 #include "nn/module.hpp"
-#include "nn/npz.hpp"
 #include "nn/recurrent.hpp"
 #include "nn/recurrent_cell.hpp"
 #include "nn/recurrent_layers.hpp"

@@ -15,6 +15,7 @@
 
 #include <fmt/core.h>
 
+#include <rewind/autograd/op_catalog.hpp>
 #include <rewind/rewind.hpp>
 
 #include "commands.hpp"
@@ -27,15 +28,6 @@ namespace {
 using T = double;
 using Fn = Function<T>;
 
-// One op: its inputs' shapes (drawn from N(0, 1), or U(0.5, 1.5) when `positive`).
-struct OpSpec {
-  std::string name;
-  std::vector<Shape> shapes;
-  Fn f;
-  bool second_order = false;  // also gradgradcheck
-  bool positive = false;      // inputs drawn from (0.5, 1.5): log, sqrt, pow
-};
-
 // One row of the table: f and the tensors gradcheck perturbs.
 struct Check {
   std::string group;  // op | cell | layer | module | loss
@@ -46,46 +38,6 @@ struct Check {
   std::size_t parameters = 0;  // the last `parameters` inputs are a module's own parameters
   std::string constants = "";  // inputs that are not differentiated (indices, class targets), for the table
 };
-
-std::vector<OpSpec> op_catalog() {
-  auto unary = [](auto op) { return Fn([op](const std::vector<Tensor<T>>& x) { return op(x[0]); }); };
-  auto binary = [](auto op) { return Fn([op](const std::vector<Tensor<T>>& x) { return op(x[0], x[1]); }); };
-  return {
-      {"add (broadcast)", {{3, 1}, {1, 4}}, binary([](auto a, auto b) { return a + b; })},
-      {"sub (broadcast)", {{2, 3, 4}, {4}}, binary([](auto a, auto b) { return a - b; })},
-      {"mul (broadcast)", {{3, 4}, {3, 1}}, binary([](auto a, auto b) { return a * b; }), true},
-      {"div", {{3, 4}, {3, 4}}, binary([](auto a, auto b) { return a / b; }), true, true},
-      {"neg", {{5}}, unary([](auto a) { return -a; })},
-      {"matmul", {{3, 4}, {4, 2}}, binary([](auto a, auto b) { return matmul(a, b); }), true},
-      {"matmul (Aᵀ Bᵀ)", {{4, 3}, {2, 4}}, binary([](auto a, auto b) { return matmul(a, b, true, true); }), true},
-      {"matmul (batched)", {{2, 3, 4}, {2, 4, 2}}, binary([](auto a, auto b) { return matmul(a, b); }), true},
-      {"matmul (3-D x 2-D)", {{2, 3, 4}, {4, 2}}, binary([](auto a, auto b) { return matmul(a, b); }), true},
-      {"exp", {{3, 4}}, unary([](auto a) { return exp(a); }), true},
-      {"log", {{3, 4}}, unary([](auto a) { return log(a); }), true, true},
-      {"tanh", {{3, 4}}, unary([](auto a) { return tanh(a); }), true},
-      {"sigmoid", {{3, 4}}, unary([](auto a) { return sigmoid(a); }), true},
-      {"relu", {{3, 4}}, unary([](auto a) { return relu(a); })},
-      {"softplus", {{3, 4}}, unary([](auto a) { return softplus(a); }), true},
-      {"pow 3", {{3, 4}}, unary([](auto a) { return pow(a, 3.0); }), true, true},
-      {"sqrt", {{3, 4}}, unary([](auto a) { return sqrt(a); }), true, true},
-      {"abs", {{3, 4}}, unary([](auto a) { return abs(a); })},
-      {"clamp", {{3, 4}}, unary([](auto a) { return clamp(a, -0.5, 0.5); })},
-      {"sum (axis 1)", {{3, 4}}, unary([](auto a) { return sum(a, {1}); })},
-      {"mean (axes 0, 2)", {{2, 3, 4}}, unary([](auto a) { return mean(a, {0, 2}); })},
-      {"max (axis -1)", {{3, 4}}, unary([](auto a) { return max(a, -1); })},
-      {"softmax", {{3, 4}}, unary([](auto a) { return softmax(a, -1); }), true},
-      {"log_softmax", {{3, 4}}, unary([](auto a) { return log_softmax(a, 1); }), true},
-      {"transpose", {{2, 3, 4}}, unary([](auto a) { return transpose(a, 0, 2); })},
-      {"reshape", {{2, 6}}, unary([](auto a) { return reshape(a, {3, 4}); })},
-      {"slice", {{5, 3}}, unary([](auto a) { return slice(a, 0, 1, 4); })},
-      {"index_select", {{4, 3}}, unary([](auto a) { return index_select(a, 0, {3, 0, 3}); })},
-      {"concat", {{2, 3}, {4, 3}}, binary([](auto a, auto b) { return concat<T>({a, b}, 0); })},
-      {"stack", {{2, 3}, {2, 3}}, binary([](auto a, auto b) { return stack<T>({a, b}, 1); })},
-      {"where", {{3, 4}, {3, 4}}, binary([](auto a, auto b) {
-         return where(Tensor<T>(xt::xarray<T>{{1, 0, 1, 0}}), a, b);
-       })},
-  };
-}
 
 // Every output a cell or layer returns, flattened into one vector.
 Tensor<T> flatten_all(const std::vector<Tensor<T>>& parts) {
@@ -109,7 +61,7 @@ Check cell_check(const std::string& name, std::shared_ptr<nn::RecurrentCell<T>> 
   for (const std::size_t size : cell->state_sizes()) check.inputs.push_back(randn<T>({2, size}, gen, true));
   check.parameters = add_parameters(check.inputs, *cell);
   check.f = [cell, states](const std::vector<Tensor<T>>& in) {
-    const nn::CellState<T> state(in.begin() + 1, in.begin() + 1 + static_cast<std::ptrdiff_t>(states));
+    const RecurrentState<T> state(in.begin() + 1, in.begin() + 1 + static_cast<std::ptrdiff_t>(states));
     return flatten_all(cell->step(cell->project_input(in[0]), state));
   };
   return check;
@@ -124,7 +76,7 @@ Check layer_check(const std::string& name, std::shared_ptr<nn::Recurrent<T>> lay
   for (std::size_t k = 0; k < states; ++k) check.inputs.push_back(randn<T>({rows, 2, o.hidden_size}, gen, true));
   check.parameters = add_parameters(check.inputs, *layer);
   check.f = [layer, states](const std::vector<Tensor<T>>& in) {
-    const nn::CellState<T> initial(in.begin() + 1, in.begin() + 1 + static_cast<std::ptrdiff_t>(states));
+    const RecurrentState<T> initial(in.begin() + 1, in.begin() + 1 + static_cast<std::ptrdiff_t>(states));
     auto out = layer->nn::Recurrent<T>::forward(in[0], initial);
     out.final_state.insert(out.final_state.begin(), out.output);
     return flatten_all(out.final_state);
@@ -135,11 +87,14 @@ Check layer_check(const std::string& name, std::shared_ptr<nn::Recurrent<T>> lay
 std::vector<Check> catalog() {
   Generator gen(2024);
   std::vector<Check> checks;
-  for (const auto& op : op_catalog()) {
-    Check check{"op", op.name, {}, op.f, op.second_order};
-    for (const auto& shape : op.shapes)
-      check.inputs.push_back(op.positive ? uniform<T>(shape, 0.5, 1.5, gen, true) : randn<T>(shape, gen, true));
-    checks.push_back(std::move(check));
+  for (const OpGroup& group : op_catalog()) {  // autograd/op_catalog.hpp, as the doctest suite `ops`
+    std::uint64_t seed = group.seed;
+    for (const OpCase& op : group.cases) {
+      Check check{"op", op.name, {}, op.f, op.second_order};
+      Generator op_gen(seed++);
+      for (const OpInput& spec : op.inputs) check.inputs.push_back(draw(spec, op_gen));
+      checks.push_back(std::move(check));
+    }
   }
 
   using nn::Nonlinearity;

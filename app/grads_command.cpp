@@ -10,8 +10,6 @@
 // an existing --out untouched.
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,16 +44,6 @@ LossKind parse_loss(const std::string& name) {
   throw Error("--loss: expected mse or cross_entropy, got '" + name + "'");
 }
 
-// One .npy file (numpy.save's format); throws naming the file if it is
-// missing, unreadable or not a valid supported .npy.
-nn::NpyArray read_npy(const fs::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) throw Error(path.string() + ": cannot open file");
-  const std::vector<char> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  if (file.bad()) throw Error(path.string() + ": read error");
-  return nn::decode_npy(bytes.data(), bytes.size(), path.string());
-}
-
 // Everything a run needs, read and checked; nothing computed yet.
 template <class T>
 struct Problem {
@@ -67,7 +55,7 @@ struct Problem {
 
 template <class T>
 Problem<T> prepare(const GradsArgs& args, const SequenceModelOptions& options, LossKind loss,
-                   const nn::NpyArray& x, const nn::NpzEntries& weights) {
+                   const io::NpyArray& x, const io::NpzEntries& weights) {
   Problem<T> problem;
   const std::string x_name = args.input, y_name = args.target;
   if (x.shape.size() != 3 || x.shape[2] != options.input_size || x.shape[0] == 0 || x.shape[1] == 0)
@@ -78,20 +66,20 @@ Problem<T> prepare(const GradsArgs& args, const SequenceModelOptions& options, L
   problem.x = Tensor<T>(float_array_as<T>(x, x_name, &note));
   if (!note.empty()) fmt::print("{}\n", note);
 
-  const nn::NpyArray y = read_npy(y_name);
+  const io::NpyArray y = io::read_npy(y_name, y_name);
   if (loss == LossKind::mse) {
     if (y.dtype != x.dtype)
-      throw Error(y_name + ": mse targets must have the input's dtype " + nn::dtype_name(x.dtype) + ", got " +
-                  nn::dtype_name(y.dtype));
+      throw Error(y_name + ": mse targets must have the input's dtype " + io::dtype_name(x.dtype) + ", got " +
+                  io::dtype_name(y.dtype));
     const Shape expected{steps, batch, options.output_size};
     if (y.shape != expected)
       throw Error(y_name + ": mse targets must have shape " + format_shape(expected) + ", got " +
                   format_shape(y.shape));
     problem.float_targets = Tensor<T>(float_array_as<T>(y, y_name, nullptr));
   } else {
-    if (y.dtype != nn::DType::Int64)
+    if (y.dtype != io::DType::Int64)
       throw Error(y_name + ": cross_entropy targets must be class indices of dtype int64, got " +
-                  nn::dtype_name(y.dtype));
+                  io::dtype_name(y.dtype));
     const Shape expected{steps, batch};
     if (y.shape != expected)
       throw Error(y_name + ": cross_entropy targets must have shape " + format_shape(expected) + ", got " +
@@ -113,7 +101,7 @@ Problem<T> prepare(const GradsArgs& args, const SequenceModelOptions& options, L
 // T·B positions (o reshaped [T·B, O], targets t-major) -- both means, as
 // torch.nn.functional with reduction='mean'.
 template <class T>
-nn::NpzEntries compute(Problem<T>& problem, LossKind loss_kind) {
+io::NpzEntries compute(Problem<T>& problem, LossKind loss_kind) {
   const Tensor<T> o = problem.model->forward(problem.x).output;
   Tensor<T> loss;
   if (loss_kind == LossKind::mse) {
@@ -123,15 +111,15 @@ nn::NpzEntries compute(Problem<T>& problem, LossKind loss_kind) {
     loss = nn::cross_entropy(reshape(o, {shape[0] * shape[1], shape[2]}), problem.class_targets);
   }
   loss.backward();
-  nn::NpzEntries entries;
+  io::NpzEntries entries;
   xt::xarray<T> loss_value(std::vector<std::size_t>{});  // 0-D, as torch's loss
   loss_value() = loss.item();
-  entries.emplace("loss", nn::NpyArray(loss_value));
+  entries.emplace("loss", io::NpyArray(loss_value));
   for (const auto& [name, parameter] : problem.model->named_parameters()) {
     // A parameter the loss does not reach (none here, but a user model might) has gradient 0.
     const xt::xarray<T> grad = parameter.grad().defined() ? parameter.grad().value()
                                                           : xt::xarray<T>(xt::zeros<T>(parameter.shape()));
-    entries.emplace(name, nn::NpyArray(grad));
+    entries.emplace(name, io::NpyArray(grad));
   }
   return entries;
 }
@@ -151,33 +139,31 @@ void run_grads(const GradsArgs& args) {
   if (!fs::is_directory(out_dir)) throw Error(args.out + ": directory " + out_dir.string() + " does not exist");
   if (fs::is_directory(out)) throw Error(args.out + ": is a directory");
 
-  nn::NpzEntries weights = nn::read_npz(args.state);
-  for (auto it = weights.begin(); it != weights.end();)  // a `rewind train` checkpoint: only its weights count
-    it = it->first.rfind("optimizer.", 0) == 0 || it->first.rfind("train.", 0) == 0 ? weights.erase(it) : std::next(it);
-  const nn::NpyArray x = read_npy(args.input);
+  io::NpzEntries weights = io::read_npz(args.state);
+  const io::NpyArray x = io::read_npy(args.input, args.input);
   // The weights' dtype is the precision (data of the other float dtype are converted); without
   // a recognisable first weight, the input's.
-  nn::DType precision = x.dtype;
+  io::DType precision = x.dtype;
   if (auto w = weights.find("rnn.weight_hh_l0");
-      w != weights.end() && (w->second.dtype == nn::DType::Float32 || w->second.dtype == nn::DType::Float64))
+      w != weights.end() && (w->second.dtype == io::DType::Float32 || w->second.dtype == io::DType::Float64))
     precision = w->second.dtype;
-  if (x.dtype != nn::DType::Float32 && x.dtype != nn::DType::Float64) precision = x.dtype;
-  nn::NpzEntries grads;
-  if (precision == nn::DType::Float64) {
+  if (x.dtype != io::DType::Float32 && x.dtype != io::DType::Float64) precision = x.dtype;
+  io::NpzEntries grads;
+  if (precision == io::DType::Float64) {
     auto problem = prepare<double>(args, options, loss, x, weights);
     grads = compute(problem, loss);
-  } else if (precision == nn::DType::Float32) {
+  } else if (precision == io::DType::Float32) {
     auto problem = prepare<float>(args, options, loss, x, weights);
     grads = compute(problem, loss);
   } else {
     throw Error(args.input + ": input must be float32 or float64, got " +
-                nn::dtype_name(x.dtype));
+                io::dtype_name(x.dtype));
   }
-  nn::write_npz(out, grads);
-  fmt::print("loss {} ({}, {} parameters) -> {}\n", precision == nn::DType::Float64
+  io::write_npz(out, grads);
+  fmt::print("loss {} ({}, {} parameters) -> {}\n", precision == io::DType::Float64
                                                          ? fmt::format("{:.17g}", grads.at("loss").as<double>()())
                                                          : fmt::format("{:.9g}", grads.at("loss").as<float>()()),
-             nn::dtype_name(precision), grads.size() - 1, args.out);
+             io::dtype_name(precision), grads.size() - 1, args.out);
 }
 
 }  // namespace

@@ -46,12 +46,12 @@ std::string state_name(std::size_t k) { return k == 0 ? "h" : "c"; }
 
 // One step of the cell on a batch of one: state_t = step(project_input(x_t), state_{t-1}), o_t = head(h_t).
 struct Step {
-  nn::CellState<T> state;
+  RecurrentState<T> state;
   Tensor<T> output;
 };
-Step run_step(const SequenceModel<T>& model, const Tensor<T>& x_t, const nn::CellState<T>& previous) {
+Step run_step(const SequenceModel<T>& model, const Tensor<T>& x_t, const RecurrentState<T>& previous) {
   const auto& cell = model.recurrent().cell(0);
-  nn::CellState<T> state = cell.step(cell.project_input(x_t), previous);
+  RecurrentState<T> state = cell.step(cell.project_input(x_t), previous);
   return {state, model.head().forward(state[0])};
 }
 
@@ -62,7 +62,7 @@ std::string compact_dot(const SequenceModel<T>& model) {
   const auto& cell = model.recurrent().cell(0);
   const Tensor<T> x_t = zeros<T>({1, model.options().input_size});
   dot.labels[x_t.id()] = "x_t";
-  nn::CellState<T> previous = cell.zero_state(1);
+  RecurrentState<T> previous = cell.zero_state(1);
   for (std::size_t k = 0; k < previous.size(); ++k) dot.labels[previous[k].id()] = state_name(k) + "_{t-1}";
   const Step step = run_step(model, x_t, previous);
   std::vector<Tensor<T>> outputs{step.output};
@@ -79,7 +79,7 @@ std::string unrolled_dot(const SequenceModel<T>& model, std::size_t steps) {
   DotOptions dot;
   dot.graph_name = "unrolled";
   label_weights(model, dot);
-  nn::CellState<T> state = model.recurrent().cell(0).zero_state(1);
+  RecurrentState<T> state = model.recurrent().cell(0).zero_state(1);
   for (std::size_t k = 0; k < state.size(); ++k) {
     dot.labels[state[k].id()] = state_name(k) + "_0";
     dot.outside.push_back(state[k].id());  // the initial state belongs to no step

@@ -29,7 +29,7 @@ namespace {
 namespace fs = std::filesystem;
 
 template <class T>
-int predict(const std::string& checkpoint, const nn::NpyArray& x, const std::string& input, const std::string& output) {
+int predict(const std::string& checkpoint, const io::NpyArray& x, const std::string& input, const std::string& output) {
   auto model = load_model<T>(checkpoint, "--checkpoint");
   const std::size_t in = model->recurrent().options().input_size;
   if (x.shape.size() != 3 || x.shape[0] == 0 || x.shape[1] == 0 || x.shape[2] != in)
@@ -43,7 +43,7 @@ int predict(const std::string& checkpoint, const nn::NpyArray& x, const std::str
       throw Error("predict: --input '" + input + "' holds a non-finite value, expected finite numbers");
   NoGradGuard no_grad;
   const Tensor<T> o = model->forward(Tensor<T>(values)).output;
-  nn::write_file_atomically(output, nn::encode_npy(nn::NpyArray(o.value())), "predict");
+  io::write_file_atomically(output, io::encode_npy(io::NpyArray(o.value())), "predict");
   const Shape shape = o.shape();
   fmt::print("wrote {} [{}]\n", output, fmt::join(shape.begin(), shape.end(), ", "));
   return 0;
@@ -61,7 +61,7 @@ int sample_sine(const std::string& checkpoint, std::size_t prime, std::size_t le
   NoGradGuard no_grad;
   auto truth = [&](std::size_t t) { return std::sin(omega * double(t) + phase); };
   std::string csv = "t,input,prediction,truth,generated\n";
-  nn::CellState<T> state;
+  RecurrentState<T> state;
   double value = truth(0), squared = 0;
   for (std::size_t t = 0; t < prime + length; ++t) {
     const bool generated = t >= prime;
@@ -114,7 +114,7 @@ int sample_chars(const std::string& checkpoint, const std::string& vocabulary, s
     throw Error("sample: --checkpoint '" + checkpoint + "': the model's input size is not its vocabulary's size");
   NoGradGuard no_grad;
   Generator generator(seed);
-  nn::CellState<T> state;
+  RecurrentState<T> state;
   auto feed = [&](char c) {  // one step on the one-hot character; returns the logits o_t
     xt::xarray<T> x = xt::zeros<T>({std::size_t{1}, std::size_t{1}, vocabulary.size()});
     x(0, 0, vocabulary.find(c)) = 1;
@@ -157,9 +157,9 @@ void add_predict_commands(CLI::App& cli, int& exit_code) {
   predict_cmd->add_option("--input", p->input, "x.npy [T, B, I]")->required();
   predict_cmd->add_option("--output", p->output, "Where the outputs [T, B, O] go (.npy)")->required();
   predict_cmd->callback([p, &exit_code] {
-    const nn::NpyArray x = read_npy(p->input, "--input");
+    const io::NpyArray x = read_npy(p->input, "--input");
     const Architecture a = architecture_of(read_npz_file(p->checkpoint, "--checkpoint"), "--checkpoint");
-    exit_code = a.dtype == nn::DType::Float32 ? predict<float>(p->checkpoint, x, p->input, p->output)
+    exit_code = a.dtype == io::DType::Float32 ? predict<float>(p->checkpoint, x, p->input, p->output)
                                               : predict<double>(p->checkpoint, x, p->input, p->output);
   });
 
@@ -186,9 +186,9 @@ void add_predict_commands(CLI::App& cli, int& exit_code) {
   sample_cmd->add_option("--out", s->out, "Sine model: CSV of t, input, prediction, truth, generated")
       ->capture_default_str();
   sample_cmd->callback([s, &exit_code] {
-    const nn::NpzEntries entries = read_npz_file(s->checkpoint, "--checkpoint");
+    const io::NpzEntries entries = read_npz_file(s->checkpoint, "--checkpoint");
     const std::string source = "--checkpoint '" + s->checkpoint + "'";
-    const bool single = architecture_of(entries, "--checkpoint").dtype == nn::DType::Float32;  // the model's own dtype
+    const bool single = architecture_of(entries, "--checkpoint").dtype == io::DType::Float32;  // the model's own dtype
     if (entries.count("train.vocabulary")) {
       const std::string vocabulary = vocabulary_of(entries, source);
       exit_code = single ? sample_chars<float>(s->checkpoint, vocabulary, s->prime, s->length, s->temperature, s->seed)

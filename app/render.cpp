@@ -19,7 +19,7 @@ namespace rwd::app {
 namespace fs = std::filesystem;
 
 void write_text_atomically(const fs::path& path, const std::string& text, const std::string& who) {
-  nn::write_file_atomically(path, std::vector<char>(text.begin(), text.end()), who);
+  io::write_file_atomically(path, std::vector<char>(text.begin(), text.end()), who);
 }
 
 namespace {

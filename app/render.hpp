@@ -12,7 +12,7 @@
 
 namespace rwd::app {
 
-// Writes `text` to `path` atomically (temporary file + rename, nn::write_file_atomically);
+// Writes `text` to `path` atomically (temporary file + rename, io::write_file_atomically);
 // errors start with `who`.
 void write_text_atomically(const std::filesystem::path& path, const std::string& text, const std::string& who);
 

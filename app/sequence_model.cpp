@@ -1,9 +1,13 @@
 #include "sequence_model.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <map>
 #include <set>
 #include <utility>
 #include <vector>
+
+#include <fmt/core.h>
 
 namespace rwd::app {
 
@@ -76,7 +80,7 @@ SequenceModel<T>::SequenceModel(const SequenceModelOptions& options, Generator& 
 }
 
 template <class T>
-typename SequenceModel<T>::Output SequenceModel<T>::forward(const Tensor<T>& x, const nn::CellState<T>& state) const {
+typename SequenceModel<T>::Output SequenceModel<T>::forward(const Tensor<T>& x, const RecurrentState<T>& state) const {
   if (x.shape().size() != 3 || x.shape()[2] != options_.input_size)
     throw Error("SequenceModel: input must be [T, B, " + std::to_string(options_.input_size) + "], got " +
                 format_shape(x.shape()));
@@ -87,7 +91,22 @@ typename SequenceModel<T>::Output SequenceModel<T>::forward(const Tensor<T>& x, 
 }
 
 template <class T>
-void load_parameters(SequenceModel<T>& model, const nn::NpzEntries& entries, const std::string& source) {
+void check_finite(const xt::xarray<T>& values, const std::string& what) {
+  for (std::size_t i = 0; i < values.size(); ++i)
+    if (!std::isfinite(static_cast<double>(values.flat(i))))
+      throw Error(what + ": element " + std::to_string(i) + " is " + fmt::format("{}", static_cast<double>(values.flat(i))) +
+                  ", expected finite numbers");
+}
+
+namespace {
+
+// The entries of a `rewind train` checkpoint that are not the model's.
+bool checkpoint_entry(const std::string& name) { return name.rfind("optimizer.", 0) == 0 || name.rfind("train.", 0) == 0; }
+
+}  // namespace
+
+template <class T>
+void load_parameters(SequenceModel<T>& model, const io::NpzEntries& entries, const std::string& source) {
   std::vector<std::string> missing, unexpected, wrong;
   std::set<std::string> known;
   for (const auto& [name, tensor] : model.named_parameters()) {
@@ -95,16 +114,16 @@ void load_parameters(SequenceModel<T>& model, const nn::NpzEntries& entries, con
     const auto it = entries.find(name);
     if (it == entries.end()) {
       missing.push_back("'" + name + "'");
-    } else if (it->second.dtype != nn::dtype_of<T>()) {
-      wrong.push_back("'" + name + "' has dtype " + nn::dtype_name(it->second.dtype) + ", expected " +
-                      nn::dtype_name(nn::dtype_of<T>()));
+    } else if (it->second.dtype != io::dtype_of<T>()) {
+      wrong.push_back("'" + name + "' has dtype " + io::dtype_name(it->second.dtype) + ", expected " +
+                      io::dtype_name(io::dtype_of<T>()));
     } else if (it->second.shape != tensor.shape()) {
       wrong.push_back("'" + name + "' has shape " + format_shape(it->second.shape) + ", expected " +
                       format_shape(tensor.shape()));
     }
   }
   for (const auto& [name, _] : entries)
-    if (!known.count(name)) unexpected.push_back("'" + name + "'");
+    if (!known.count(name) && !checkpoint_entry(name)) unexpected.push_back("'" + name + "'");
   std::vector<std::string> problems;
   if (!missing.empty()) problems.push_back("missing " + join(missing));
   if (!unexpected.empty()) problems.push_back("unexpected " + join(unexpected));
@@ -114,8 +133,13 @@ void load_parameters(SequenceModel<T>& model, const nn::NpzEntries& entries, con
     for (std::size_t k = 0; k < problems.size(); ++k) message += (k ? "; " : "") + problems[k];
     throw Error(message);
   }
+  std::map<std::string, xt::xarray<T>> values;
+  for (const auto& [name, _] : model.named_parameters()) {
+    values[name] = entries.at(name).template as<T>(name);
+    check_finite(values[name], source + ": entry '" + name + "'");
+  }
   for (auto& [name, tensor] : model.named_parameters()) {
-    const xt::xarray<T> value = entries.at(name).template as<T>(name);
+    const xt::xarray<T>& value = values.at(name);
     auto& target = tensor.mutable_value();
     std::copy(value.begin(), value.end(), target.begin());
   }
@@ -123,7 +147,9 @@ void load_parameters(SequenceModel<T>& model, const nn::NpzEntries& entries, con
 
 template class SequenceModel<float>;
 template class SequenceModel<double>;
-template void load_parameters<float>(SequenceModel<float>&, const nn::NpzEntries&, const std::string&);
-template void load_parameters<double>(SequenceModel<double>&, const nn::NpzEntries&, const std::string&);
+template void load_parameters<float>(SequenceModel<float>&, const io::NpzEntries&, const std::string&);
+template void load_parameters<double>(SequenceModel<double>&, const io::NpzEntries&, const std::string&);
+template void check_finite<float>(const xt::xarray<float>&, const std::string&);
+template void check_finite<double>(const xt::xarray<double>&, const std::string&);
 
 }  // namespace rwd::app

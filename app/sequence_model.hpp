@@ -46,12 +46,12 @@ class SequenceModel : public nn::Module<T> {
 
   struct Output {
     Tensor<T> output;        // [T, B, output_size]: o_t at every step
-    nn::CellState<T> state;  // the recurrent state after the last step (h_n, and c_n for an LSTM)
+    RecurrentState<T> state;  // the recurrent state after the last step (h_n, and c_n for an LSTM)
   };
   // x [T, B, input_size] -> o [T, B, output_size], o_t = head(h_t); with
   // bidirectional, h_t is [forward h_t, reverse h_t] (PyTorch's layout).
   // state: empty (zeros) or the state a previous call returned.
-  Output forward(const Tensor<T>& x, const nn::CellState<T>& state = {}) const;
+  Output forward(const Tensor<T>& x, const RecurrentState<T>& state = {}) const;
 
   const SequenceModelOptions& options() const { return options_; }
   CellKind kind() const { return options_.cell; }
@@ -66,12 +66,18 @@ class SequenceModel : public nn::Module<T> {
   std::shared_ptr<nn::Linear<T>> head_;    // submodule "head"
 };
 
-// Loads `entries` (a .npz archive's contents, e.g. from read_npz) into the
-// model's parameters. Everything is checked first: every missing name, every
-// unexpected name, every wrong dtype (must be T's: float32 for float, float64
-// for double) and every wrong shape; if anything is wrong, one single-line
-// Error names `source` and each problem, and the model is left untouched.
+// Loads `entries` (a weights file's or a checkpoint's contents, e.g. from
+// io::read_npz) into the model's parameters; a checkpoint's own entries
+// ("optimizer.*", "train.*") are skipped. Everything is checked first: every
+// missing name, every unexpected name, every wrong dtype (must be T's: float32
+// for float, float64 for double), every wrong shape and every value that is
+// not finite; if anything is wrong, one single-line Error names `source` and
+// the problems, and the model is left untouched.
 template <class T>
-void load_parameters(SequenceModel<T>& model, const nn::NpzEntries& entries, const std::string& source);
+void load_parameters(SequenceModel<T>& model, const io::NpzEntries& entries, const std::string& source);
+
+// Throws naming `what` and the first element that is NaN or infinite.
+template <class T>
+void check_finite(const xt::xarray<T>& values, const std::string& what);
 
 }  // namespace rwd::app

@@ -35,33 +35,16 @@ namespace {
 
 }  // namespace
 
-nn::NpyArray read_npy(const std::string& path, const std::string& flag) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(flag + " '" + path + "': cannot open the file (missing or unreadable)");
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return nn::decode_npy(bytes.data(), bytes.size(), flag + " '" + path + "'");
+io::NpyArray read_npy(const std::string& path, const std::string& flag) {
+  return io::read_npy(path, flag + " '" + path + "'");
 }
 
-nn::NpzEntries read_npz_file(const std::string& path, const std::string& flag) {
+io::NpzEntries read_npz_file(const std::string& path, const std::string& flag) {
   if (!fs::is_regular_file(path)) fail(flag + " '" + path + "': no such file");
-  return nn::read_npz(path);
+  return io::read_npz(path);
 }
 
 namespace {
-
-template <class T>
-void check_finite(const xt::xarray<T>& values, const std::string& what) {
-  for (std::size_t i = 0; i < values.size(); ++i)
-    if (!std::isfinite(static_cast<double>(values.flat(i))))
-      fail(what + ": element " + std::to_string(i) + " is " + fmt::format("{}", static_cast<double>(values.flat(i))) +
-           ", expected finite numbers");
-}
-
-std::string shape_string(const Shape& shape) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
 
 // Draws the loss curve with gnuplot (SVG); returns the plot's path, or empty
 // with `note` saying why there is none.
@@ -92,9 +75,9 @@ struct Data {
 
 
 // An int64 entry holding a string's byte values (train.vocabulary, train.nonlinearity).
-std::string vocabulary_of_entry(const nn::NpzEntries& entries, const std::string& name, const std::string& source) {
+std::string vocabulary_of_entry(const io::NpzEntries& entries, const std::string& name, const std::string& source) {
   std::string text;
-  for (const std::int64_t code : nn::npz_get<std::int64_t>(entries, name, source)) {
+  for (const std::int64_t code : io::npz_get<std::int64_t>(entries, name, source)) {
     if (code < 0 || code > 255) fail(source + ": " + name + " holds " + std::to_string(code) + ", not a byte");
     text += static_cast<char>(static_cast<unsigned char>(code));
   }
@@ -102,29 +85,16 @@ std::string vocabulary_of_entry(const nn::NpzEntries& entries, const std::string
 }
 
 // An int64 entry holding one number (train.step, train.seed).
-std::int64_t scalar_entry(const nn::NpzEntries& entries, const std::string& name, const std::string& source) {
-  const xt::xarray<std::int64_t> value = nn::npz_get<std::int64_t>(entries, name, source);
+std::int64_t scalar_entry(const io::NpzEntries& entries, const std::string& name, const std::string& source) {
+  const xt::xarray<std::int64_t> value = io::npz_get<std::int64_t>(entries, name, source);
   if (value.size() != 1) fail(source + ": entry '" + name + "' holds " + std::to_string(value.size()) + " numbers, expected 1");
   return value.flat(0);
 }
 
-template <class T>
-nn::StateDict<T> model_entries(const nn::NpzEntries& entries, const std::string& source) {
-  nn::StateDict<T> state;
-  for (const auto& [name, array] : entries) {
-    if (name.rfind("optimizer.", 0) == 0 || name.rfind("train.", 0) == 0) continue;
-    if (array.dtype != nn::dtype_of<T>())
-      fail(source + ": entry '" + name + "' is " + nn::dtype_name(array.dtype) + ", expected " +
-           nn::dtype_name(nn::dtype_of<T>()) + " (the dtype of the data)");
-    state[name] = array.template as<T>(name);
-    check_finite(state[name], source + ": entry '" + name + "'");
-  }
-  return state;
-}
 
 }  // namespace
 
-Architecture architecture_of(const nn::NpzEntries& entries, const std::string& source) {
+Architecture architecture_of(const io::NpzEntries& entries, const std::string& source) {
   auto it = entries.find("rnn.weight_hh_l0");
   if (it == entries.end() || it->second.shape.size() != 2)
     fail(source + ": no 2-D entry 'rnn.weight_hh_l0' (expected weights named as PyTorch's rnn.* and head.*)");
@@ -132,15 +102,15 @@ Architecture architecture_of(const nn::NpzEntries& entries, const std::string& s
   a.hidden = it->second.shape[1];
   const std::size_t gates = a.hidden ? it->second.shape[0] / a.hidden : 0;
   if (a.hidden == 0 || it->second.shape[0] % a.hidden || (gates != 1 && gates != 3 && gates != 4))
-    fail(source + ": rnn.weight_hh_l0 has shape " + shape_string(it->second.shape) +
+    fail(source + ": rnn.weight_hh_l0 has shape " + format_shape(it->second.shape) +
          ", expected [G·H, H] with G = 1 (rnn), 3 (gru) or 4 (lstm)");
   a.kind = gates == 1 ? CellKind::rnn : gates == 3 ? CellKind::gru : CellKind::lstm;
   a.layers = 0;
   for (auto layer = entries.find("rnn.weight_hh_l0"); layer != entries.end();
        layer = entries.find("rnn.weight_hh_l" + std::to_string(++a.layers)))
     if (layer->second.shape != it->second.shape)
-      fail(source + ": " + layer->first + " has shape " + shape_string(layer->second.shape) + ", rnn.weight_hh_l0 " +
-           shape_string(it->second.shape));
+      fail(source + ": " + layer->first + " has shape " + format_shape(layer->second.shape) + ", rnn.weight_hh_l0 " +
+           format_shape(it->second.shape));
   a.bidirectional = entries.count("rnn.weight_hh_l0_reverse") > 0;
   a.bias = entries.count("rnn.bias_ih_l0") > 0;
   if (entries.count("train.nonlinearity")) {
@@ -170,17 +140,17 @@ Architecture architecture_of(const nn::NpzEntries& entries, const std::string& s
 }
 
 template <class T>
-xt::xarray<T> float_array_as(const nn::NpyArray& a, const std::string& name, std::string* note) {
-  if (a.dtype == nn::dtype_of<T>()) return a.as<T>(name);
+xt::xarray<T> float_array_as(const io::NpyArray& a, const std::string& name, std::string* note) {
+  if (a.dtype == io::dtype_of<T>()) return a.as<T>(name);
   xt::xarray<T> values;
-  if (a.dtype == nn::DType::Float64) values = xt::cast<T>(a.as<double>(name));
-  else if (a.dtype == nn::DType::Float32) values = xt::cast<T>(a.as<float>(name));
-  else fail(name + " is " + nn::dtype_name(a.dtype) + ", expected float32 or float64");
-  if (note) *note = name + " is " + nn::dtype_name(a.dtype) + ", converted to the model's " + nn::dtype_name(nn::dtype_of<T>());
+  if (a.dtype == io::DType::Float64) values = xt::cast<T>(a.as<double>(name));
+  else if (a.dtype == io::DType::Float32) values = xt::cast<T>(a.as<float>(name));
+  else fail(name + " is " + io::dtype_name(a.dtype) + ", expected float32 or float64");
+  if (note) *note = name + " is " + io::dtype_name(a.dtype) + ", converted to the model's " + io::dtype_name(io::dtype_of<T>());
   return values;
 }
-template xt::xarray<float> float_array_as<float>(const nn::NpyArray&, const std::string&, std::string*);
-template xt::xarray<double> float_array_as<double>(const nn::NpyArray&, const std::string&, std::string*);
+template xt::xarray<float> float_array_as<float>(const io::NpyArray&, const std::string&, std::string*);
+template xt::xarray<double> float_array_as<double>(const io::NpyArray&, const std::string&, std::string*);
 
 SequenceModelOptions Architecture::options() const {
   return SequenceModelOptions{.cell = kind, .input_size = input, .hidden_size = hidden, .output_size = output,
@@ -194,31 +164,31 @@ xt::xarray<std::int64_t> vocabulary_codes(const std::string& vocabulary) {
   return codes;
 }
 
-std::string vocabulary_of(const nn::NpzEntries& checkpoint, const std::string& source) {
+std::string vocabulary_of(const io::NpzEntries& checkpoint, const std::string& source) {
   return vocabulary_of_entry(checkpoint, "train.vocabulary", source);
 }
 
 template <class T>
 std::unique_ptr<SequenceModel<T>> load_model(const std::string& path, const std::string& flag) {
-  const nn::NpzEntries entries = read_npz_file(path, flag);
+  const io::NpzEntries entries = read_npz_file(path, flag);
   const std::string source = flag + " '" + path + "'";
   const Architecture a = architecture_of(entries, source);
   Generator gen(0);
   auto model = std::make_unique<SequenceModel<T>>(a.options(), gen);
-  nn::load_state_dict(*model, model_entries<T>(entries, source), true);
+  load_parameters(*model, entries, source);
   return model;
 }
 
 template <class T>
-nn::NpzEntries model_file_entries(const SequenceModel<T>& model) {
-  nn::NpzEntries entries;
+io::NpzEntries model_file_entries(const SequenceModel<T>& model) {
+  io::NpzEntries entries;
   for (const auto& [name, value] : nn::state_dict(model)) entries[name] = value;
   if (model.options().nonlinearity != nn::Nonlinearity::tanh)
     entries["train.nonlinearity"] = vocabulary_codes(nn::to_string(model.options().nonlinearity));
   return entries;
 }
-template nn::NpzEntries model_file_entries<float>(const SequenceModel<float>&);
-template nn::NpzEntries model_file_entries<double>(const SequenceModel<double>&);
+template io::NpzEntries model_file_entries<float>(const SequenceModel<float>&);
+template io::NpzEntries model_file_entries<double>(const SequenceModel<double>&);
 template std::unique_ptr<SequenceModel<float>> load_model<float>(const std::string&, const std::string&);
 template std::unique_ptr<SequenceModel<double>> load_model<double>(const std::string&, const std::string&);
 
@@ -319,7 +289,7 @@ class Trainer {
       note_ = fmt::format("note: --tbptt {} >= sequence length {}: full BPTT\n", c_.tbptt, time_steps());
 
     // Architecture: from the weights file when there is one.
-    std::optional<nn::NpzEntries> weights;
+    std::optional<io::NpzEntries> weights;
     std::string weights_source;
     if (!c_.resume.empty()) {
       if (!c_.init.empty()) fail("--init and --resume exclude each other (a checkpoint holds the weights)");
@@ -388,7 +358,7 @@ class Trainer {
     arch.input_size = data_.input_size, arch.hidden_size = hidden, arch.output_size = data_.output_size;
     arch.num_layers = layers, arch.checkpoint_segment = c_.checkpoint_segment;
     model_ = std::make_unique<SequenceModel<T>>(arch, gen);
-    if (weights) nn::load_state_dict(*model_, model_entries<T>(*weights, weights_source), true);
+    if (weights) load_parameters(*model_, *weights, weights_source);
     optimizer_ = make_optimizer<T>(c_, *model_);
     params_ = model_->parameters();
 
@@ -400,8 +370,8 @@ class Trainer {
       if (state.empty()) fail(weights_source + ": no optimizer state in the checkpoint");
       optimizer_->load_state_dict(state);
       start_step_ = static_cast<std::size_t>(scalar_entry(w, "train.step", weights_source));
-      const xt::xarray<double> losses = nn::npz_get<double>(w, "train.losses", weights_source);
-      const xt::xarray<double> norms = nn::npz_get<double>(w, "train.grad_norms", weights_source);
+      const xt::xarray<double> losses = io::npz_get<double>(w, "train.losses", weights_source);
+      const xt::xarray<double> norms = io::npz_get<double>(w, "train.grad_norms", weights_source);
       losses_.assign(losses.begin(), losses.end());
       grad_norms_.assign(norms.begin(), norms.end());
       if (losses_.size() != start_step_ || norms.size() != start_step_)
@@ -459,20 +429,20 @@ class Trainer {
 
   void load_files() {
     if (c_.target.empty()) fail("--input needs --target");
-    const nn::NpyArray x = read_npy(c_.input, "--input");
-    const nn::NpyArray y = read_npy(c_.target, "--target");
-    if (x.dtype != nn::dtype_of<T>()) fail("internal: dtype dispatch");
+    const io::NpyArray x = read_npy(c_.input, "--input");
+    const io::NpyArray y = read_npy(c_.target, "--target");
+    if (x.dtype != io::dtype_of<T>()) fail("internal: dtype dispatch");
     if (x.shape.size() != 3 || x.shape[0] == 0 || x.shape[1] == 0 || x.shape[2] == 0)
-      fail("--input '" + c_.input + "' has shape " + shape_string(x.shape) + ", expected [T, B, I] (time-major, non-empty)");
+      fail("--input '" + c_.input + "' has shape " + format_shape(x.shape) + ", expected [T, B, I] (time-major, non-empty)");
     const xt::xarray<T> xv = x.as<T>("--input");
-    check_finite(xv, "--input '" + c_.input + "'");
+    check_finite(xv, "train: --input '" + c_.input + "'");
     data_.fixed.x = Tensor<T>(xv);
     data_.input_size = x.shape[2];
     data_.cross_entropy = c_.loss == "cross_entropy";
     if (data_.cross_entropy) {
-      if (y.dtype != nn::DType::Int64 || y.shape.size() != 2 || y.shape[0] != x.shape[0] || y.shape[1] != x.shape[1])
-        fail("--target '" + c_.target + "' is " + nn::dtype_name(y.dtype) + " " + shape_string(y.shape) +
-             ", expected int64 class indices [T, B] = " + shape_string({x.shape[0], x.shape[1]}) +
+      if (y.dtype != io::DType::Int64 || y.shape.size() != 2 || y.shape[0] != x.shape[0] || y.shape[1] != x.shape[1])
+        fail("--target '" + c_.target + "' is " + io::dtype_name(y.dtype) + " " + format_shape(y.shape) +
+             ", expected int64 class indices [T, B] = " + format_shape({x.shape[0], x.shape[1]}) +
              " for --loss cross_entropy");
       const xt::xarray<std::int64_t> classes = y.as<std::int64_t>("--target");
       data_.fixed.classes.assign(classes.begin(), classes.end());
@@ -482,11 +452,11 @@ class Trainer {
     } else {
       if (y.dtype != x.dtype || y.shape.size() != 3 || y.shape[0] != x.shape[0] || y.shape[1] != x.shape[1] ||
           y.shape[2] == 0)
-        fail("--target '" + c_.target + "' is " + nn::dtype_name(y.dtype) + " " + shape_string(y.shape) + ", expected " +
-             nn::dtype_name(x.dtype) + " [T, B, O] with T, B = " + shape_string({x.shape[0], x.shape[1]}) +
+        fail("--target '" + c_.target + "' is " + io::dtype_name(y.dtype) + " " + format_shape(y.shape) + ", expected " +
+             io::dtype_name(x.dtype) + " [T, B, O] with T, B = " + format_shape({x.shape[0], x.shape[1]}) +
              " for --loss mse");
       const xt::xarray<T> yv = y.as<T>("--target");
-      check_finite(yv, "--target '" + c_.target + "'");
+      check_finite(yv, "train: --target '" + c_.target + "'");
       data_.fixed.y = Tensor<T>(yv);
       data_.output_size = y.shape[2];
     }
@@ -552,10 +522,10 @@ class Trainer {
     // Truncated BPTT: windows of k steps; the step's loss is the length-weighted mean.
     const std::size_t batch = b.x.shape()[1], hidden = model_->recurrent().options().hidden_size,
                       layers = model_->recurrent().options().num_layers;
-    optim::RecurrentState<T> initial{zeros<T>({layers, batch, hidden})};
+    RecurrentState<T> initial{zeros<T>({layers, batch, hidden})};
     if (model_->kind() == CellKind::lstm) initial.push_back(zeros<T>({layers, batch, hidden}));
     double weighted = 0, max_norm = 0;
-    auto chunk = [&](const optim::RecurrentState<T>& state, std::size_t begin, std::size_t end) {
+    auto chunk = [&](std::size_t begin, std::size_t end, const RecurrentState<T>& state) {
       auto out = model_->forward(slice(b.x, 0, begin, end), state);
       Tensor<T> loss = loss_of(out.output, b, begin, end);
       const double value = team_.mean(static_cast<double>(loss.item()));
@@ -576,14 +546,14 @@ class Trainer {
   }
 
   void write_checkpoint(std::size_t step) {
-    nn::NpzEntries entries = model_file_entries(*model_);
+    io::NpzEntries entries = model_file_entries(*model_);
     for (const auto& [name, value] : optimizer_->state_dict()) entries["optimizer." + name] = value;
     entries["train.step"] = xt::xarray<std::int64_t>{static_cast<std::int64_t>(step)};
     entries["train.seed"] = xt::xarray<std::int64_t>{static_cast<std::int64_t>(c_.seed)};
     entries["train.losses"] = xt::xarray<double>(xt::adapt(losses_, {losses_.size()}));
     entries["train.grad_norms"] = xt::xarray<double>(xt::adapt(grad_norms_, {grad_norms_.size()}));
     if (data_.task == TaskKind::chars) entries["train.vocabulary"] = vocabulary_codes(data_.corpus.vocabulary);
-    nn::write_npz(out_dir_ / "checkpoint.npz", entries);
+    io::write_npz(out_dir_ / "checkpoint.npz", entries);
     last_checkpoint_ = step;
   }
 
@@ -606,7 +576,7 @@ class Trainer {
     std::string kind = to_string(model_->kind());
     for (char& ch : kind) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     const std::string title = fmt::format("{} ({}, {}) after {} steps", kind, describe_layer(),
-                                          nn::dtype_name(nn::dtype_of<T>()), c_.steps);
+                                          io::dtype_name(io::dtype_of<T>()), c_.steps);
     fmt::print("\ndiagnosis: gradient flow of the training loss on one batch of {} sequences of {} steps (eval mode)\n",
                b.x.shape()[1], length);
     report_gradient_flow<T>(model_->recurrent(), b.x, loss, out_dir_, title, "train");
@@ -665,7 +635,7 @@ class Trainer {
     write_csv();
     summary.csv = out_dir_ / "loss.csv";
     summary.checkpoint = out_dir_ / "checkpoint.npz";
-    if (!c_.save.empty()) nn::write_npz(c_.save, model_file_entries(*model_));
+    if (!c_.save.empty()) io::write_npz(c_.save, model_file_entries(*model_));
     std::string note;
     summary.plot = plot_losses(summary.csv, out_dir_, note);
     fmt::print("loss {:.6g} -> {:.6g} over {} steps in {:.2f} s ({:.1f} steps/s)\n", losses_.front(), losses_.back(),
@@ -705,9 +675,9 @@ TrainSummary run_training(const TrainConfig& config, const std::function<void(Se
   t.agree_on([&] {
     if (config.input.empty()) return;
     // The data decide the precision.
-    const nn::NpyArray x = read_npy(config.input, "--input");
-    if (x.dtype == nn::DType::Int64) fail("--input '" + config.input + "' is int64, expected float32 or float64");
-    use_float = x.dtype == nn::DType::Float32;
+    const io::NpyArray x = read_npy(config.input, "--input");
+    if (x.dtype == io::DType::Int64) fail("--input '" + config.input + "' is int64, expected float32 or float64");
+    use_float = x.dtype == io::DType::Float32;
   });
   if (use_float) {
     if (after) fail("internal: the post-training hook needs float64");

@@ -1,4 +1,5 @@
 #include "op_support.hpp"
+#include "instantiate.hpp"
 
 namespace rwd {
 
@@ -69,7 +70,7 @@ Tensor<T> mul_scalar(const Tensor<T>& a, T s) {
                    [s](const auto&, const auto&, const Tensor<T>& g) { return Grads<T>{g * s}; });
 }
 
-#define INSTANTIATE(T)                                                 \
+#define REWIND_INSTANTIATE(T)                                                 \
   template Tensor<T> add<T>(const Tensor<T>&, const Tensor<T>&);       \
   template Tensor<T> sub<T>(const Tensor<T>&, const Tensor<T>&);       \
   template Tensor<T> mul<T>(const Tensor<T>&, const Tensor<T>&);       \
@@ -77,6 +78,7 @@ Tensor<T> mul_scalar(const Tensor<T>& a, T s) {
   template Tensor<T> neg<T>(const Tensor<T>&);                         \
   template Tensor<T> add_scalar<T>(const Tensor<T>&, T);               \
   template Tensor<T> mul_scalar<T>(const Tensor<T>&, T);
-REWIND_FOR_EACH_SCALAR(INSTANTIATE)
+REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
+#undef REWIND_INSTANTIATE
 
 }  // namespace rwd

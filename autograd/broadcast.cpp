@@ -1,6 +1,7 @@
 #include <xtensor/xbroadcast.hpp>
 
 #include "op_support.hpp"
+#include "instantiate.hpp"
 
 namespace rwd {
 
@@ -55,9 +56,10 @@ Tensor<T> sum_to(const Tensor<T>& g, const Shape& shape) {
   return reshape(sum(g, axes, /*keepdim=*/true), shape);
 }
 
-#define INSTANTIATE(T)                                           \
+#define REWIND_INSTANTIATE(T)                                           \
   template Tensor<T> expand<T>(const Tensor<T>&, const Shape&); \
   template Tensor<T> sum_to<T>(const Tensor<T>&, const Shape&);
-REWIND_FOR_EACH_SCALAR(INSTANTIATE)
+REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
+#undef REWIND_INSTANTIATE
 
 }  // namespace rwd

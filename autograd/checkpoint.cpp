@@ -11,6 +11,7 @@
 #include "grad_mode.hpp"
 #include "node.hpp"
 #include "ops.hpp"
+#include "instantiate.hpp"
 
 namespace rwd {
 
@@ -174,8 +175,7 @@ UnrollOutput<T> checkpointed_unroll(const StepFn<T>& step, const std::vector<Ten
   template UnrollOutput<T> checkpointed_unroll<T>(const StepFn<T>&, const std::vector<Tensor<T>>&,             \
                                                   const std::vector<Tensor<T>>&, const std::vector<Tensor<T>>&, \
                                                   std::size_t);
-REWIND_INSTANTIATE(float)
-REWIND_INSTANTIATE(double)
+REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
 #undef REWIND_INSTANTIATE
 
 }  // namespace rwd

@@ -58,8 +58,7 @@ struct UnrollStep {
   Tensor<T> loss;
 };
 template <class T>
-using StepFn =
-    std::function<UnrollStep<T>(std::size_t t, const Tensor<T>& input, const std::vector<Tensor<T>>& state)>;
+using StepFn = std::function<UnrollStep<T>(std::size_t t, const Tensor<T>& input, const RecurrentState<T>& state)>;
 
 template <class T>
 struct UnrollOutput {

@@ -4,6 +4,7 @@
 
 #include "op_support.hpp"
 #include "vector_math.hpp"
+#include "instantiate.hpp"
 
 namespace rwd {
 
@@ -116,7 +117,7 @@ Tensor<T> where(const Tensor<T>& mask, const Tensor<T>& a, const Tensor<T>& b) {
                    });
 }
 
-#define INSTANTIATE(T)                                                               \
+#define REWIND_INSTANTIATE(T)                                                               \
   template Tensor<T> exp<T>(const Tensor<T>&);                                       \
   template Tensor<T> log<T>(const Tensor<T>&);                                       \
   template Tensor<T> tanh<T>(const Tensor<T>&);                                      \
@@ -128,6 +129,7 @@ Tensor<T> where(const Tensor<T>& mask, const Tensor<T>& a, const Tensor<T>& b) {
   template Tensor<T> abs<T>(const Tensor<T>&);                                       \
   template Tensor<T> clamp<T>(const Tensor<T>&, T, T);                               \
   template Tensor<T> where<T>(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&);
-REWIND_FOR_EACH_SCALAR(INSTANTIATE)
+REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
+#undef REWIND_INSTANTIATE
 
 }  // namespace rwd

@@ -12,6 +12,7 @@
 #include "node.hpp"
 #include "ops.hpp"
 #include "tape_memory.hpp"
+#include "instantiate.hpp"
 
 namespace rwd {
 
@@ -506,8 +507,7 @@ Grads<T> detail::grad_up_to(const std::vector<Tensor<T>>& outputs, const std::ve
   template Grads<T> detail::grad_up_to<T>(const std::vector<Tensor<T>>&,                          \
                                                         const std::vector<Tensor<T>>&,                          \
                                                         const std::vector<Tensor<T>>&, bool);
-REWIND_INSTANTIATE(float)
-REWIND_INSTANTIATE(double)
+REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
 #undef REWIND_INSTANTIATE
 
 }  // namespace rwd

@@ -4,6 +4,7 @@
 
 #include "engine.hpp"
 #include "ops.hpp"
+#include "instantiate.hpp"
 
 namespace rwd {
 
@@ -59,7 +60,7 @@ HvpResult<T> hvp(const std::type_identity_t<Function<T>>& f, const std::vector<T
   const Tensor<T> value = f(x);
   if (!value.defined() || value.numel() != 1)
     throw Error("hvp: f must return a one-element tensor, got shape " +
-                (value.defined() ? format_shape(value.shape()) : std::string("undefined")));
+                format_shape(value));
   std::vector<Tensor<T>> first(x.size());
   if (value.requires_grad())
     first = grad<T>({value}, x, {}, /*retain_graph=*/true, /*create_graph=*/true, /*allow_unused=*/true);
@@ -81,8 +82,7 @@ JvpResult<T> jvp(const std::type_identity_t<Function<T>>& f, const std::vector<T
 #define REWIND_INSTANTIATE(T)                                                                                 \
   template HvpResult<T> hvp<T>(const std::type_identity_t<Function<T>>&, const std::vector<Tensor<T>>&, const std::vector<Tensor<T>>&); \
   template JvpResult<T> jvp<T>(const std::type_identity_t<Function<T>>&, const std::vector<Tensor<T>>&, const std::vector<Tensor<T>>&);
-REWIND_INSTANTIATE(float)
-REWIND_INSTANTIATE(double)
+REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
 #undef REWIND_INSTANTIATE
 
 }  // namespace rwd

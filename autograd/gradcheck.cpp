@@ -9,6 +9,7 @@
 #include "grad_mode.hpp"
 #include "ops.hpp"
 #include "random.hpp"
+#include "instantiate.hpp"
 
 namespace rwd {
 
@@ -18,17 +19,6 @@ bool GradcheckReport::passed() const {
   return true;
 }
 
-namespace {
-// Flat row-major index -> "[i, j, ...]" in `shape`.
-std::string unravel(std::size_t flat, const Shape& shape) {
-  Shape index(shape.size());
-  for (std::size_t d = shape.size(); d-- > 0;) {
-    index[d] = shape[d] ? flat % shape[d] : 0;
-    flat = shape[d] ? flat / shape[d] : 0;
-  }
-  return format_shape(index);
-}
-}  // namespace
 
 std::string GradcheckReport::to_string() const {
   std::ostringstream out;
@@ -44,7 +34,7 @@ std::string GradcheckReport::to_string() const {
     if (projected)
       where << "(projection)";
     else
-      where << c.worst_output << ", " << unravel(c.worst_element, c.shape);
+      where << c.worst_output << ", " << format_shape(unravel(c.worst_element, c.shape));
     out << "  " << std::left << std::setw(7) << c.input << std::setw(15) << format_shape(c.shape) << std::scientific
         << std::setprecision(3) << std::setw(14) << c.max_abs_error << std::setw(14) << c.max_rel_error
         << std::setw(24) << where.str() << std::setprecision(6) << std::setw(16) << c.analytic << std::setw(16)
@@ -110,10 +100,10 @@ struct Checker {
   // error on a zero entry fails where a 1e-3 error on an entry of 1000 passes.
   void compare(InputCheck& check, bool first, std::size_t out_index, std::size_t in_index, double analytic,
                double numeric) {
+    const Tolerance tolerance{.rtol = report.rtol, .atol = report.atol};
     const double error = std::abs(analytic - numeric);
-    const double allowed = report.atol + report.rtol * std::abs(numeric);
-    if (!(error <= allowed)) check.passed = false;  // NaN fails too
-    const double used = std::isnan(error) ? INFINITY : allowed > 0 ? error / allowed : error > 0 ? INFINITY : 0.0;
+    if (!tolerance.accepts(analytic, numeric)) check.passed = false;  // NaN fails too
+    const double used = tolerance.share_used(analytic, numeric);
     if (first || used > check.tolerance_used) {
       check.tolerance_used = used;
       check.worst_output = out_index;
@@ -122,10 +112,7 @@ struct Checker {
       check.numeric = numeric;
     }
     check.max_abs_error = std::max(check.max_abs_error, std::isnan(error) ? INFINITY : error);
-    if (error > 0 || std::isnan(error)) {
-      const double relative = error / std::max(std::abs(numeric), 1e-300);
-      check.max_rel_error = std::max(check.max_rel_error, std::isnan(relative) ? INFINITY : relative);
-    }
+    check.max_rel_error = std::max(check.max_rel_error, relative_error(analytic, numeric));
   }
 
   void full() {
@@ -221,13 +208,12 @@ GradcheckReport gradgradcheck(const std::type_identity_t<Function<T>>& f, const 
   return gradcheck<T>(first_derivative, inputs, second);
 }
 
-#define INSTANTIATE(T)                                                                                           \
+#define REWIND_INSTANTIATE(T)                                                                                           \
   template GradcheckReport gradcheck<T>(const std::type_identity_t<Function<T>>&, const std::vector<Tensor<T>>&, \
                                         const GradcheckOptions&);                                                \
   template GradcheckReport gradgradcheck<T>(const std::type_identity_t<Function<T>>&,                            \
                                             const std::vector<Tensor<T>>&, const GradcheckOptions&);
-INSTANTIATE(float)
-INSTANTIATE(double)
-#undef INSTANTIATE
+REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
+#undef REWIND_INSTANTIATE
 
 }  // namespace rwd

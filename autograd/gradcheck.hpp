@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "tensor.hpp"
+#include "tolerance.hpp"
 
 namespace rwd {
 

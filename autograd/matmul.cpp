@@ -1,6 +1,7 @@
 #include "blas.hpp"
 #include "grad_mode.hpp"
 #include "op_support.hpp"
+#include "instantiate.hpp"
 
 namespace rwd {
 
@@ -127,10 +128,11 @@ Grads<T> detail::linear_grads(std::size_t rows, const Tensor<T>& g, const std::v
   return grads;
 }
 
-#define INSTANTIATE(T)                                                                   \
+#define REWIND_INSTANTIATE(T)                                                                   \
   template Grads<T> detail::linear_grads<T>(std::size_t, const Tensor<T>&, const std::vector<Tensor<T>>&); \
   template Tensor<T> matmul<T>(const Tensor<T>&, const Tensor<T>&, bool, bool);          \
   template Tensor<T> linear<T>(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&);
-REWIND_FOR_EACH_SCALAR(INSTANTIATE)
+REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
+#undef REWIND_INSTANTIATE
 
 }  // namespace rwd

@@ -80,5 +80,3 @@ Tensor<T> if_needed(const std::vector<Tensor<T>>& inputs, std::size_t i, F&& com
 
 }  // namespace rwd::detail
 
-// Explicit instantiation for the two supported scalar types.
-#define REWIND_FOR_EACH_SCALAR(MACRO) MACRO(float) MACRO(double)

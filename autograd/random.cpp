@@ -1,4 +1,5 @@
 #include "random.hpp"
+#include "instantiate.hpp"
 
 #include <cmath>
 #include <numbers>
@@ -48,12 +49,11 @@ Tensor<T> uniform(const Shape& shape, T low, T high, Generator& gen, bool requir
   return fill_with<T>(shape, requires_grad, [&] { return low + (high - low) * gen.next_unit(); });
 }
 
-#define INSTANTIATE(T)                                                          \
+#define REWIND_INSTANTIATE(T)                                                          \
   template Tensor<T> randn<T>(const Shape&, Generator&, bool);                  \
   template Tensor<T> rand<T>(const Shape&, Generator&, bool);                   \
   template Tensor<T> uniform<T>(const Shape&, T, T, Generator&, bool);
-INSTANTIATE(float)
-INSTANTIATE(double)
-#undef INSTANTIATE
+REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
+#undef REWIND_INSTANTIATE
 
 }  // namespace rwd

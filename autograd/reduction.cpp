@@ -5,6 +5,7 @@
 #include <xtensor/xsort.hpp>
 
 #include "op_support.hpp"
+#include "instantiate.hpp"
 
 namespace rwd {
 
@@ -182,7 +183,7 @@ Tensor<T> log_softmax(const Tensor<T>& x, int axis) {
                    });
 }
 
-#define INSTANTIATE(T)                                                         \
+#define REWIND_INSTANTIATE(T)                                                         \
   template Tensor<T> sum<T>(const Tensor<T>&);                                 \
   template Tensor<T> sum<T>(const Tensor<T>&, const std::vector<int>&, bool);  \
   template Tensor<T> mean<T>(const Tensor<T>&);                                \
@@ -191,6 +192,7 @@ Tensor<T> log_softmax(const Tensor<T>& x, int axis) {
   template Tensor<T> max<T>(const Tensor<T>&, int, bool);                      \
   template Tensor<T> softmax<T>(const Tensor<T>&, int);                        \
   template Tensor<T> log_softmax<T>(const Tensor<T>&, int);
-REWIND_FOR_EACH_SCALAR(INSTANTIATE)
+REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
+#undef REWIND_INSTANTIATE
 
 }  // namespace rwd

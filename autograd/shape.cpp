@@ -5,6 +5,7 @@
 #include <xtensor/xtensor.hpp>
 
 #include "op_support.hpp"
+#include "instantiate.hpp"
 
 namespace rwd {
 
@@ -253,7 +254,7 @@ std::vector<Tensor<T>> split(const Tensor<T>& x, const std::vector<std::size_t>&
   return parts;
 }
 
-#define INSTANTIATE(T)                                                                                          \
+#define REWIND_INSTANTIATE(T)                                                                                          \
   template Tensor<T> reshape<T>(const Tensor<T>&, const Shape&);                                                \
   template Tensor<T> transpose<T>(const Tensor<T>&, int, int);                                                  \
   template Tensor<T> unsqueeze<T>(const Tensor<T>&, int);                                                       \
@@ -266,6 +267,7 @@ std::vector<Tensor<T>> split(const Tensor<T>& x, const std::vector<std::size_t>&
   template Tensor<T> concat<T>(const std::vector<Tensor<T>>&, int);                                             \
   template Tensor<T> stack<T>(const std::vector<Tensor<T>>&, int);                                              \
   template std::vector<Tensor<T>> split<T>(const Tensor<T>&, const std::vector<std::size_t>&, int);
-REWIND_FOR_EACH_SCALAR(INSTANTIATE)
+REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
+#undef REWIND_INSTANTIATE
 
 }  // namespace rwd

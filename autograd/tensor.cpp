@@ -11,6 +11,7 @@
 #include "grad_mode.hpp"
 #include "node.hpp"
 #include "tape_memory.hpp"
+#include "instantiate.hpp"
 
 namespace rwd {
 
@@ -20,6 +21,15 @@ std::string format_shape(const Shape& shape) {
   for (std::size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
   out << ']';
   return out.str();
+}
+
+Shape unravel(std::size_t flat, const Shape& shape) {
+  Shape index(shape.size());
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    index[d] = shape[d] ? flat % shape[d] : 0;
+    flat = shape[d] ? flat / shape[d] : 0;
+  }
+  return index;
 }
 
 namespace detail {
@@ -270,8 +280,7 @@ Tensor<T> ones_like(const Tensor<T>& like) {
   template Tensor<T> full<T>(const Shape&, T, bool);                 \
   template Tensor<T> zeros_like<T>(const Tensor<T>&);                \
   template Tensor<T> ones_like<T>(const Tensor<T>&);
-REWIND_INSTANTIATE(float)
-REWIND_INSTANTIATE(double)
+REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
 #undef REWIND_INSTANTIATE
 
 }  // namespace rwd

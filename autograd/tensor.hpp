@@ -20,11 +20,25 @@ namespace rwd {
 // Shapes are small vectors (no heap allocation up to rank 4), as xtensor's.
 using Shape = xt::svector<std::size_t, 4>;
 
-// "[2, 3]" — every error message formats shapes this way.
+// "[2, 3]" — every error message formats shapes this way; an array's shape too.
 std::string format_shape(const Shape& shape);
+template <class T>
+std::string format_shape(const xt::xarray<T>& array) {
+  return format_shape(Shape(array.shape().begin(), array.shape().end()));
+}
+
+// The multi-index of the element at row-major position `flat` in `shape`
+// (numpy.unravel_index); a zero dimension gives index 0.
+Shape unravel(std::size_t flat, const Shape& shape);
 
 template <class T>
 class Tensor;
+
+// The state a recurrent model carries from step to step: h first, then any
+// further tensors (an LSTM's c). Cells, layers, checkpointing and truncated
+// BPTT all pass it so.
+template <class T>
+using RecurrentState = std::vector<Tensor<T>>;
 
 namespace detail {
 // Blocks of one size from per-thread free lists (autograd/tape_memory.cpp).
@@ -194,5 +208,11 @@ template <class T>
 Tensor<T> zeros_like(const Tensor<T>& like);
 template <class T>
 Tensor<T> ones_like(const Tensor<T>& like);
+
+// A tensor's shape as format_shape prints it, or "undefined".
+template <class T>
+std::string format_shape(const Tensor<T>& tensor) {
+  return tensor.defined() ? format_shape(tensor.shape()) : std::string("undefined");
+}
 
 }  // namespace rwd

@@ -10,6 +10,7 @@
 #include "../autograd/engine.hpp"
 #include "../autograd/tensor.hpp"
 #include "../autograd/vector_math.hpp"
+#include "../autograd/instantiate.hpp"
 
 namespace rwd::bptt {
 
@@ -17,11 +18,6 @@ namespace {
 
 template <class T>
 using Array = xt::xarray<T>;
-
-template <class T>
-std::string shape_text(const Array<T>& a) {
-  return format_shape(Shape(a.shape().begin(), a.shape().end()));
-}
 
 std::string layer_text(std::size_t l) { return "layer " + std::to_string(l); }
 
@@ -34,7 +30,7 @@ struct Sizes {
 template <class T>
 Sizes check_input(const char* op, const Array<T>& x) {
   if (x.dimension() != 3 || x.shape()[0] == 0)
-    throw Error(std::string(op) + ": x must be [T, B, I] with T >= 1, got " + shape_text(x));
+    throw Error(std::string(op) + ": x must be [T, B, I] with T >= 1, got " + format_shape(x));
   return {x.shape()[0], x.shape()[1]};
 }
 
@@ -43,16 +39,16 @@ template <class T>
 std::size_t check_layer(const char* op, const ElmanLayer<T>& layer, std::size_t l, std::size_t input_size) {
   const std::string where = std::string(op) + ": " + layer_text(l) + ": ";
   if (layer.U.dimension() != 2)
-    throw Error(where + "U must be [H, I], got " + shape_text(layer.U));
+    throw Error(where + "U must be [H, I], got " + format_shape(layer.U));
   const std::size_t H = layer.U.shape()[0];
   if (layer.U.shape()[1] != input_size)
-    throw Error(where + "U has shape " + shape_text(layer.U) + ", expected [" + std::to_string(H) + ", " +
+    throw Error(where + "U has shape " + format_shape(layer.U) + ", expected [" + std::to_string(H) + ", " +
                 std::to_string(input_size) + "] (I is the size of the layer's input)");
   if (layer.W.dimension() != 2 || layer.W.shape()[0] != H || layer.W.shape()[1] != H)
-    throw Error(where + "W has shape " + shape_text(layer.W) + ", expected [" + std::to_string(H) + ", " +
+    throw Error(where + "W has shape " + format_shape(layer.W) + ", expected [" + std::to_string(H) + ", " +
                 std::to_string(H) + "]");
   if (layer.b.dimension() != 1 || layer.b.shape()[0] != H)
-    throw Error(where + "b has shape " + shape_text(layer.b) + ", expected [" + std::to_string(H) + "]");
+    throw Error(where + "b has shape " + format_shape(layer.b) + ", expected [" + std::to_string(H) + "]");
   return H;
 }
 
@@ -60,7 +56,7 @@ template <class T>
 void check_shape(const std::string& what, const Array<T>& a, std::initializer_list<std::size_t> expected) {
   const Shape want(expected.begin(), expected.end());
   if (Shape(a.shape().begin(), a.shape().end()) != want)
-    throw Error(what + " has shape " + shape_text(a) + ", expected " + format_shape(want));
+    throw Error(what + " has shape " + format_shape(a) + ", expected " + format_shape(want));
 }
 
 template <class T>
@@ -267,7 +263,7 @@ std::size_t output_size(const char* op, const ElmanModel<T>& model, std::size_t 
   if (!model.readout) return top_hidden;
   const auto& r = *model.readout;
   if (r.V.dimension() != 2 || r.V.shape()[1] != top_hidden)
-    throw Error(std::string(op) + ": readout V has shape " + shape_text(r.V) + ", expected [O, " +
+    throw Error(std::string(op) + ": readout V has shape " + format_shape(r.V) + ", expected [O, " +
                 std::to_string(top_hidden) + "] (H of the top layer)");
   check_shape(std::string(op) + ": readout c", r.c, {r.V.shape()[0]});
   return r.V.shape()[0];
@@ -455,7 +451,7 @@ ElmanGradients<T> elman_backward_windowed(const ElmanModel<T>& model, const xt::
 template <class T>
 ElmanLoss<T> elman_mse_loss(const xt::xarray<T>& o, const xt::xarray<T>& y) {
   if (Shape(o.shape().begin(), o.shape().end()) != Shape(y.shape().begin(), y.shape().end()))
-    throw Error("elman_mse_loss: output " + shape_text(o) + " and target " + shape_text(y) + " differ in shape");
+    throw Error("elman_mse_loss: output " + format_shape(o) + " and target " + format_shape(y) + " differ in shape");
   ElmanLoss<T> loss{T(0), Array<T>::from_shape(o.shape())};
   const std::size_t n = o.size();
   const T scale = T(2) / static_cast<T>(n);
@@ -468,7 +464,7 @@ ElmanLoss<T> elman_mse_loss(const xt::xarray<T>& o, const xt::xarray<T>& y) {
   return loss;
 }
 
-#define INSTANTIATE(T)                                                                                           \
+#define REWIND_INSTANTIATE(T)                                                                                           \
   template ElmanLayerTrace<T> elman_layer_forward<T>(const ElmanLayer<T>&, const xt::xarray<T>&);               \
   template ElmanLayerTrace<T> elman_layer_forward<T>(const ElmanLayer<T>&, const xt::xarray<T>&,                \
                                                      const xt::xarray<T>&);                                      \
@@ -483,8 +479,7 @@ ElmanLoss<T> elman_mse_loss(const xt::xarray<T>& o, const xt::xarray<T>& y) {
   template ElmanGradients<T> detail::elman_backward_windowed<T>(const ElmanModel<T>&, const xt::xarray<T>&,     \
                                                                 const ElmanTrace<T>&, const xt::xarray<T>&, int, \
                                                                 bool);
-INSTANTIATE(float)
-INSTANTIATE(double)
-#undef INSTANTIATE
+REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
+#undef REWIND_INSTANTIATE
 
 }  // namespace rwd::bptt

@@ -7,6 +7,7 @@
 #include "../autograd/engine.hpp"
 #include "../autograd/tensor.hpp"
 #include "gated_steps.hpp"
+#include "../autograd/instantiate.hpp"
 
 namespace rwd::bptt {
 
@@ -18,22 +19,17 @@ namespace {
 using detail::LayerSizes;
 
 template <class T>
-std::string shape_text(const xt::xarray<T>& a) {
-  return format_shape(Shape(a.shape().begin(), a.shape().end()));
-}
-
-template <class T>
 void check_shape(const std::string& what, const xt::xarray<T>& a, std::initializer_list<std::size_t> expected) {
   const Shape want(expected.begin(), expected.end());
   if (Shape(a.shape().begin(), a.shape().end()) != want)
-    throw Error(what + " has shape " + shape_text(a) + ", expected " + format_shape(want));
+    throw Error(what + " has shape " + format_shape(a) + ", expected " + format_shape(want));
 }
 
 // x [T, B, I] with T >= 1; every layer's weights against its input size. Returns each layer's sizes.
 template <class T>
 std::vector<LayerSizes> check_model(const char* op, const GatedModel<T>& model, const xt::xarray<T>& x) {
   if (x.dimension() != 3 || x.shape()[0] == 0)
-    throw Error(std::string(op) + ": x must be [T, B, I] with T >= 1, got " + shape_text(x));
+    throw Error(std::string(op) + ": x must be [T, B, I] with T >= 1, got " + format_shape(x));
   if (model.layers.empty()) throw Error(std::string(op) + ": the model has no layers");
   const std::size_t G = gate_count(model.kind);
   std::vector<LayerSizes> sizes;
@@ -42,7 +38,7 @@ std::vector<LayerSizes> check_model(const char* op, const GatedModel<T>& model, 
     const auto& layer = model.layers[l];
     const std::string where = std::string(op) + ": " + kind_name(model.kind) + " layer " + std::to_string(l) + ": ";
     if (layer.W_hh.dimension() != 2 || layer.W_hh.shape()[0] != G * layer.W_hh.shape()[1] || layer.W_hh.shape()[1] == 0)
-      throw Error(where + "W_hh must be [" + std::to_string(G) + "·H, H], got " + shape_text(layer.W_hh));
+      throw Error(where + "W_hh must be [" + std::to_string(G) + "·H, H], got " + format_shape(layer.W_hh));
     const std::size_t H = layer.W_hh.shape()[1];
     check_shape(where + "W_ih", layer.W_ih, {G * H, input});
     check_shape(where + "b_ih", layer.b_ih, {G * H});
@@ -258,13 +254,12 @@ GatedGradients<T> gated_backward(const GatedModel<T>& model, const xt::xarray<T>
   return grads;
 }
 
-#define INSTANTIATE(T)                                                                                          \
+#define REWIND_INSTANTIATE(T)                                                                                          \
   template GatedTrace<T> gated_forward<T>(const GatedModel<T>&, const xt::xarray<T>&,                          \
                                           const std::vector<xt::xarray<T>>&, const std::vector<xt::xarray<T>>&); \
   template GatedGradients<T> gated_backward<T>(const GatedModel<T>&, const xt::xarray<T>&, const GatedTrace<T>&, \
                                                const xt::xarray<T>&, const BpttOptions&);
-INSTANTIATE(float)
-INSTANTIATE(double)
-#undef INSTANTIATE
+REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
+#undef REWIND_INSTANTIATE
 
 }  // namespace rwd::bptt

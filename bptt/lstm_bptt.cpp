@@ -20,6 +20,7 @@
 #include "../autograd/blas.hpp"
 #include "../autograd/vector_math.hpp"
 #include "gated_steps.hpp"
+#include "../autograd/instantiate.hpp"
 
 namespace rwd::bptt::detail {
 
@@ -89,13 +90,12 @@ void lstm_step_backward(const GatedLayerTrace<T>& trace, std::size_t s, std::siz
   std::copy(dgi, dgi + B * G, dgh);  // both biases and both products see the same pre-activation
 }
 
-#define INSTANTIATE(T)                                                                                         \
+#define REWIND_INSTANTIATE(T)                                                                                         \
   template void lstm_forward_layer<T>(const GatedLayer<T>&, const T*, LayerSizes, const T*, const T*,         \
                                       GatedLayerTrace<T>&);                                                    \
   template void lstm_step_backward<T>(const GatedLayerTrace<T>&, std::size_t, std::size_t, std::size_t,       \
                                       const T*, T*, T*, T*, T*, T*);
-INSTANTIATE(float)
-INSTANTIATE(double)
-#undef INSTANTIATE
+REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
+#undef REWIND_INSTANTIATE
 
 }  // namespace rwd::bptt::detail

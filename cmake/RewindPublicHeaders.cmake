@@ -4,6 +4,8 @@
 #
 # Not public (used only by the library's sources, tests and benchmarks):
 #   autograd/op_support.hpp    helpers shared by the op sources
+#   autograd/instantiate.hpp   REWIND_FOR_EACH_SCALAR, the explicit instantiations of every source
+#   autograd/op_catalog.hpp    the op gradient-check tables of the tests and `rewind gradcheck`
 #   autograd/blas.hpp          the one place Rewind calls BLAS (cblas is a private dependency)
 #   autograd/vector_math.hpp   xsimd kernels of the fused steps
 #   autograd/node.hpp          the record behind a Tensor (the engine's own)
@@ -22,11 +24,13 @@ set(REWIND_PUBLIC_HEADERS
   autograd/gradient_sink.hpp
   autograd/ops.hpp
   autograd/random.hpp
+  autograd/tolerance.hpp
   autograd/tensor.hpp
   bptt/elman_bptt.hpp
   bptt/gated_bptt.hpp
   bptt/gated_steps.hpp
   bptt/options.hpp
+  io/npz.hpp
   nn/dropout.hpp
   nn/embedding.hpp
   nn/fused_steps.hpp
@@ -39,7 +43,6 @@ set(REWIND_PUBLIC_HEADERS
   nn/loss.hpp
   nn/lstm_cell.hpp
   nn/module.hpp
-  nn/npz.hpp
   nn/recurrent.hpp
   nn/recurrent_cell.hpp
   nn/recurrent_layers.hpp

@@ -44,7 +44,7 @@ class IndRNNCell : public rwd::nn::RecurrentCell<T> {
 
   // One step from the projected input p_t [B, H] and the state {h_{t-1}}:
   // u [H] broadcasts over the B rows.
-  rwd::nn::CellState<T> step(const Tensor& p, const rwd::nn::CellState<T>& state) const override {
+  rwd::RecurrentState<T> step(const Tensor& p, const rwd::RecurrentState<T>& state) const override {
     return {rwd::relu(p + weight_hh_ * state[0])};
   }
 

@@ -34,7 +34,7 @@ class MinimalGatedUnit : public rwd::nn::RecurrentCell<double> {
   Tensor project_input(const Tensor& x) const override { return rwd::linear(x, weight_ih_, bias_); }
 
   // One step, from the projected input p and the state {h}.
-  rwd::nn::CellState<double> step(const Tensor& p, const rwd::nn::CellState<double>& state) const override {
+  rwd::RecurrentState<double> step(const Tensor& p, const rwd::RecurrentState<double>& state) const override {
     const Tensor& h = state[0];
     const auto x_part = rwd::split(p, {hidden_size(), hidden_size()}, 1);
     const Tensor f = rwd::sigmoid(x_part[0] + rwd::matmul(h, weight_fh_, false, true));

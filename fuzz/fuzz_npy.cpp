@@ -1,10 +1,10 @@
-// .npy decoding (nn::decode_npy): every input is rejected with an Error or
+// .npy decoding (io::decode_npy): every input is rejected with an Error or
 // decodes to an array that converts to its dtype and re-encodes to a .npy
 // that decodes to the same array.
 #include "fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  using namespace rwd::nn;
+  using namespace rwd::io;
   fuzz::rejects_or_reads([&] {
     const NpyArray array = decode_npy(reinterpret_cast<const char*>(data), size, "fuzz.npy");
     switch (array.dtype) {

@@ -1,9 +1,9 @@
-// .npz reading (nn::read_npz, libzip underneath): every input is rejected with
+// .npz reading (io::read_npz, libzip underneath): every input is rejected with
 // an Error or reads into entries that convert to their dtype.
 #include "fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  using namespace rwd::nn;
+  using namespace rwd::io;
   const auto path = fuzz::as_file(data, size, "fuzz.npz");
   fuzz::rejects_or_reads([&] {
     for (const auto& [name, array] : read_npz(path)) {

@@ -8,7 +8,7 @@ namespace {
 template <class T>
 rwd::app::SequenceModel<T>& model() {
   static const auto instance = [] {
-    const auto a = rwd::app::architecture_of(rwd::nn::read_npz(fuzz::test_data("train/gru_adam_init.npz")), "seed");
+    const auto a = rwd::app::architecture_of(rwd::io::read_npz(fuzz::test_data("train/gru_adam_init.npz")), "seed");
     rwd::Generator gen(0);
     return std::make_unique<rwd::app::SequenceModel<T>>(
         rwd::app::SequenceModelOptions{.cell = a.kind, .input_size = a.input, .hidden_size = a.hidden,

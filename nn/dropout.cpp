@@ -3,28 +3,35 @@
 #include <sstream>
 
 #include "../autograd/engine.hpp"
+#include "../autograd/instantiate.hpp"
 #include "../autograd/ops.hpp"
 
 namespace rwd::nn {
 
-namespace {
-void check_probability(const char* where, double p) {
-  if (!(p >= 0.0 && p < 1.0)) {  // also rejects NaN
+void check_dropout_probability(const std::string& where, double p) {
+  if (!(p >= 0.0 && p <= 1.0)) {  // also rejects NaN
     std::ostringstream message;
-    message << where << ": dropout probability p must be in [0, 1), got " << p;
+    message << where << ": dropout should be a number in range [0, 1] representing the probability of an element "
+            << "being zeroed, got " << p;
     throw Error(message.str());
   }
 }
-}  // namespace
 
-// y = x ⊙ s,  s_i = [u_i >= p] / (1 - p), u_i ~ U[0, 1)       dy/dx = g ⊙ s
+// s_i = [u_i >= p] / (1 - p), u_i ~ U[0, 1); for p = 1 no u_i is kept.
+template <class T>
+xt::xarray<T> dropout_mask(const Shape& shape, double p, Generator& gen) {
+  xt::xarray<T> scale = xt::xarray<T>::from_shape(shape);
+  const T keep_scale = p < 1.0 ? static_cast<T>(1.0 / (1.0 - p)) : T(0);
+  for (auto& s : scale) s = gen.next_unit() >= p ? keep_scale : T(0);
+  return scale;
+}
+
+// y = x ⊙ s (s from dropout_mask)       dy/dx = g ⊙ s
 template <class T>
 Tensor<T> dropout(const Tensor<T>& x, double p, bool training, Generator& gen) {
-  check_probability("dropout", p);
+  check_dropout_probability("dropout", p);
   if (!training || p == 0.0) return x;
-  const T keep_scale = static_cast<T>(1.0 / (1.0 - p));
-  xt::xarray<T> scale = xt::xarray<T>::from_shape(x.shape());
-  for (auto& s : scale) s = gen.next_unit() >= p ? keep_scale : T(0);
+  xt::xarray<T> scale = dropout_mask<T>(x.shape(), p, gen);
   xt::xarray<T> value = x.value() * scale;
   Tensor<T> scale_tensor(std::move(scale));  // a constant: the mask is not differentiated
   return record<T>("dropout", std::move(value), {x},
@@ -33,7 +40,7 @@ Tensor<T> dropout(const Tensor<T>& x, double p, bool training, Generator& gen) {
 
 template <class T>
 Dropout<T>::Dropout(double p, Generator& gen) : p_(p), gen_(&gen) {
-  check_probability("Dropout", p);
+  check_dropout_probability("Dropout", p);
 }
 
 template <class T>
@@ -43,9 +50,11 @@ std::string Dropout<T>::extra_repr() const {
   return out.str();
 }
 
-template Tensor<float> dropout<float>(const Tensor<float>&, double, bool, Generator&);
-template Tensor<double> dropout<double>(const Tensor<double>&, double, bool, Generator&);
-template class Dropout<float>;
-template class Dropout<double>;
+#define REWIND_INSTANTIATE(T)                                                 \
+  template Tensor<T> dropout<T>(const Tensor<T>&, double, bool, Generator&);  \
+  template xt::xarray<T> dropout_mask<T>(const Shape&, double, Generator&);   \
+  template class Dropout<T>;
+REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
+#undef REWIND_INSTANTIATE
 
 }  // namespace rwd::nn

@@ -9,10 +9,19 @@
 namespace rwd::nn {
 
 // Training: y = x ⊙ m / (1 - p), m_i ~ Bernoulli(1 - p) drawn from `gen`, so
-// E[y] = x and eval needs no rescaling. Not training, or p = 0: y = x (the same
-// tensor). p must be in [0, 1). Other layers (RNN between-layer dropout) call this.
+// E[y] = x and eval needs no rescaling; p = 1 zeroes every element. Not
+// training, or p = 0: y = x (the same tensor). p must be in [0, 1], as PyTorch's.
 template <class T>
 Tensor<T> dropout(const Tensor<T>& x, double p, bool training, Generator& gen = default_generator());
+
+// The scale dropout multiplies by: each element 1 / (1 - p) with probability
+// 1 - p, else 0 (all 0 for p = 1), drawn from `gen`. Recurrent's between-layer
+// dropout uses it too.
+template <class T>
+xt::xarray<T> dropout_mask(const Shape& shape, double p, Generator& gen);
+
+// Throws naming `where` unless 0 <= p <= 1 (NaN too): the one rule for every dropout probability.
+void check_dropout_probability(const std::string& where, double p);
 
 template <class T>
 class Dropout : public Module<T> {

@@ -8,6 +8,7 @@
 #include "../autograd/engine.hpp"
 #include "../autograd/gradient_sink.hpp"
 #include "../autograd/ops.hpp"
+#include "../autograd/instantiate.hpp"
 
 namespace rwd::nn {
 
@@ -197,14 +198,14 @@ Grads<T> step_backward_as_ops(Unroll<T>& u, std::size_t s, const std::vector<Ten
                               const Tensor<T>& out, const Tensor<T>& grad) {
   const std::size_t t = u.time(s), B = u.batch, H = u.hidden;
   const Tensor<T>& previous = in[0];
-  const CellState<T> state =
-      u.kernel->states == 1 ? CellState<T>{previous} : split(previous, std::vector<std::size_t>(u.kernel->states, H), 1);
+  const RecurrentState<T> state =
+      u.kernel->states == 1 ? RecurrentState<T>{previous} : split(previous, std::vector<std::size_t>(u.kernel->states, H), 1);
   const Tensor<T>& input = in[1];
   const Tensor<T> x_t = slice(reshape(input, {u.steps * B, u.inputs}), 0, t * B, (t + 1) * B);
   CellWeights<T> weights{in[2], in[3]};
   if (u.sources.size() > 3) weights.bias_ih = in[4];
   if (u.sources.size() > 4) weights.bias_hh = in[5];
-  const CellState<T> next = u.kernel->as_ops(u.kernel->project(x_t, weights), state, weights.weight_hh,
+  const RecurrentState<T> next = u.kernel->as_ops(u.kernel->project(x_t, weights), state, weights.weight_hh,
                                              weights.bias_hh);
   Tensor<T> packed = next.size() == 1 ? next[0] : concat(next, 1);
   if (u.any_padded(t)) packed = where(u.mask(t), packed, previous);
@@ -280,7 +281,7 @@ Tensor<T> record_outputs(const std::shared_ptr<Unroll<T>>& unroll, xt::xarray<T>
 
 template <class T>
 void check_arguments(const StepKernel<T>& kernel, const CellWeights<T>& weights, const Tensor<T>& input,
-                     const CellState<T>& state, const std::vector<std::size_t>& lengths) {
+                     const RecurrentState<T>& state, const std::vector<std::size_t>& lengths) {
   const std::string name = kernel.name;
   if (state.size() != kernel.states)
     throw Error(name + ": got " + std::to_string(state.size()) + " state tensors, expected " +
@@ -304,7 +305,7 @@ void check_arguments(const StepKernel<T>& kernel, const CellWeights<T>& weights,
 
 template <class T>
 UnrollResult<T> unroll_with_fused_steps(const StepKernel<T>& kernel, const CellWeights<T>& weights,
-                                        const Tensor<T>& input, const CellState<T>& state, bool reverse,
+                                        const Tensor<T>& input, const RecurrentState<T>& state, bool reverse,
                                         const std::vector<std::size_t>& lengths) {
   check_arguments(kernel, weights, input, state, lengths);
   auto unroll = std::make_shared<Unroll<T>>();
@@ -360,9 +361,8 @@ UnrollResult<T> unroll_with_fused_steps(const StepKernel<T>& kernel, const CellW
 #define REWIND_INSTANTIATE(T)                                                                                       \
   template struct StepKernel<T>;                                                                                   \
   template UnrollResult<T> unroll_with_fused_steps<T>(const StepKernel<T>&, const CellWeights<T>&, const Tensor<T>&, \
-                                                      const CellState<T>&, bool, const std::vector<std::size_t>&);
-REWIND_INSTANTIATE(float)
-REWIND_INSTANTIATE(double)
+                                                      const RecurrentState<T>&, bool, const std::vector<std::size_t>&);
+REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
 #undef REWIND_INSTANTIATE
 
 }  // namespace rwd::nn

@@ -83,7 +83,7 @@ struct StepKernel {
   virtual void add_inner_paths(const StepRows<T>& /*rows*/, const T* /*grad*/, T* /*state_grads*/) const {}
   // The same step as recorded ops: the cell's step(), and the fused node's
   // backward under create_graph. bias_hh is used only when it is not in P.
-  virtual CellState<T> as_ops(const Tensor<T>& projected, const CellState<T>& state, const Tensor<T>& weight_hh,
+  virtual RecurrentState<T> as_ops(const Tensor<T>& projected, const RecurrentState<T>& state, const Tensor<T>& weight_hh,
                               const Tensor<T>& bias_hh) const = 0;
   // P = x W_ihᵀ + b as ops (b = b_ih + b_hh when bias_hh_in_projection).
   Tensor<T> project(const Tensor<T>& x, const CellWeights<T>& weights) const;
@@ -98,7 +98,7 @@ struct StepKernel {
 // (time order, one [B, S·H] tensor each: its gradient is dL/d[h_t | c_t]).
 template <class T>
 UnrollResult<T> unroll_with_fused_steps(const StepKernel<T>& kernel, const CellWeights<T>& weights,
-                                        const Tensor<T>& input, const CellState<T>& state, bool reverse,
+                                        const Tensor<T>& input, const RecurrentState<T>& state, bool reverse,
                                         const std::vector<std::size_t>& lengths = {});
 
 }  // namespace rwd::nn

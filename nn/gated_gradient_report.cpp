@@ -4,6 +4,7 @@
 
 #include "../autograd/engine.hpp"
 #include "step_gradients.hpp"
+#include "../autograd/instantiate.hpp"
 
 namespace rwd::nn {
 
@@ -86,7 +87,7 @@ bptt::GatedModel<T> gated_model_from_parameters(bptt::GatedKind kind,
 
 template <class T>
 GradientReport compare_with_gated_reference(const TapeGradients<T>& tape, const bptt::GatedGradients<T>& reference,
-                                            const GradientTolerance& tolerance) {
+                                            const Tolerance& tolerance) {
   const char* op = "compare_with_gated_reference";
   GradientReport report;
   report.tolerance = tolerance;
@@ -125,7 +126,7 @@ GradientReport compare_with_gated_reference(const TapeGradients<T>& tape, const 
 
 template <class T>
 GradientReport check_gated_gradients(const TapeGradients<T>& tape, bptt::GatedKind kind, const xt::xarray<T>& dL_do,
-                                     const bptt::BpttOptions& options, const GradientTolerance& tolerance) {
+                                     const bptt::BpttOptions& options, const Tolerance& tolerance) {
   const char* op = "check_gated_gradients";
   if (!tape.x.defined()) throw Error(std::string(op) + ": the tape's input x is needed to run the reference");
   const auto model = gated_model_from_parameters(kind, tape.parameters);
@@ -141,14 +142,14 @@ namespace {
 template <class T, class Forward>
 GradientReport check_layer(const char* op, bptt::GatedKind kind, Recurrent<T>& layer, const Tensor<T>& x,
                            const Tensor<T>& h0, const Tensor<T>& c0, const std::function<Tensor<T>(const Tensor<T>&)>& loss,
-                           const GradientTolerance& tolerance, Forward forward) {
+                           const Tolerance& tolerance, Forward forward) {
   const RecurrentOptions& options = layer.options();
   if (options.bidirectional) throw Error(std::string(op) + ": the hand-derived reference is unidirectional");
   if (options.batch_first) throw Error(std::string(op) + ": pass a time-major layer (batch_first=false)");
   if (options.dropout > 0 && options.num_layers > 1 && layer.is_training())
     throw Error(std::string(op) + ": dropout is active (call eval() first)");
   if (!x.defined() || x.dim() != 3)
-    throw Error(std::string(op) + ": x must be [T, B, I], got " + (x.defined() ? format_shape(x.shape()) : "undefined"));
+    throw Error(std::string(op) + ": x must be [T, B, I], got " + format_shape(x));
   if (!loss) throw Error(std::string(op) + ": no loss function given");
 
   TapeGradients<T> tape;
@@ -164,7 +165,7 @@ GradientReport check_layer(const char* op, bptt::GatedKind kind, Recurrent<T>& l
   tape.parameters = layer.named_parameters();
   GradientReport report = check_gated_gradients(tape, kind, dL_do, {}, tolerance);
 
-  CellState<T> initial{h0.defined() ? Tensor<T>(h0.value()) : Tensor<T>()};
+  RecurrentState<T> initial{h0.defined() ? Tensor<T>(h0.value()) : Tensor<T>()};
   if (kind == bptt::GatedKind::lstm) initial.push_back(c0.defined() ? Tensor<T>(c0.value()) : Tensor<T>());
   const auto steps = step_gradients<T>(layer, x, initial, loss);
   std::vector<std::vector<xt::xarray<T>>> dh(steps.size()), dc;
@@ -188,7 +189,7 @@ GradientReport check_layer(const char* op, bptt::GatedKind kind, Recurrent<T>& l
 template <class T>
 GradientReport check_lstm_gradients(LSTM<T>& lstm, const Tensor<T>& x, const Tensor<T>& h0, const Tensor<T>& c0,
                                     const std::type_identity_t<std::function<Tensor<T>(const Tensor<T>& output)>>& loss,
-                                    const GradientTolerance& tolerance) {
+                                    const Tolerance& tolerance) {
   return check_layer<T>("check_lstm_gradients", bptt::GatedKind::lstm, lstm, x, h0, c0, loss, tolerance,
                         [&lstm](const Tensor<T>& x_, const Tensor<T>& h0_, const Tensor<T>& c0_) {
                           return lstm.forward(x_, h0_, c0_).output;
@@ -198,28 +199,27 @@ GradientReport check_lstm_gradients(LSTM<T>& lstm, const Tensor<T>& x, const Ten
 template <class T>
 GradientReport check_gru_gradients(GRU<T>& gru, const Tensor<T>& x, const Tensor<T>& h0,
                                    const std::type_identity_t<std::function<Tensor<T>(const Tensor<T>& output)>>& loss,
-                                   const GradientTolerance& tolerance) {
+                                   const Tolerance& tolerance) {
   return check_layer<T>("check_gru_gradients", bptt::GatedKind::gru, gru, x, h0, Tensor<T>(), loss, tolerance,
                         [&gru](const Tensor<T>& x_, const Tensor<T>& h0_, const Tensor<T>&) {
                           return gru.forward(x_, h0_).output;
                         });
 }
 
-#define INSTANTIATE(T)                                                                                            \
+#define REWIND_INSTANTIATE(T)                                                                                            \
   template bptt::GatedModel<T> gated_model_from_parameters<T>(bptt::GatedKind,                                   \
                                                               const std::vector<std::pair<std::string, Tensor<T>>>&); \
   template GradientReport compare_with_gated_reference<T>(const TapeGradients<T>&, const bptt::GatedGradients<T>&, \
-                                                          const GradientTolerance&);                              \
+                                                          const Tolerance&);                              \
   template GradientReport check_gated_gradients<T>(const TapeGradients<T>&, bptt::GatedKind, const xt::xarray<T>&, \
-                                                   const bptt::BpttOptions&, const GradientTolerance&);           \
+                                                   const bptt::BpttOptions&, const Tolerance&);           \
   template GradientReport check_lstm_gradients<T>(LSTM<T>&, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&,  \
                                                   const std::function<Tensor<T>(const Tensor<T>&)>&,              \
-                                                  const GradientTolerance&);                                      \
+                                                  const Tolerance&);                                      \
   template GradientReport check_gru_gradients<T>(GRU<T>&, const Tensor<T>&, const Tensor<T>&,                     \
                                                  const std::function<Tensor<T>(const Tensor<T>&)>&,               \
-                                                 const GradientTolerance&);
-INSTANTIATE(float)
-INSTANTIATE(double)
-#undef INSTANTIATE
+                                                 const Tolerance&);
+REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
+#undef REWIND_INSTANTIATE
 
 }  // namespace rwd::nn

@@ -24,14 +24,14 @@ bptt::GatedModel<T> gated_model_from_parameters(bptt::GatedKind kind,
 // The tape's gradients (after backward) against a reference computed elsewhere.
 template <class T>
 GradientReport compare_with_gated_reference(const TapeGradients<T>& tape, const bptt::GatedGradients<T>& reference,
-                                            const GradientTolerance& tolerance = default_gradient_tolerance<T>());
+                                            const Tolerance& tolerance = default_gradient_tolerance<T>());
 
 // Builds the reference from the tape's parameter values, x (required), h0 and
 // c0 (zeros if not given), seeds it with dL/do and compares.
 template <class T>
 GradientReport check_gated_gradients(const TapeGradients<T>& tape, bptt::GatedKind kind, const xt::xarray<T>& dL_do,
                                      const bptt::BpttOptions& options = {},
-                                     const GradientTolerance& tolerance = default_gradient_tolerance<T>());
+                                     const Tolerance& tolerance = default_gradient_tolerance<T>());
 
 // The layer itself, on the path its options choose (RecurrentOptions::fused
 // or op by op): zero_grad(), loss(forward(x, h0, c0).output).backward(); its
@@ -42,10 +42,10 @@ GradientReport check_gated_gradients(const TapeGradients<T>& tape, bptt::GatedKi
 template <class T>
 GradientReport check_lstm_gradients(LSTM<T>& lstm, const Tensor<T>& x, const Tensor<T>& h0, const Tensor<T>& c0,
                                     const std::type_identity_t<std::function<Tensor<T>(const Tensor<T>& output)>>& loss,
-                                    const GradientTolerance& tolerance = default_gradient_tolerance<T>());
+                                    const Tolerance& tolerance = default_gradient_tolerance<T>());
 template <class T>
 GradientReport check_gru_gradients(GRU<T>& gru, const Tensor<T>& x, const Tensor<T>& h0,
                                    const std::type_identity_t<std::function<Tensor<T>(const Tensor<T>& output)>>& loss,
-                                   const GradientTolerance& tolerance = default_gradient_tolerance<T>());
+                                   const Tolerance& tolerance = default_gradient_tolerance<T>());
 
 }  // namespace rwd::nn

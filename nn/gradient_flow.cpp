@@ -41,21 +41,21 @@ double norm(const xt::xarray<T>& a) {
 // The spectral norm of J = ∂(state k after the step)/∂(state k before), other
 // states fixed: power iteration on JᵀJ, J v by central differences, Jᵀ u by a VJP.
 template <class T>
-double step_jacobian_norm(const RecurrentCell<T>& cell, const Tensor<T>& projected, const CellState<T>& before,
+double step_jacobian_norm(const RecurrentCell<T>& cell, const Tensor<T>& projected, const RecurrentState<T>& before,
                           std::size_t k, std::size_t iterations, Generator& gen) {
-  CellState<T> state;
+  RecurrentState<T> state;
   for (const auto& s : before) state.push_back(Tensor<T>(s.value()));
   const Tensor<T> p(projected.value());
   const xt::xarray<T> s0 = before[k].value();
   const double eps = (std::is_same_v<T, float> ? 1e-3 : 1e-6) * std::max(1.0, norm(s0) / std::sqrt(double(s0.size())));
   auto apply = [&](const xt::xarray<T>& v) {  // J v ≈ (f(s + εv) - f(s - εv)) / 2ε
     NoGradGuard no_grad;
-    CellState<T> up = state, down = state;
+    RecurrentState<T> up = state, down = state;
     up[k] = Tensor<T>(xt::xarray<T>(s0 + static_cast<T>(eps) * v));
     down[k] = Tensor<T>(xt::xarray<T>(s0 - static_cast<T>(eps) * v));
     return xt::xarray<T>((cell.step(p, up)[k].value() - cell.step(p, down)[k].value()) / static_cast<T>(2 * eps));
   };
-  CellState<T> recorded = state;
+  RecurrentState<T> recorded = state;
   recorded[k] = Tensor<T>(s0, true);
   const Tensor<T> out = cell.step(p, recorded)[k];
   xt::xarray<T> v = randn<T>(Shape(s0.shape().begin(), s0.shape().end()), gen).value();
@@ -101,7 +101,7 @@ void judge(LayerGradientFlow& f, const GradientFlowOptions& o) {
 }  // namespace
 
 template <class T>
-GradientFlow gradient_flow(Recurrent<T>& model, const Tensor<T>& input, const CellState<T>& initial_state,
+GradientFlow gradient_flow(Recurrent<T>& model, const Tensor<T>& input, const RecurrentState<T>& initial_state,
                            const std::type_identity_t<std::function<Tensor<T>(const Tensor<T>& output)>>& loss,
                            const GradientFlowOptions& options) {
   const auto steps = step_gradients<T>(model, input, initial_state, loss);
@@ -171,10 +171,10 @@ std::string GradientFlow::to_csv() const {
 
 std::ostream& operator<<(std::ostream& out, const GradientFlow& flow) { return out << flow.to_string(); }
 
-template GradientFlow gradient_flow<float>(Recurrent<float>&, const Tensor<float>&, const CellState<float>&,
+template GradientFlow gradient_flow<float>(Recurrent<float>&, const Tensor<float>&, const RecurrentState<float>&,
                                            const std::function<Tensor<float>(const Tensor<float>&)>&,
                                            const GradientFlowOptions&);
-template GradientFlow gradient_flow<double>(Recurrent<double>&, const Tensor<double>&, const CellState<double>&,
+template GradientFlow gradient_flow<double>(Recurrent<double>&, const Tensor<double>&, const RecurrentState<double>&,
                                             const std::function<Tensor<double>(const Tensor<double>&)>&,
                                             const GradientFlowOptions&);
 

@@ -74,7 +74,7 @@ std::ostream& operator<<(std::ostream& out, const GradientFlow& flow);
 // Runs loss(model.forward(input, initial_state).output) once, backward once,
 // and estimates the step Jacobians. The parameters' .grad() are left alone.
 template <class T>
-GradientFlow gradient_flow(Recurrent<T>& model, const Tensor<T>& input, const CellState<T>& initial_state,
+GradientFlow gradient_flow(Recurrent<T>& model, const Tensor<T>& input, const RecurrentState<T>& initial_state,
                            const std::type_identity_t<std::function<Tensor<T>(const Tensor<T>& output)>>& loss,
                            const GradientFlowOptions& options = {});
 

@@ -10,36 +10,20 @@
 #include "../autograd/engine.hpp"
 #include "../autograd/ops.hpp"
 #include "step_gradients.hpp"
+#include "../autograd/instantiate.hpp"
 
 namespace rwd::nn {
 
 template <>
-GradientTolerance default_gradient_tolerance<double>() {
+Tolerance default_gradient_tolerance<double>() {
   return {1e-9, 1e-12};
 }
 template <>
-GradientTolerance default_gradient_tolerance<float>() {
+Tolerance default_gradient_tolerance<float>() {
   return {1e-3, 1e-5};
 }
 
 namespace {
-
-std::string index_text(const std::vector<std::size_t>& index) {
-  std::ostringstream out;
-  out << '[';
-  for (std::size_t i = 0; i < index.size(); ++i) out << (i ? ", " : "") << index[i];
-  out << ']';
-  return out.str();
-}
-
-std::vector<std::size_t> unravel(std::size_t flat, const Shape& shape) {
-  std::vector<std::size_t> index(shape.size());
-  for (std::size_t i = shape.size(); i-- > 0;) {
-    index[i] = shape[i] ? flat % shape[i] : 0;
-    flat = shape[i] ? flat / shape[i] : 0;
-  }
-  return index;
-}
 
 template <class T>
 Shape shape_of(const xt::xarray<T>& a) {
@@ -52,7 +36,7 @@ Shape shape_of(const xt::xarray<T>& a) {
 // element maximises diff / (atol + rtol |r|); NaN on either side fails.
 template <class T>
 GradientDifference compare_gradient(const std::string& name, const xt::xarray<T>& tape,
-                                    const xt::xarray<T>& reference, const GradientTolerance& tol) {
+                                    const xt::xarray<T>& reference, const Tolerance& tol) {
   if (shape_of(tape) != shape_of(reference))
     throw Error("compare_gradient: " + name + ": the tape's gradient has shape " + format_shape(shape_of(tape)) +
                 ", the reference's " + format_shape(shape_of(reference)));
@@ -65,13 +49,10 @@ GradientDifference compare_gradient(const std::string& name, const xt::xarray<T>
     const double a = static_cast<double>(tape.data()[i]), r = static_cast<double>(reference.data()[i]);
     tape_sq += a * a;
     ref_sq += r * r;
-    const double diff = std::abs(a - r), bound = tol.atol + tol.rtol * std::abs(r);
-    const double scale = std::max(std::abs(a), std::abs(r));
-    double ratio = bound > 0 ? diff / bound : (diff > 0 ? std::numeric_limits<double>::infinity() : 0);
-    if (std::isnan(diff)) ratio = std::numeric_limits<double>::infinity();
+    const double diff = std::abs(a - r), ratio = tol.share_used(a, r);
     d.max_abs = std::isnan(diff) ? std::numeric_limits<double>::infinity() : std::max(d.max_abs, diff);
-    if (scale > 0) d.max_rel = std::isnan(diff) ? std::numeric_limits<double>::infinity() : std::max(d.max_rel, diff / scale);
-    if (!(diff <= bound)) d.passed = false;
+    d.max_rel = std::max(d.max_rel, relative_error(a, r));
+    if (!tol.accepts(a, r)) d.passed = false;
     if (ratio > worst_ratio) {
       worst_ratio = ratio;
       worst = i;
@@ -79,7 +60,8 @@ GradientDifference compare_gradient(const std::string& name, const xt::xarray<T>
   }
   d.tape_norm = std::sqrt(tape_sq);
   d.reference_norm = std::sqrt(ref_sq);
-  d.worst = unravel(worst, d.shape);
+  const Shape index = unravel(worst, d.shape);
+  d.worst.assign(index.begin(), index.end());
   if (reference.size()) {
     d.tape = static_cast<double>(tape.data()[worst]);
     d.reference = static_cast<double>(reference.data()[worst]);
@@ -110,7 +92,7 @@ std::string GradientReport::to_string(std::size_t max_step_rows) const {
       << tolerance.rtol << ", atol " << tolerance.atol << ")\n";
   auto numbers = [&out](const GradientDifference& d) {
     out << std::scientific << std::setprecision(3) << std::setw(12) << d.max_abs << std::setw(12) << d.max_rel
-        << "  " << std::left << std::setw(14) << index_text(d.worst) << std::right << std::setprecision(6)
+        << "  " << std::left << std::setw(14) << format_shape(Shape(d.worst.begin(), d.worst.end())) << std::right << std::setprecision(6)
         << std::setw(15) << d.tape << std::setw(15) << d.reference << std::defaultfloat << "  "
         << (d.passed ? "ok" : "FAIL") << "\n";
   };
@@ -248,14 +230,13 @@ std::vector<xt::xarray<T>> split_state_layers(const char* op, const Tensor<T>& h
 }
 
 
-#define INSTANTIATE_HELPERS(T)                                                                                  \
+#define REWIND_INSTANTIATE_HELPERS(T)                                                                                  \
   template xt::xarray<T> grad_or_zeros<T>(const Tensor<T>&);                                                    \
   template void add_step_rows<T>(const char*, GradientReport&, const std::vector<std::vector<xt::xarray<T>>>&,  \
                                  const std::vector<const xt::xarray<T>*>&, char);                               \
   template std::vector<xt::xarray<T>> split_state_layers<T>(const char*, const Tensor<T>&);
-INSTANTIATE_HELPERS(float)
-INSTANTIATE_HELPERS(double)
-#undef INSTANTIATE_HELPERS
+REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE_HELPERS)
+#undef REWIND_INSTANTIATE_HELPERS
 
 }  // namespace detail
 
@@ -301,7 +282,7 @@ std::vector<const xt::xarray<T>*> elman_dh(const bptt::ElmanGradients<T>& refere
 
 template <class T>
 GradientReport compare_with_reference(const TapeGradients<T>& tape, const bptt::ElmanGradients<T>& reference,
-                                      const GradientTolerance& tolerance) {
+                                      const Tolerance& tolerance) {
   const char* op = "compare_with_reference";
   GradientReport report;
   report.tolerance = tolerance;
@@ -396,7 +377,7 @@ bptt::ElmanModel<T> elman_model_from_parameters(const std::vector<std::pair<std:
 template <class T>
 GradientReport check_elman_gradients(const TapeGradients<T>& tape, bptt::ElmanActivation activation,
                                      const xt::xarray<T>& dL_do, const bptt::BpttOptions& options,
-                                     const GradientTolerance& tolerance) {
+                                     const Tolerance& tolerance) {
   if (!tape.x.defined()) throw Error("check_elman_gradients: the tape's input x is needed to run the reference");
   const bptt::ElmanModel<T> model = elman_model_from_parameters(tape.parameters, activation);
   const std::vector<xt::xarray<T>> h0 = split_state_layers("check_elman_gradients", tape.h0);
@@ -408,7 +389,7 @@ GradientReport check_elman_gradients(const TapeGradients<T>& tape, bptt::ElmanAc
 template <class T>
 GradientReport check_rnn_gradients(RNN<T>& rnn, const Tensor<T>& x, const Tensor<T>& h0,
                                    const std::type_identity_t<std::function<Tensor<T>(const Tensor<T>& output)>>& loss,
-                                   const GradientTolerance& tolerance) {
+                                   const Tolerance& tolerance) {
   const char* op = "check_rnn_gradients";
   const RecurrentOptions& options = rnn.options();
   if (options.bidirectional) throw Error(std::string(op) + ": the Elman reference has no bidirectional RNN");
@@ -416,7 +397,7 @@ GradientReport check_rnn_gradients(RNN<T>& rnn, const Tensor<T>& x, const Tensor
   if (options.dropout > 0 && options.num_layers > 1 && rnn.is_training())
     throw Error(std::string(op) + ": dropout is active (call eval() first)");
   if (!x.defined() || x.dim() != 3)
-    throw Error(std::string(op) + ": x must be [T, B, I], got " + (x.defined() ? format_shape(x.shape()) : "undefined"));
+    throw Error(std::string(op) + ": x must be [T, B, I], got " + format_shape(x));
   if (!loss) throw Error(std::string(op) + ": no loss function given");
   const bptt::ElmanActivation activation =
       options.nonlinearity == Nonlinearity::relu ? bptt::ElmanActivation::relu : bptt::ElmanActivation::tanh;
@@ -444,21 +425,20 @@ GradientReport check_rnn_gradients(RNN<T>& rnn, const Tensor<T>& x, const Tensor
   return report;
 }
 
-#define INSTANTIATE(T)                                                                                          \
+#define REWIND_INSTANTIATE(T)                                                                                          \
   template GradientDifference compare_gradient<T>(const std::string&, const xt::xarray<T>&,                   \
-                                                  const xt::xarray<T>&, const GradientTolerance&);             \
+                                                  const xt::xarray<T>&, const Tolerance&);             \
   template GradientReport compare_with_reference<T>(const TapeGradients<T>&, const bptt::ElmanGradients<T>&,         \
-                                                    const GradientTolerance&);                                 \
+                                                    const Tolerance&);                                 \
   template bptt::ElmanModel<T> elman_model_from_parameters<T>(const std::vector<std::pair<std::string, Tensor<T>>>&, \
                                                         bptt::ElmanActivation);                                      \
   template GradientReport check_elman_gradients<T>(const TapeGradients<T>&, bptt::ElmanActivation,                   \
                                                    const xt::xarray<T>&, const bptt::BpttOptions&,                   \
-                                                   const GradientTolerance&);                                  \
+                                                   const Tolerance&);                                  \
   template GradientReport check_rnn_gradients<T>(RNN<T>&, const Tensor<T>&, const Tensor<T>&,                  \
                                                  const std::function<Tensor<T>(const Tensor<T>&)>&,            \
-                                                 const GradientTolerance&);
-INSTANTIATE(float)
-INSTANTIATE(double)
-#undef INSTANTIATE
+                                                 const Tolerance&);
+REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
+#undef REWIND_INSTANTIATE
 
 }  // namespace rwd::nn

@@ -29,25 +29,23 @@
 #include <xtensor/xarray.hpp>
 
 #include "../autograd/tensor.hpp"
+#include "../autograd/tolerance.hpp"
 #include "../bptt/elman_bptt.hpp"
 #include "recurrent_layers.hpp"
 
 namespace rwd::nn {
 
-// An element passes when |tape - reference| <= atol + rtol |reference|.
-struct GradientTolerance {
-  double rtol = 1e-9, atol = 1e-12;
-};
+// An element passes when |tape - reference| <= atol + rtol |reference| (rwd::Tolerance).
 // double: rtol 1e-9, atol 1e-12 (the two sides differ only by summation order);
 // float: rtol 1e-3, atol 1e-5.
 template <class T>
-GradientTolerance default_gradient_tolerance();
+Tolerance default_gradient_tolerance();
 
 struct GradientDifference {
   std::string name;
   Shape shape;
   double max_abs = 0;  // max |tape - reference|
-  double max_rel = 0;  // max |tape - reference| / max(|tape|, |reference|)  (0 where both are 0)
+  double max_rel = 0;  // max relative_error(tape, reference): |tape - reference| / max(|tape|, |reference|)
   // The element furthest outside the tolerance (or, when all pass, closest to
   // its edge), as an index into `shape`, and the two values there.
   std::vector<std::size_t> worst;
@@ -63,7 +61,7 @@ struct StepDifference {
 };
 
 struct GradientReport {
-  GradientTolerance tolerance;
+  Tolerance tolerance;
   std::vector<GradientDifference> parameters;  // and h0, x when given
   std::vector<StepDifference> steps;           // by layer, then t = 1..T
   bool passed() const;
@@ -78,7 +76,7 @@ std::ostream& operator<<(std::ostream& out, const GradientReport& report);
 // The building block: one tensor against its reference. Shapes must agree.
 template <class T>
 GradientDifference compare_gradient(const std::string& name, const xt::xarray<T>& tape,
-                                    const xt::xarray<T>& reference, const GradientTolerance& tolerance);
+                                    const xt::xarray<T>& reference, const Tolerance& tolerance);
 
 // The tape side, as plain handles (after backward).
 template <class T>
@@ -95,7 +93,7 @@ struct TapeGradients {
 // gradient that is undefined (never reached) counts as zeros.
 template <class T>
 GradientReport compare_with_reference(const TapeGradients<T>& tape, const bptt::ElmanGradients<T>& reference,
-                                      const GradientTolerance& tolerance = default_gradient_tolerance<T>());
+                                      const Tolerance& tolerance = default_gradient_tolerance<T>());
 
 // The reference model holding the values of these parameters (names as above;
 // a layer without biases gets b = 0). Throws on an unknown name or a missing layer.
@@ -109,7 +107,7 @@ bptt::ElmanModel<T> elman_model_from_parameters(const std::vector<std::pair<std:
 template <class T>
 GradientReport check_elman_gradients(const TapeGradients<T>& tape, bptt::ElmanActivation activation,
                                      const xt::xarray<T>& dL_do, const bptt::BpttOptions& options = {},
-                                     const GradientTolerance& tolerance = default_gradient_tolerance<T>());
+                                     const Tolerance& tolerance = default_gradient_tolerance<T>());
 
 // nn::RNN against the hand BPTT, per parameter and per step.
 //   1. rnn.zero_grad(), then loss(rnn.forward(x, h0).output).backward(): the
@@ -125,7 +123,7 @@ GradientReport check_elman_gradients(const TapeGradients<T>& tape, bptt::ElmanAc
 template <class T>
 GradientReport check_rnn_gradients(RNN<T>& rnn, const Tensor<T>& x, const Tensor<T>& h0,
                                    const std::type_identity_t<std::function<Tensor<T>(const Tensor<T>& output)>>& loss,
-                                   const GradientTolerance& tolerance = default_gradient_tolerance<T>());
+                                   const Tolerance& tolerance = default_gradient_tolerance<T>());
 
 namespace detail {
 // Shared by the reports (this file's and gated_gradient_report.hpp's).

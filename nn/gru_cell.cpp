@@ -73,7 +73,7 @@ struct GRUStep final : StepKernel<T> {
 
   // q = h W_hhᵀ + b_hh = [q_r | q_z | q_n], then the equations in gru_cell.hpp,
   // with h' = (1 - z) ⊙ n + z ⊙ h computed as n + z ⊙ (h - n) (same value, fewer ops).
-  CellState<T> as_ops(const Tensor<T>& p, const CellState<T>& state, const Tensor<T>& weight_hh,
+  RecurrentState<T> as_ops(const Tensor<T>& p, const RecurrentState<T>& state, const Tensor<T>& weight_hh,
                       const Tensor<T>& bias_hh) const override {
     const Tensor<T>& h = state[0];
     const std::size_t H = h.size(-1);
@@ -106,7 +106,7 @@ Tensor<T> GRUCell<T>::project_input(const Tensor<T>& x) const {
 }
 
 template <class T>
-CellState<T> GRUCell<T>::step(const Tensor<T>& p, const CellState<T>& state) const {
+RecurrentState<T> GRUCell<T>::step(const Tensor<T>& p, const RecurrentState<T>& state) const {
   return gru_step<T>.as_ops(p, state, this->weight_hh_, this->bias_hh_);
 }
 
@@ -123,7 +123,7 @@ Tensor<T> GRUCell<T>::forward(const Tensor<T>& x) const {
 }
 
 template <class T>
-std::optional<UnrollResult<T>> GRUCell<T>::fused_unroll(const Tensor<T>& input, const CellState<T>& state,
+std::optional<UnrollResult<T>> GRUCell<T>::fused_unroll(const Tensor<T>& input, const RecurrentState<T>& state,
                                                         bool reverse, const std::vector<std::size_t>& lengths) const {
   return unroll_with_fused_steps<T>(gru_step<T>, {this->weight_ih_, this->weight_hh_, this->bias_ih_, this->bias_hh_},
                                     input, state, reverse, lengths);

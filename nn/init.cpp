@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "../autograd/engine.hpp"
-#include "../autograd/op_support.hpp"  // REWIND_FOR_EACH_SCALAR
+#include "../autograd/instantiate.hpp"
 
 namespace rwd::nn::init {
 
@@ -80,12 +80,13 @@ Tensor<T> orthogonal_(Tensor<T> tensor, std::type_identity_t<T> gain, Generator&
   return tensor;
 }
 
-#define INSTANTIATE(T)                                                                            \
+#define REWIND_INSTANTIATE(T)                                                                            \
   template Tensor<T> uniform_<T>(Tensor<T>, std::type_identity_t<T>, std::type_identity_t<T>,     \
                                  Generator&);                                                     \
   template Tensor<T> zeros_<T>(Tensor<T>);                                                        \
   template Tensor<T> xavier_uniform_<T>(Tensor<T>, std::type_identity_t<T>, Generator&);          \
   template Tensor<T> orthogonal_<T>(Tensor<T>, std::type_identity_t<T>, Generator&);
-REWIND_FOR_EACH_SCALAR(INSTANTIATE)
+REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
+#undef REWIND_INSTANTIATE
 
 }  // namespace rwd::nn::init

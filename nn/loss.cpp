@@ -5,6 +5,7 @@
 
 #include "../autograd/engine.hpp"
 #include "../autograd/ops.hpp"
+#include "../autograd/instantiate.hpp"
 
 namespace rwd::nn {
 
@@ -85,13 +86,12 @@ Tensor<T> binary_cross_entropy_with_logits(const Tensor<T>& logits, const Tensor
   return reduce(softplus(logits) - logits * targets, reduction);
 }
 
-#define INSTANTIATE(T)                                                                                  \
+#define REWIND_INSTANTIATE(T)                                                                                  \
   template Tensor<T> mse_loss<T>(const Tensor<T>&, const Tensor<T>&, Reduction);                        \
   template Tensor<T> cross_entropy<T>(const Tensor<T>&, const std::vector<std::int64_t>&, Reduction,    \
                                       std::int64_t);                                                    \
   template Tensor<T> binary_cross_entropy_with_logits<T>(const Tensor<T>&, const Tensor<T>&, Reduction);
-INSTANTIATE(float)
-INSTANTIATE(double)
-#undef INSTANTIATE
+REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
+#undef REWIND_INSTANTIATE
 
 }  // namespace rwd::nn

@@ -71,7 +71,7 @@ struct LSTMStep final : StepKernel<T> {
   }
 
   // [i | f | g | o] pre-activations = p + h W_hhᵀ, then the equations in lstm_cell.hpp.
-  CellState<T> as_ops(const Tensor<T>& p, const CellState<T>& state, const Tensor<T>& weight_hh,
+  RecurrentState<T> as_ops(const Tensor<T>& p, const RecurrentState<T>& state, const Tensor<T>& weight_hh,
                       const Tensor<T>&) const override {
     const Tensor<T>& h = state[0];
     const Tensor<T>& c = state[1];
@@ -108,14 +108,14 @@ Tensor<T> LSTMCell<T>::project_input(const Tensor<T>& x) const {
 }
 
 template <class T>
-CellState<T> LSTMCell<T>::step(const Tensor<T>& p, const CellState<T>& state) const {
+RecurrentState<T> LSTMCell<T>::step(const Tensor<T>& p, const RecurrentState<T>& state) const {
   return lstm_step<T>.as_ops(p, state, this->weight_hh_, Tensor<T>());
 }
 
 template <class T>
 LSTMState<T> LSTMCell<T>::forward(const Tensor<T>& x, const LSTMState<T>& state) const {
   this->check_step(x, {state.h, state.c}, {"hidden state h", "cell state c"});
-  CellState<T> next = step(project_input(x), {state.h, state.c});
+  RecurrentState<T> next = step(project_input(x), {state.h, state.c});
   return {next[0], next[1]};
 }
 
@@ -127,7 +127,7 @@ LSTMState<T> LSTMCell<T>::forward(const Tensor<T>& x) const {
 }
 
 template <class T>
-std::optional<UnrollResult<T>> LSTMCell<T>::fused_unroll(const Tensor<T>& input, const CellState<T>& state,
+std::optional<UnrollResult<T>> LSTMCell<T>::fused_unroll(const Tensor<T>& input, const RecurrentState<T>& state,
                                                          bool reverse, const std::vector<std::size_t>& lengths) const {
   return unroll_with_fused_steps<T>(lstm_step<T>, {this->weight_ih_, this->weight_hh_, this->bias_ih_, this->bias_hh_},
                                     input, state, reverse, lengths);

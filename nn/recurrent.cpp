@@ -8,12 +8,12 @@
 #include "../autograd/grad_mode.hpp"
 #include "../autograd/gradient_sink.hpp"
 #include "../autograd/ops.hpp"
+#include "dropout.hpp"
 
 namespace rwd::nn {
 
 namespace {
 
-std::string shape_text(const Shape& shape) { return format_shape(shape); }
 
 // The name of initial/final state tensor k in messages: h0, c0, then by position.
 std::string state_name(std::size_t k) {
@@ -43,15 +43,6 @@ std::vector<Tensor<T>> step_masks(const std::string& name, const std::vector<std
     masks[t] = Tensor<T>(std::move(mask));
   }
   return masks;
-}
-
-// Inverted dropout: each element kept with probability 1 - p and scaled by 1 / (1 - p).
-template <class T>
-Tensor<T> dropout_mask(const Shape& shape, double p, Generator& generator) {
-  xt::xarray<T> mask = xt::xarray<T>::from_shape(shape);
-  const T kept = p < 1 ? static_cast<T>(1.0 / (1.0 - p)) : T(0);
-  for (auto& m : mask) m = generator.next_unit() < p ? T(0) : kept;
-  return Tensor<T>(std::move(mask));
 }
 
 // The row ranges [bounds[k], bounds[k+1]) of x [N, C] as separate tensors: the
@@ -100,21 +91,21 @@ std::vector<Tensor<T>> row_blocks(const Tensor<T>& x, std::size_t rows) {
 //   s_t = where(m_t, step(p_t, s_prev), s_prev),  h_out_t = m_t ⊙ h_t   (some padded at t)
 template <class T>
 UnrollResult<T> unroll_direction(const std::string& name, const RecurrentCell<T>& cell,
-                                    const std::vector<Tensor<T>>& projected_steps, CellState<T> state,
+                                    const std::vector<Tensor<T>>& projected_steps, RecurrentState<T> state,
                                     const std::vector<Tensor<T>>& masks, bool reverse) {
   const std::size_t count = masks.size();
   std::vector<Tensor<T>> outputs(count);
-  std::vector<CellState<T>> steps(count);  // each step's new state before masking: its gradient is dL/dh_t
+  std::vector<RecurrentState<T>> steps(count);  // each step's new state before masking: its gradient is dL/dh_t
   for (std::size_t s = 0; s < count; ++s) {
     const std::size_t t = reverse ? count - 1 - s : s;
-    CellState<T> next = cell.step(projected_steps[t], state);
+    RecurrentState<T> next = cell.step(projected_steps[t], state);
     if (s == 0) {  // a user cell's mistakes surface here, once, with names
       bool ok = next.size() == state.size();
       for (std::size_t k = 0; ok && k < next.size(); ++k) ok = next[k].defined() && next[k].shape() == state[k].shape();
       if (!ok) {
         std::string got, expected;
-        for (const auto& x : next) got += (got.empty() ? "" : ", ") + (x.defined() ? shape_text(x.shape()) : "undefined");
-        for (const auto& x : state) expected += (expected.empty() ? "" : ", ") + shape_text(x.shape());
+        for (const auto& x : next) got += (got.empty() ? "" : ", ") + format_shape(x);
+        for (const auto& x : state) expected += (expected.empty() ? "" : ", ") + format_shape(x.shape());
         throw Error(name + ": the cell's step returned a state of shapes {" + got + "}, expected {" + expected + "}");
       }
     }
@@ -135,7 +126,7 @@ UnrollResult<T> unroll_direction(const std::string& name, const RecurrentCell<T>
 // when it has them and `fused` is set, else its project_input and step op by op.
 template <class T>
 UnrollResult<T> run_direction(const std::string& name, const RecurrentCell<T>& cell, const Tensor<T>& input,
-                              CellState<T> state, const std::vector<Tensor<T>>& masks,
+                              RecurrentState<T> state, const std::vector<Tensor<T>>& masks,
                               const std::vector<std::size_t>& lengths, bool reverse, bool fused) {
   if (fused)
     if (std::optional<UnrollResult<T>> result = cell.fused_unroll(input, state, reverse, lengths))
@@ -145,8 +136,8 @@ UnrollResult<T> run_direction(const std::string& name, const RecurrentCell<T>& c
   const bool rows_kept = (projected.dim() == 3 && projected.size(0) == steps && projected.size(1) == batch) ||
                          (projected.dim() == 2 && projected.size(0) == steps * batch);
   if (!rows_kept)
-    throw Error(name + ": the cell's project_input turned " + shape_text(input.shape()) + " into " +
-                shape_text(projected.shape()) + ", expected [" + std::to_string(steps) + ", " +
+    throw Error(name + ": the cell's project_input turned " + format_shape(input.shape()) + " into " +
+                format_shape(projected.shape()) + ", expected [" + std::to_string(steps) + ", " +
                 std::to_string(batch) + ", ·] or " + std::to_string(steps * batch) + " rows");
   const Tensor<T> rows = reshape(projected, {steps * batch, projected.size(-1)});
   return unroll_direction(name, cell, row_blocks(rows, batch), std::move(state), masks, reverse);
@@ -159,7 +150,7 @@ UnrollResult<T> run_direction(const std::string& name, const RecurrentCell<T>& c
 // time. Segments run in the direction's time order.
 template <class T>
 UnrollResult<T> checkpointed_direction(const std::string& name, const std::shared_ptr<RecurrentCell<T>>& cell,
-                                       const Tensor<T>& input_rows, CellState<T> state,
+                                       const Tensor<T>& input_rows, RecurrentState<T> state,
                                        const std::vector<Tensor<T>>& masks, const std::vector<std::size_t>& lengths,
                                        bool reverse, bool fused, std::size_t k) {
   const std::size_t steps = masks.size(), batch = input_rows.size(0) / steps, state_size = state.size();
@@ -181,7 +172,7 @@ UnrollResult<T> checkpointed_direction(const std::string& name, const std::share
     for (std::size_t length : lengths) segment_lengths.push_back(length > first ? std::min(count, length - first) : 0);
     CheckpointFn<T> run = [name, cell, segment_masks, segment_lengths, state_size, count, batch, reverse,
                            fused](const std::vector<Tensor<T>>& in) {
-      CellState<T> initial(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(state_size));
+      RecurrentState<T> initial(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(state_size));
       const Tensor<T> segment_input = reshape(in[state_size], {count, batch, in[state_size].size(1)});
       UnrollResult<T> result = run_direction(name, *cell, segment_input, std::move(initial), segment_masks,
                                              segment_lengths, reverse, fused);
@@ -213,9 +204,7 @@ Recurrent<T>::Recurrent(std::string name, RecurrentOptions options, CellFactory 
   if (options.input_size == 0) throw Error(name_ + ": input_size must be greater than zero");
   if (options.hidden_size == 0) throw Error(name_ + ": hidden_size must be greater than zero");
   if (options.num_layers == 0) throw Error(name_ + ": num_layers must be greater than zero");
-  if (!(options.dropout >= 0 && options.dropout <= 1))
-    throw Error(name_ + ": dropout should be a number in range [0, 1] representing the probability of an element "
-                "being zeroed, got " + std::to_string(options.dropout));
+  check_dropout_probability(name_, options.dropout);
   if (!make_cell) throw Error(name_ + ": no cell factory given");
   const std::size_t directions = num_directions();
   for (std::size_t layer = 0; layer < options.num_layers; ++layer) {
@@ -259,12 +248,12 @@ const RecurrentCell<T>& Recurrent<T>::cell(std::size_t layer, bool reverse) cons
 }
 
 template <class T>
-RecurrentOutput<T> Recurrent<T>::forward(const Tensor<T>& input, const CellState<T>& initial_state,
+RecurrentOutput<T> Recurrent<T>::forward(const Tensor<T>& input, const RecurrentState<T>& initial_state,
                                          const std::vector<std::size_t>& lengths) {
   if (!input.defined() || (input.dim() != 2 && input.dim() != 3))
     throw Error(name_ + ": expected a 3-D input [" + (options_.batch_first ? "batch, time" : "time, batch") +
                 ", input_size] or a 2-D unbatched one [time, input_size], got shape " +
-                (input.defined() ? shape_text(input.shape()) : std::string("undefined")));
+                format_shape(input));
   const bool batched = input.dim() == 3;
   if (input.size(-1) != options_.input_size)
     throw Error(name_ + ": input has inconsistent input_size: got " + std::to_string(input.size(-1)) +
@@ -273,7 +262,7 @@ RecurrentOutput<T> Recurrent<T>::forward(const Tensor<T>& input, const CellState
   const Tensor<T> x = !batched ? unsqueeze(input, 1) : options_.batch_first ? transpose(input, 0, 1) : input;
   const std::size_t steps = x.size(0), batch = x.size(1);
   if (steps == 0 || batch == 0)
-    throw Error(name_ + ": input of shape " + shape_text(input.shape()) + " has no time steps or no sequences");
+    throw Error(name_ + ": input of shape " + format_shape(input.shape()) + " has no time steps or no sequences");
 
   const std::size_t directions = num_directions(), layers = options_.num_layers, hidden = options_.hidden_size;
   const std::vector<std::size_t> sizes = cells_[0]->state_sizes();
@@ -286,8 +275,8 @@ RecurrentOutput<T> Recurrent<T>::forward(const Tensor<T>& input, const CellState
     if (!initial_state[k].defined()) continue;
     const Shape expected = batched ? Shape{layers * directions, batch, sizes[k]} : Shape{layers * directions, sizes[k]};
     if (initial_state[k].shape() != expected)
-      throw Error(name_ + ": " + state_name(k) + " has shape " + shape_text(initial_state[k].shape()) +
-                  ", expected " + shape_text(expected));
+      throw Error(name_ + ": " + state_name(k) + " has shape " + format_shape(initial_state[k].shape()) +
+                  ", expected " + format_shape(expected));
     initial[k] = row_blocks(reshape(initial_state[k], {layers * directions * batch, sizes[k]}), batch);
   }
   const std::vector<Tensor<T>> masks = step_masks<T>(name_, lengths, steps, batch);
@@ -305,7 +294,7 @@ RecurrentOutput<T> Recurrent<T>::forward(const Tensor<T>& input, const CellState
     for (std::size_t direction = 0; direction < directions; ++direction) {
       const std::size_t j = layer * directions + direction;
       const RecurrentCell<T>& cell = *cells_[j];
-      CellState<T> state(sizes.size());
+      RecurrentState<T> state(sizes.size());
       for (std::size_t k = 0; k < sizes.size(); ++k)
         state[k] = initial[k].empty() ? zeros<T>({batch, sizes[k]}) : initial[k][j];
       const std::size_t segment = options_.checkpoint_segment;
@@ -326,7 +315,7 @@ RecurrentOutput<T> Recurrent<T>::forward(const Tensor<T>& input, const CellState
     }
     layer_input = directions == 1 ? direction_outputs[0] : concat(direction_outputs, 2);
     if (layer + 1 < layers && this->is_training() && options_.dropout > 0)
-      layer_input = layer_input * dropout_mask<T>(layer_input.shape(), options_.dropout, *generator_);
+      layer_input = layer_input * Tensor<T>(dropout_mask<T>(layer_input.shape(), options_.dropout, *generator_));
   }
 
   RecurrentOutput<T> result;
@@ -346,11 +335,11 @@ StepGradients<T> Recurrent<T>::step_gradients(std::size_t layer, bool reverse) c
   cell(layer, reverse);  // checks the layer and direction
   if (step_states_.empty())
     throw Error(name_ + ": step_gradients needs RecurrentOptions::retain_step_grads and a forward pass");
-  const std::vector<CellState<T>>& steps = step_states_[layer * num_directions() + (reverse ? 1 : 0)];
+  const std::vector<RecurrentState<T>>& steps = step_states_[layer * num_directions() + (reverse ? 1 : 0)];
   const std::vector<std::size_t> sizes = cells_[0]->state_sizes();
   StepGradients<T> result;
   for (std::size_t t = 0; t < steps.size(); ++t) {
-    const CellState<T>& step = steps[t];
+    const RecurrentState<T>& step = steps[t];
     const std::size_t batch = step[0].size(0);
     // One tensor holding the states side by side (fused steps), or one per state.
     std::vector<xt::xarray<T>> grads;
@@ -371,14 +360,14 @@ StepGradients<T> Recurrent<T>::step_gradients(std::size_t layer, bool reverse) c
 }
 
 template <class T>
-std::vector<CellState<T>> Recurrent<T>::step_states(std::size_t layer, bool reverse) const {
+std::vector<RecurrentState<T>> Recurrent<T>::step_states(std::size_t layer, bool reverse) const {
   cell(layer, reverse);  // checks the layer and direction
   if (step_states_.empty())
     throw Error(name_ + ": step_states needs RecurrentOptions::retain_step_grads and a forward pass");
   const std::vector<std::size_t> sizes = cells_[0]->state_sizes();
-  std::vector<CellState<T>> result;
-  for (const CellState<T>& step : step_states_[layer * num_directions() + (reverse ? 1 : 0)]) {
-    CellState<T> values;
+  std::vector<RecurrentState<T>> result;
+  for (const RecurrentState<T>& step : step_states_[layer * num_directions() + (reverse ? 1 : 0)]) {
+    RecurrentState<T> values;
     if (step.size() == 1 && sizes.size() > 1) {  // fused: the states side by side
       for (std::size_t k = 0, column = 0; k < sizes.size(); column += sizes[k], ++k)
         values.push_back(slice(step[0].detach(), 1, column, column + sizes[k]));

@@ -98,7 +98,7 @@ class Recurrent : public Module<T> {
   // sequence); initial_state: empty (zeros) or one tensor per state tensor,
   // each [L·D, B, size] ([L·D, size] unbatched) or undefined (zeros);
   // lengths: empty (all T) or one per sequence, each in [1, T].
-  RecurrentOutput<T> forward(const Tensor<T>& input, const CellState<T>& initial_state = {},
+  RecurrentOutput<T> forward(const Tensor<T>& input, const RecurrentState<T>& initial_state = {},
                              const std::vector<std::size_t>& lengths = {});
 
   // With options.retain_step_grads, after forward and a backward: dL/dh_t
@@ -107,7 +107,7 @@ class Recurrent : public Module<T> {
   // With options.retain_step_grads, after forward: the state after every step
   // of `layer` in direction `reverse`, in time order, one tensor per state
   // tensor of the cell, as values (cut from the graph).
-  std::vector<CellState<T>> step_states(std::size_t layer, bool reverse = false) const;
+  std::vector<RecurrentState<T>> step_states(std::size_t layer, bool reverse = false) const;
 
   const RecurrentOptions& options() const { return options_; }
   std::size_t num_directions() const { return options_.bidirectional ? 2 : 1; }
@@ -132,7 +132,7 @@ class Recurrent : public Module<T> {
   bool flat_names_;
   std::vector<std::shared_ptr<RecurrentCell<T>>> cells_;  // [layer · D + direction]
   // retain_step_grads: the last forward's step states [layer · D + direction][t], and its lengths
-  std::vector<std::vector<CellState<T>>> step_states_;
+  std::vector<std::vector<RecurrentState<T>>> step_states_;
   std::vector<std::size_t> step_lengths_;
 };
 

@@ -9,8 +9,8 @@
 namespace rwd::nn {
 
 template <class T>
-CellState<T> RecurrentCell<T>::zero_state(std::size_t batch) const {
-  CellState<T> state;
+RecurrentState<T> RecurrentCell<T>::zero_state(std::size_t batch) const {
+  RecurrentState<T> state;
   for (auto size : state_sizes()) state.push_back(zeros<T>({batch, size}));
   return state;
 }
@@ -36,18 +36,17 @@ GatedCell<T>::GatedCell(std::string name, std::size_t gates, std::size_t input_s
 template <class T>
 GatedCell<T>::GatedCell(std::string name, std::size_t gates, CellWeights<T> weights)
     : name_(std::move(name)), gates_(gates), input_size_(0), hidden_size_(0) {
-  auto shape_text = [](const Tensor<T>& t) { return t.defined() ? format_shape(t.shape()) : std::string("undefined"); };
   if (!weights.weight_ih.defined() || !weights.weight_hh.defined() || weights.weight_hh.dim() != 2 ||
       weights.weight_hh.size(0) % gates != 0 || weights.weight_hh.size(0) == 0)
-    throw Error(name_ + ": weight_hh has shape " + shape_text(weights.weight_hh) + ", expected [" +
+    throw Error(name_ + ": weight_hh has shape " + format_shape(weights.weight_hh) + ", expected [" +
                 std::to_string(gates) + "*hidden_size, hidden_size]");
   hidden_size_ = weights.weight_hh.size(0) / gates;
   const std::size_t rows = gates * hidden_size_;
   if (weights.weight_hh.size(1) != hidden_size_)
-    throw Error(name_ + ": weight_hh has shape " + shape_text(weights.weight_hh) + ", expected [" +
+    throw Error(name_ + ": weight_hh has shape " + format_shape(weights.weight_hh) + ", expected [" +
                 std::to_string(rows) + ", " + std::to_string(hidden_size_) + "]");
   if (weights.weight_ih.dim() != 2 || weights.weight_ih.size(0) != rows || weights.weight_ih.size(1) == 0)
-    throw Error(name_ + ": weight_ih has shape " + shape_text(weights.weight_ih) + ", expected [" +
+    throw Error(name_ + ": weight_ih has shape " + format_shape(weights.weight_ih) + ", expected [" +
                 std::to_string(rows) + ", input_size]");
   input_size_ = weights.weight_ih.size(1);
   if (weights.bias_ih.defined() != weights.bias_hh.defined())
@@ -106,11 +105,11 @@ std::string GatedCell<T>::extra_repr() const {
 }
 
 template <class T>
-void GatedCell<T>::check_step(const Tensor<T>& x, const CellState<T>& state,
+void GatedCell<T>::check_step(const Tensor<T>& x, const RecurrentState<T>& state,
                               const std::vector<const char*>& state_names) const {
   if (!x.defined() || x.dim() != 2)
     throw Error(name_ + ": expected a 2-D input [batch, " + std::to_string(input_size_) + "], got shape " +
-                (x.defined() ? format_shape(x.shape()) : std::string("undefined")));
+                format_shape(x));
   if (x.size(1) != input_size_)
     throw Error(name_ + ": input has inconsistent input_size: got " + std::to_string(x.size(1)) + ", expected " +
                 std::to_string(input_size_));
@@ -118,7 +117,7 @@ void GatedCell<T>::check_step(const Tensor<T>& x, const CellState<T>& state,
   for (std::size_t k = 0; k < state.size(); ++k)
     if (!state[k].defined() || state[k].shape() != expected)
       throw Error(name_ + ": " + state_names[k] + " has shape " +
-                  (state[k].defined() ? format_shape(state[k].shape()) : std::string("undefined")) + ", expected " +
+                  format_shape(state[k]) + ", expected " +
                   format_shape(expected) + " (input batch " + std::to_string(x.size(0)) + ")");
 }
 

@@ -25,19 +25,15 @@
 
 namespace rwd::nn {
 
-// The state of a cell: h first, then any further tensors (an LSTM's c).
-template <class T>
-using CellState = std::vector<Tensor<T>>;
-
 // One direction of one layer, unrolled: the outputs h_t as [T, B, H] and the
 // state after the last step.
 template <class T>
 struct UnrollResult {
   Tensor<T> output;
-  CellState<T> state;
+  RecurrentState<T> state;
   // Each step's new state, in time order, for per-step gradients: the state
   // tensors, or (fused steps) one tensor [B, Σ sizes] holding them side by side.
-  std::vector<CellState<T>> steps;
+  std::vector<RecurrentState<T>> steps;
 };
 
 template <class T>
@@ -53,17 +49,17 @@ class RecurrentCell : public Module<T> {
   // [T·B, P] result is accepted too), a cell's forward one step [B, input_size].
   virtual Tensor<T> project_input(const Tensor<T>& x) const { return x; }
   // p_t [B, P] (rows of project_input's result), state -> the next state.
-  virtual CellState<T> step(const Tensor<T>& projected_input, const CellState<T>& state) const = 0;
+  virtual RecurrentState<T> step(const Tensor<T>& projected_input, const RecurrentState<T>& state) const = 0;
 
   // The zero state for a batch of `batch` (constants: they need no gradient).
-  CellState<T> zero_state(std::size_t batch) const;
+  RecurrentState<T> zero_state(std::size_t batch) const;
 
   // The whole time loop over a layer input [T, B, input_size] (its own input
   // projection included) with a fused node per step (nn/fused_steps.hpp), for
   // cells that have one; nullopt (the default) lets nn::Recurrent project the
   // input and record the steps op by op.
   // lengths: as nn::Recurrent's (empty: every sequence runs all T steps).
-  virtual std::optional<UnrollResult<T>> fused_unroll(const Tensor<T>& /*input*/, const CellState<T>& /*state*/,
+  virtual std::optional<UnrollResult<T>> fused_unroll(const Tensor<T>& /*input*/, const RecurrentState<T>& /*state*/,
                                                       bool /*reverse*/,
                                                       const std::vector<std::size_t>& /*lengths*/) const {
     return std::nullopt;
@@ -121,7 +117,7 @@ class GatedCell : public RecurrentCell<T> {
   GatedCell(std::string name, std::size_t gates, CellWeights<T> weights);
 
   // Throws unless x is [B, input_size] and each state tensor is [B, H].
-  void check_step(const Tensor<T>& x, const CellState<T>& state, const std::vector<const char*>& state_names) const;
+  void check_step(const Tensor<T>& x, const RecurrentState<T>& state, const std::vector<const char*>& state_names) const;
   std::string name_;
   std::size_t gates_, input_size_, hidden_size_;
   Tensor<T> weight_ih_, weight_hh_, bias_ih_, bias_hh_;

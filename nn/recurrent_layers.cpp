@@ -51,7 +51,7 @@ CellFactory<T> given_cells(const char* name, const RecurrentOptions& options, st
       given[k] = parameters[*next];
       if (!given[k].defined() || given[k].shape() != shapes[k])
         throw Error(std::string(name) + ": parameter " + std::to_string(*next) + " (" + names[k] + suffix +
-                    ") has shape " + (given[k].defined() ? format_shape(given[k].shape()) : "undefined") +
+                    ") has shape " + format_shape(given[k]) +
                     ", expected " + format_shape(shapes[k]));
     }
     return std::make_shared<Cell>(CellWeights<T>{given[0], given[1], given[2], given[3]}, extra...);

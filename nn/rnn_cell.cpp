@@ -42,7 +42,7 @@ struct RNNStep final : StepKernel<T> {
   }
 
   // h' = act(p + h W_hhᵀ)
-  CellState<T> as_ops(const Tensor<T>& p, const CellState<T>& state, const Tensor<T>& weight_hh,
+  RecurrentState<T> as_ops(const Tensor<T>& p, const RecurrentState<T>& state, const Tensor<T>& weight_hh,
                       const Tensor<T>&) const override {
     const Tensor<T> pre_activation = p + matmul(state[0], weight_hh, false, true);
     return {act == Nonlinearity::tanh ? tanh(pre_activation) : relu(pre_activation)};
@@ -74,7 +74,7 @@ Tensor<T> RNNCell<T>::project_input(const Tensor<T>& x) const {
 }
 
 template <class T>
-CellState<T> RNNCell<T>::step(const Tensor<T>& p, const CellState<T>& state) const {
+RecurrentState<T> RNNCell<T>::step(const Tensor<T>& p, const RecurrentState<T>& state) const {
   return rnn_step<T>(nonlinearity_).as_ops(p, state, this->weight_hh_, Tensor<T>());
 }
 
@@ -98,7 +98,7 @@ std::string RNNCell<T>::extra_repr() const {
 }
 
 template <class T>
-std::optional<UnrollResult<T>> RNNCell<T>::fused_unroll(const Tensor<T>& input, const CellState<T>& state,
+std::optional<UnrollResult<T>> RNNCell<T>::fused_unroll(const Tensor<T>& input, const RecurrentState<T>& state,
                                                         bool reverse, const std::vector<std::size_t>& lengths) const {
   return unroll_with_fused_steps(rnn_step<T>(nonlinearity_),
                                  {this->weight_ih_, this->weight_hh_, this->bias_ih_, this->bias_hh_}, input, state,

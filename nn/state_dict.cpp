@@ -5,6 +5,7 @@
 #include <set>
 
 #include "../autograd/engine.hpp"
+#include "../autograd/instantiate.hpp"
 
 namespace rwd::nn {
 
@@ -13,7 +14,7 @@ namespace {
 // What the checks need to know of one stored entry.
 struct EntryInfo {
   Shape shape;
-  std::optional<DType> wrong_dtype;  // set when the entry's dtype is not the module's
+  std::optional<io::DType> wrong_dtype;  // set when the entry's dtype is not the module's
 };
 
 std::string join(const std::vector<std::string>& names) {
@@ -38,8 +39,8 @@ LoadResult check_entries(const Module<T>& module, const std::map<std::string, En
       continue;
     }
     if (it->second.wrong_dtype)
-      mismatches.push_back("dtype mismatch for " + name + ": " + dtype_name(*it->second.wrong_dtype) + " in " + source +
-                           ", " + dtype_name(dtype_of<T>()) + " in the module");
+      mismatches.push_back("dtype mismatch for " + name + ": " + io::dtype_name(*it->second.wrong_dtype) + " in " + source +
+                           ", " + io::dtype_name(io::dtype_of<T>()) + " in the module");
     else if (it->second.shape != tensor.shape())
       mismatches.push_back("size mismatch for " + name + ": " + format_shape(it->second.shape) + " in " + source +
                            ", " + format_shape(tensor.shape()) + " in the module");
@@ -94,18 +95,18 @@ LoadResult load_state_dict(Module<T>& module, const StateDict<T>& state, bool st
 
 template <class T>
 void save_state_dict(const Module<T>& module, const std::filesystem::path& path) {
-  NpzEntries entries;
-  for (const auto& [name, tensor] : module.named_parameters()) entries.emplace(name, NpyArray(tensor.value()));
-  write_npz(path, entries);
+  io::NpzEntries entries;
+  for (const auto& [name, tensor] : module.named_parameters()) entries.emplace(name, io::NpyArray(tensor.value()));
+  io::write_npz(path, entries);
 }
 
 template <class T>
 LoadResult load_state_dict(Module<T>& module, const std::filesystem::path& path, bool strict) {
-  const NpzEntries stored = read_npz(path);
+  const io::NpzEntries stored = io::read_npz(path);
   std::map<std::string, EntryInfo> entries;
   for (const auto& [name, array] : stored) {
     EntryInfo info{array.shape, {}};
-    if (array.dtype != dtype_of<T>()) info.wrong_dtype = array.dtype;
+    if (array.dtype != io::dtype_of<T>()) info.wrong_dtype = array.dtype;
     entries.emplace(name, info);
   }
   LoadResult result = check_entries(module, entries, strict, path.string());
@@ -116,13 +117,12 @@ LoadResult load_state_dict(Module<T>& module, const std::filesystem::path& path,
   return result;
 }
 
-#define INSTANTIATE(T)                                                                                    \
+#define REWIND_INSTANTIATE(T)                                                                                    \
   template StateDict<T> state_dict<T>(const Module<T>&);                                                  \
   template LoadResult load_state_dict<T>(Module<T>&, const StateDict<T>&, bool);                          \
   template void save_state_dict<T>(const Module<T>&, const std::filesystem::path&);                       \
   template LoadResult load_state_dict<T>(Module<T>&, const std::filesystem::path&, bool);
-INSTANTIATE(float)
-INSTANTIATE(double)
-#undef INSTANTIATE
+REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
+#undef REWIND_INSTANTIATE
 
 }  // namespace rwd::nn

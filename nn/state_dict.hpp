@@ -11,7 +11,7 @@
 #include <xtensor/xarray.hpp>
 
 #include "module.hpp"
-#include "npz.hpp"
+#include "../io/npz.hpp"
 
 namespace rwd::nn {
 
@@ -39,7 +39,7 @@ template <class T>
 LoadResult load_state_dict(Module<T>& module, const StateDict<T>& state, bool strict = true);
 
 // Writes every parameter as "<dotted name>.npy" into a .npz archive (dtype
-// float32 for float, float64 for double), atomically (see write_npz).
+// float32 for float, float64 for double), atomically (see io::write_npz).
 template <class T>
 void save_state_dict(const Module<T>& module, const std::filesystem::path& path);
 

@@ -21,10 +21,10 @@ class SameCell : public RecurrentCell<T> {
   std::size_t hidden_size() const override { return inner_.hidden_size(); }
   std::vector<std::size_t> state_sizes() const override { return inner_.state_sizes(); }
   Tensor<T> project_input(const Tensor<T>& x) const override { return inner_.project_input(x); }
-  CellState<T> step(const Tensor<T>& projected_input, const CellState<T>& state) const override {
+  RecurrentState<T> step(const Tensor<T>& projected_input, const RecurrentState<T>& state) const override {
     return inner_.step(projected_input, state);
   }
-  std::optional<UnrollResult<T>> fused_unroll(const Tensor<T>& input, const CellState<T>& state, bool reverse,
+  std::optional<UnrollResult<T>> fused_unroll(const Tensor<T>& input, const RecurrentState<T>& state, bool reverse,
                                               const std::vector<std::size_t>& lengths) const override {
     return inner_.fused_unroll(input, state, reverse, lengths);
   }
@@ -66,7 +66,7 @@ Tensor<T> time_major(const Tensor<T>& input, const RecurrentOptions& options) {
 
 template <class T>
 std::vector<LayerStepGradients<T>> step_gradients(
-    Recurrent<T>& model, const Tensor<T>& input, const CellState<T>& initial_state,
+    Recurrent<T>& model, const Tensor<T>& input, const RecurrentState<T>& initial_state,
     const std::type_identity_t<std::function<Tensor<T>(const Tensor<T>& output)>>& loss) {
   const char* op = "step_gradients";
   if (!loss) throw Error(std::string(op) + ": no loss function given");
@@ -86,7 +86,7 @@ std::vector<LayerStepGradients<T>> step_gradients(
   // One forward and one backward of the model's own path; the parameters'
   // .grad() are put back as they were.
   KeepGradients<T> keep(model.parameters());
-  CellState<T> initial;
+  RecurrentState<T> initial;
   for (const auto& s : initial_state) initial.push_back(s.defined() ? Tensor<T>(s.value()) : Tensor<T>());
   const Tensor<T> output = twin.forward(Tensor<T>(input.value(), /*requires_grad=*/true), initial).output;
   const Tensor<T> l = loss(output);
@@ -97,7 +97,7 @@ std::vector<LayerStepGradients<T>> step_gradients(
   Tensor<T> layer_input = time_major(input, options);  // [T, B, ·]
   const std::size_t steps = layer_input.size(0);
   for (std::size_t layer = 0; layer < options.num_layers; ++layer) {
-    std::vector<std::vector<CellState<T>>> states(D);
+    std::vector<std::vector<RecurrentState<T>>> states(D);
     for (std::size_t d = 0; d < D; ++d) {
       LayerStepGradients<T>& r = out[layer * D + d];
       r.layer = layer;
@@ -114,8 +114,8 @@ std::vector<LayerStepGradients<T>> step_gradients(
         if (!first) {
           r.state_before.push_back(states[d][r.reverse ? t + 1 : t - 1]);
         } else {
-          const CellState<T> zero = cell.zero_state(batch);
-          CellState<T> s;
+          const RecurrentState<T> zero = cell.zero_state(batch);
+          RecurrentState<T> s;
           for (std::size_t k = 0; k < zero.size(); ++k) {
             const std::size_t row = layer * D + d;
             s.push_back(k < initial.size() && initial[k].defined()
@@ -142,10 +142,10 @@ std::vector<LayerStepGradients<T>> step_gradients(
 }
 
 template std::vector<LayerStepGradients<float>> step_gradients<float>(
-    Recurrent<float>&, const Tensor<float>&, const CellState<float>&,
+    Recurrent<float>&, const Tensor<float>&, const RecurrentState<float>&,
     const std::function<Tensor<float>(const Tensor<float>&)>&);
 template std::vector<LayerStepGradients<double>> step_gradients<double>(
-    Recurrent<double>&, const Tensor<double>&, const CellState<double>&,
+    Recurrent<double>&, const Tensor<double>&, const RecurrentState<double>&,
     const std::function<Tensor<double>(const Tensor<double>&)>&);
 
 }  // namespace rwd::nn

@@ -25,7 +25,7 @@ struct LayerStepGradients {
   std::vector<Tensor<T>> c;  // LSTM: dL/dc_t likewise; else empty
   // What each step saw, in time order: its state before the step (h_{t-1}, c_{t-1} …)
   // and its projected input, for re-running the step (gradient_flow's Jacobians).
-  std::vector<CellState<T>> state_before;
+  std::vector<RecurrentState<T>> state_before;
   std::vector<Tensor<T>> projected_input;
 };
 
@@ -34,7 +34,7 @@ struct LayerStepGradients {
 // direction, in the order layer 0 forward, layer 0 reverse, layer 1 …
 template <class T>
 std::vector<LayerStepGradients<T>> step_gradients(
-    Recurrent<T>& model, const Tensor<T>& input, const CellState<T>& initial_state,
+    Recurrent<T>& model, const Tensor<T>& input, const RecurrentState<T>& initial_state,
     const std::type_identity_t<std::function<Tensor<T>(const Tensor<T>& output)>>& loss);
 
 }  // namespace rwd::nn

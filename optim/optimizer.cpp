@@ -7,7 +7,7 @@
 #include <xtensor/xmath.hpp>
 
 #include "../autograd/grad_mode.hpp"
-#include "../nn/npz.hpp"
+#include "../io/npz.hpp"
 
 namespace rwd::optim {
 
@@ -98,19 +98,19 @@ std::size_t count_groups(const StateDict& in, const std::string& optimizer) {
 }  // namespace detail
 
 void write_state_npz(const std::filesystem::path& path, const StateDict& state) {
-  nn::NpzEntries entries;
-  for (const auto& [name, array] : state) entries.emplace(name, nn::NpyArray(array));
-  nn::write_npz(path, entries);
+  io::NpzEntries entries;
+  for (const auto& [name, array] : state) entries.emplace(name, io::NpyArray(array));
+  io::write_npz(path, entries);
 }
 
 StateDict read_state_npz(const std::filesystem::path& path) {
   StateDict state;
-  for (const auto& [name, array] : nn::read_npz(path)) {
+  for (const auto& [name, array] : io::read_npz(path)) {
     const std::string what = path.string() + ": entry '" + name + "'";
     switch (array.dtype) {
-      case nn::DType::Float64: state[name] = array.as<double>(what); break;
-      case nn::DType::Float32: state[name] = xt::cast<double>(array.as<float>(what)); break;
-      case nn::DType::Int64: state[name] = xt::cast<double>(array.as<std::int64_t>(what)); break;
+      case io::DType::Float64: state[name] = array.as<double>(what); break;
+      case io::DType::Float32: state[name] = xt::cast<double>(array.as<float>(what)); break;
+      case io::DType::Int64: state[name] = xt::cast<double>(array.as<std::int64_t>(what)); break;
     }
   }
   return state;

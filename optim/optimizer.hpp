@@ -50,7 +50,7 @@ namespace rwd::optim {
 using StateDict = std::map<std::string, xt::xarray<double>>;
 
 // A StateDict as a .npz archive (every entry float64, named as in the dict;
-// numpy.load reads it), written atomically with nn::write_npz; and back
+// numpy.load reads it), written atomically with io::write_npz; and back
 // (float32 and int64 entries are accepted too). Errors name the file.
 void write_state_npz(const std::filesystem::path& path, const StateDict& state);
 StateDict read_state_npz(const std::filesystem::path& path);

@@ -5,6 +5,7 @@
 
 #include "../autograd/ops.hpp"
 #include "clip_grad.hpp"
+#include "../autograd/instantiate.hpp"
 
 namespace rwd::optim {
 
@@ -48,7 +49,7 @@ TBPTTResult<T> truncated_bptt(std::size_t length, RecurrentState<T> initial_stat
     Tensor<T> loss;
     for (std::size_t b = 0; b + 1 < bounds.size(); ++b) {
       const std::size_t begin = bounds[b], end = bounds[b + 1];
-      ChunkOutput<T> out = forward_chunk(state, begin, end);
+      ChunkOutput<T> out = forward_chunk(begin, end, state);
       if (out.state.size() != state_size)
         throw Error("truncated_bptt: forward_chunk returned a state of " + std::to_string(out.state.size()) +
                     " tensors for steps [" + std::to_string(begin) + ", " + std::to_string(end) + "), expected " +
@@ -92,10 +93,10 @@ TBPTTResult<T> truncated_bptt(std::size_t length, RecurrentState<T> initial_stat
 template <class T>
 ForwardChunk<T> chunk_from_steps(ForwardStep<T> step) {
   if (!step) throw Error("chunk_from_steps: the step function is empty");
-  return [step = std::move(step)](const RecurrentState<T>& initial, std::size_t begin, std::size_t end) {
+  return [step = std::move(step)](std::size_t begin, std::size_t end, const RecurrentState<T>& initial) {
     ChunkOutput<T> out{initial, Tensor<T>()};
     for (std::size_t t = begin; t < end; ++t) {
-      ChunkOutput<T> s = step(out.state, t);
+      ChunkOutput<T> s = step(t, out.state);
       out.state = std::move(s.state);
       if (s.loss.defined()) out.loss = out.loss.defined() ? out.loss + s.loss : s.loss;
     }
@@ -111,8 +112,7 @@ ForwardChunk<T> chunk_from_steps(ForwardStep<T> step) {
                                             const std::type_identity_t<ForwardChunk<T>>&, Optimizer<T>&,       \
                                             TBPTTOptions);                                                     \
   template ForwardChunk<T> chunk_from_steps<T>(ForwardStep<T>);
-REWIND_INSTANTIATE(float)
-REWIND_INSTANTIATE(double)
+REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
 #undef REWIND_INSTANTIATE
 
 }  // namespace rwd::optim

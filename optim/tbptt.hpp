@@ -16,9 +16,11 @@
 // states they start from were computed with the parameters of their time.
 //
 // The model is supplied as a callback, so any cell or layer can be trained:
-//   forward_chunk(state, begin, end) -> {state after step end-1, loss of steps [begin, end)}
+//   forward_chunk(begin, end, state) -> {state after step end-1, loss of steps [begin, end)}
 // or, one step at a time, through chunk_from_steps(step) with
-//   step(state, t) -> {state after step t, loss at t (undefined if none)}.
+//   step(t, state) -> {state after step t, loss at t (undefined if none)}.
+// (The state comes last, as in checkpointed_unroll's step(t, input, state)
+// and a cell's step(input, state).)
 // The initial state is used as given (a learnable h0 gets its gradient from
 // the first window); later window starts are detached copies.
 #pragma once
@@ -34,18 +36,15 @@
 namespace rwd::optim {
 
 template <class T>
-using RecurrentState = std::vector<Tensor<T>>;
-
-template <class T>
 struct ChunkOutput {
   RecurrentState<T> state;  // after the chunk's last step, same number of tensors as the input state
   Tensor<T> loss;           // one-element loss of the chunk's steps; undefined if they have none
 };
 
 template <class T>
-using ForwardChunk = std::function<ChunkOutput<T>(const RecurrentState<T>& state, std::size_t begin, std::size_t end)>;
+using ForwardChunk = std::function<ChunkOutput<T>(std::size_t begin, std::size_t end, const RecurrentState<T>& state)>;
 template <class T>
-using ForwardStep = std::function<ChunkOutput<T>(const RecurrentState<T>& state, std::size_t t)>;
+using ForwardStep = std::function<ChunkOutput<T>(std::size_t t, const RecurrentState<T>& state)>;
 
 struct TBPTTOptions {
   std::size_t k1 = 0;  // steps between updates (>= 1)

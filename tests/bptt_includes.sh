@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # bptt/ is an independent second opinion on nn/'s recurrent layers: it may
 # include the standard library, xtensor, its own headers and autograd's
-# kernels (blas, vector_math) and Tensor values (tensor, engine for rwd::Error),
+# kernels (blas, vector_math), Tensor values (tensor, engine for rwd::Error) and
+# the explicit-instantiation macro (instantiate),
 # never anything of nn/ (cells, fused steps) or optim/. Usage: bptt_includes.sh BPTT_DIR
 set -u
 dir=${1:?usage: bptt_includes.sh BPTT_DIR}
-allowed='^#include (<[^>]+>|"[a-z_]+\.hpp"|"\.\./autograd/(blas|vector_math|tensor|engine)\.hpp")$'
+allowed='^#include (<[^>]+>|"[a-z_]+\.hpp"|"\.\./autograd/(blas|vector_math|tensor|engine|instantiate)\.hpp")$'
 status=0
 files=("$dir"/*.hpp "$dir"/*.cpp)
 [ -e "${files[0]}" ] || { echo "no sources in $dir"; exit 1; }

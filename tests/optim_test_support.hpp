@@ -64,7 +64,7 @@ struct SineTask {
 // squared error of its prediction of the next value.
 template <class T>
 optim::ForwardStep<T> sine_step(const ElmanRNN<T>& model, const SineTask<T>& task) {
-  return [&model, &task](const optim::RecurrentState<T>& state, std::size_t t) {
+  return [&model, &task](std::size_t t, const RecurrentState<T>& state) {
     Tensor<T> h = model.cell(task.inputs[t], state[0]);
     Tensor<T> error = model.head(h) - task.inputs[t + 1];
     return optim::ChunkOutput<T>{{h}, mean(error * error)};

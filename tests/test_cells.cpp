@@ -13,7 +13,6 @@
 #include <rewind/rewind.hpp>
 
 using namespace rwd;
-using nn::CellState;
 using nn::CellWeights;
 
 namespace {
@@ -23,34 +22,34 @@ namespace {
 struct CellKind {
   const char* name;
   std::size_t gates, states;
-  std::function<CellState<double>(const CellWeights<double>&, const TensorD& x, const CellState<double>& state)> forward;
+  std::function<RecurrentState<double>(const CellWeights<double>&, const TensorD& x, const RecurrentState<double>& state)> forward;
 };
 
 const std::vector<CellKind>& cell_kinds() {
   static const std::vector<CellKind> kinds{
       {"RNNCell tanh", 1, 1,
-       [](const auto& w, const TensorD& x, const CellState<double>& s) {
-         return CellState<double>{nn::RNNCell<double>(w).forward(x, s[0])};
+       [](const auto& w, const TensorD& x, const RecurrentState<double>& s) {
+         return RecurrentState<double>{nn::RNNCell<double>(w).forward(x, s[0])};
        }},
       {"RNNCell relu", 1, 1,
-       [](const auto& w, const TensorD& x, const CellState<double>& s) {
-         return CellState<double>{nn::RNNCell<double>(w, nn::Nonlinearity::relu).forward(x, s[0])};
+       [](const auto& w, const TensorD& x, const RecurrentState<double>& s) {
+         return RecurrentState<double>{nn::RNNCell<double>(w, nn::Nonlinearity::relu).forward(x, s[0])};
        }},
       {"LSTMCell", 4, 2,
-       [](const auto& w, const TensorD& x, const CellState<double>& s) {
+       [](const auto& w, const TensorD& x, const RecurrentState<double>& s) {
          auto [h, c] = nn::LSTMCell<double>(w).forward(x, {s[0], s[1]});
-         return CellState<double>{h, c};
+         return RecurrentState<double>{h, c};
        }},
       {"GRUCell", 3, 1,
-       [](const auto& w, const TensorD& x, const CellState<double>& s) {
-         return CellState<double>{nn::GRUCell<double>(w).forward(x, s[0])};
+       [](const auto& w, const TensorD& x, const RecurrentState<double>& s) {
+         return RecurrentState<double>{nn::GRUCell<double>(w).forward(x, s[0])};
        }},
   };
   return kinds;
 }
 
 // Everything the step returns, flattened into one vector for gradcheck.
-TensorD flatten_all(const CellState<double>& state) {
+TensorD flatten_all(const RecurrentState<double>& state) {
   std::vector<TensorD> parts;
   for (const auto& t : state) parts.push_back(reshape(t, {t.numel()}));
   return concat(parts, 0);
@@ -79,7 +78,7 @@ TEST_SUITE("recurrent_cells") {
         auto f = [&](const std::vector<TensorD>& in) {
           CellWeights<double> w{in[first_weight], in[first_weight + 1], bias ? in[first_weight + 2] : TensorD(),
                                 bias ? in[first_weight + 3] : TensorD()};
-          CellState<double> state(in.begin() + 1, in.begin() + static_cast<std::ptrdiff_t>(first_weight));
+          RecurrentState<double> state(in.begin() + 1, in.begin() + static_cast<std::ptrdiff_t>(first_weight));
           return flatten_all(kind.forward(w, in[0], state));
         };
         CHECK_GRAD(f, inputs);

@@ -58,11 +58,13 @@ TEST_SUITE("nn_dropout") {
     CHECK(xs.grad().value() == xt::where(xt::equal(y.value(), 0.0), 0.0, 2.0));
   }
 
-  TEST_CASE("p outside [0, 1) is an error") {
-    CHECK_THROWS_WITH_AS(nn::Dropout<float>(1.0), doctest::Contains("Dropout: dropout probability p must be in [0, 1), got 1"),
+  TEST_CASE("p outside [0, 1] is an error; p = 1 zeroes everything (PyTorch's rule)") {
+    CHECK_THROWS_WITH_AS(nn::Dropout<float>(1.5), doctest::Contains("Dropout: dropout should be a number in range [0, 1]"),
                          Error);
     CHECK_THROWS_WITH_AS(nn::Dropout<float>(-0.1), doctest::Contains("got -0.1"), Error);
-    CHECK_THROWS_WITH_AS(nn::dropout(ones<float>({2}), 1.5, false), doctest::Contains("dropout: dropout probability p"),
+    CHECK_THROWS_WITH_AS(nn::dropout(ones<float>({2}), 1.5, false), doctest::Contains("dropout: dropout should be a number"),
                          Error);
+    // torch.nn.functional.dropout(torch.ones(3), p=1.0) is tensor([0., 0., 0.]).
+    CHECK(nn::dropout(ones<float>({3}), 1.0, true).value() == xt::zeros<float>({3}));
   }
 }

@@ -662,15 +662,15 @@ TEST_SUITE("elman_bptt") {
 TEST_SUITE("gradient_report") {
   TEST_CASE("compare_gradient: max abs, max rel, worst element") {
     const Arr tape = {{1.0, 2.0}, {3.1, 0.0}}, ref = {{1.0, 2.0}, {3.0, 0.0}};
-    const auto d = compare_gradient("w", tape, ref, GradientTolerance{1e-6, 0});
+    const auto d = compare_gradient("w", tape, ref, Tolerance{1e-6, 0});
     CHECK_FALSE(d.passed);
     CHECK(d.max_abs == doctest::Approx(0.1));
     CHECK(d.max_rel == doctest::Approx(0.1 / 3.1));
     CHECK(d.worst == std::vector<std::size_t>{1, 0});
     CHECK(d.tape == 3.1);
     CHECK(d.reference == 3.0);
-    CHECK(compare_gradient("w", tape, ref, GradientTolerance{0.05, 0}).passed);
-    CHECK_THROWS_WITH_AS(compare_gradient("w", tape, Arr{1.0, 2.0}, GradientTolerance{}),
+    CHECK(compare_gradient("w", tape, ref, Tolerance{0.05, 0}).passed);
+    CHECK_THROWS_WITH_AS(compare_gradient("w", tape, Arr{1.0, 2.0}, Tolerance{}),
                          doctest::Contains("w: the tape's gradient has shape [2, 2], the reference's [2]"), Error);
   }
 

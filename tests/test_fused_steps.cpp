@@ -403,7 +403,7 @@ TEST_SUITE("fused_steps") {
             unrolled = *cell.fused_unroll(x, state, reverse, {});
           } else {  // the same steps op by op, packed as the fused ones are
             const TensorD projected = reshape(cell.project_input(x), {12, cell.project_input(x).size(-1)});
-            nn::CellState<double> h = state;
+            RecurrentState<double> h = state;
             unrolled.steps.resize(4);
             for (std::size_t n = 0; n < 4; ++n) {
               const std::size_t t = reverse ? 3 - n : n;

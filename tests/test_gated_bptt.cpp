@@ -288,12 +288,12 @@ TEST_SUITE("gradient_report_gated") {
         std::size_t hidden_size() const override { return inner->hidden_size(); }
         std::vector<std::size_t> state_sizes() const override { return inner->state_sizes(); }
         TensorD project_input(const TensorD& x) const override { return inner->project_input(x); }
-        CellState<double> step(const TensorD& p, const CellState<double>& state) const override {
-          CellState<double> in = state;
+        RecurrentState<double> step(const TensorD& p, const RecurrentState<double>& state) const override {
+          RecurrentState<double> in = state;
           if (++t == 8)
             in[0] = record<double>("buggy_identity", Arr(state[0].value()), {state[0]},
                                    [](const auto&, const auto&, const TensorD& g) { return Grads<double>{g * 1.5}; });
-          CellState<double> next = inner->step(p, in);
+          RecurrentState<double> next = inner->step(p, in);
           for (auto& s : next) s.retain_grad();
           hs->push_back(next[0]);
           if (next.size() > 1) cs->push_back(next[1]);

@@ -182,7 +182,7 @@ TEST_SUITE("hostile_files") {
     // fully and then finds no .npy magic -- proof that the stream is valid deflate.
     test_support::TempDir dir("hostile_small");
     write_file(dir.path / "zeros.npz", zip_with_entry("x.npy", deflated_zeros(3), 775, 8, crc32(std::vector<char>(775))));
-    CHECK_THROWS_WITH_AS(nn::read_npz(dir.path / "zeros.npz"), doctest::Contains("bad magic bytes"), Error);
+    CHECK_THROWS_WITH_AS(io::read_npz(dir.path / "zeros.npz"), doctest::Contains("bad magic bytes"), Error);
   }
 
   TEST_CASE("a zip bomb (2 GiB of zeros in 13 MiB) is refused by its declared size, under a memory limit") {
@@ -190,7 +190,7 @@ TEST_SUITE("hostile_files") {
     const auto path = dir.path / "bomb.npz";
     write_file(path, zip_with_entry("weight.npy", deflated_zeros(kBombRepeats), kBombSize));
     with_memory_limit(kHeadroom, [&] {
-      CHECK_THROWS_WITH_AS(nn::read_npz(path),
+      CHECK_THROWS_WITH_AS(io::read_npz(path),
                            doctest::Contains("entry 'weight.npy' declares 2147483641 bytes, which takes the archive "
                                              "past its limit of 216415008 bytes"),  // 16 x the 13,525,938-byte file
                            Error);
@@ -202,7 +202,7 @@ TEST_SUITE("hostile_files") {
     const auto path = dir.path / "liar.npz";
     write_file(path, zip_with_entry("weight.npy", deflated_zeros(kBombRepeats), 128));
     with_memory_limit(kHeadroom, [&] {
-      CHECK_THROWS_WITH_AS(nn::read_npz(path),
+      CHECK_THROWS_WITH_AS(io::read_npz(path),
                            doctest::Contains("entry 'weight.npy' inflates to more than the 128 bytes its zip "
                                              "directory declares"),
                            Error);
@@ -212,15 +212,15 @@ TEST_SUITE("hostile_files") {
   TEST_CASE("REWIND_NPZ_MAX_BYTES sets the limit: lowered, it refuses an ordinary archive") {
     test_support::TempDir dir("hostile_env");
     const auto path = dir.path / "w.npz";
-    nn::write_npz(path, {{"w", xt::xarray<double>(xt::zeros<double>({100}))}});
-    CHECK(nn::read_npz(path).at("w").numel() == 100);
+    io::write_npz(path, {{"w", xt::xarray<double>(xt::zeros<double>({100}))}});
+    CHECK(io::read_npz(path).at("w").numel() == 100);
     ::setenv("REWIND_NPZ_MAX_BYTES", "500", 1);  // the entry is 128 + 800 bytes
-    CHECK_THROWS_WITH_AS(nn::read_npz(path), doctest::Contains("past its limit of 500 bytes"), Error);
+    CHECK_THROWS_WITH_AS(io::read_npz(path), doctest::Contains("past its limit of 500 bytes"), Error);
     ::setenv("REWIND_NPZ_MAX_BYTES", "lots", 1);
-    CHECK_THROWS_WITH_AS(nn::read_npz(path), doctest::Contains("REWIND_NPZ_MAX_BYTES='lots' is not a byte count"),
+    CHECK_THROWS_WITH_AS(io::read_npz(path), doctest::Contains("REWIND_NPZ_MAX_BYTES='lots' is not a byte count"),
                          Error);
     ::unsetenv("REWIND_NPZ_MAX_BYTES");
-    CHECK(nn::read_npz(path).at("w").numel() == 100);
+    CHECK(io::read_npz(path).at("w").numel() == 100);
   }
 
   TEST_CASE("a .npy header claiming a huge shape is refused before any allocation, under a memory limit") {
@@ -238,7 +238,7 @@ TEST_SUITE("hostile_files") {
       npy.insert(npy.end(), 64, '\0');
       INFO(shape);
       with_memory_limit(kHeadroom, [&] {
-        CHECK_THROWS_WITH_AS(nn::decode_npy(npy.data(), npy.size(), "huge.npy"),
+        CHECK_THROWS_WITH_AS(io::decode_npy(npy.data(), npy.size(), "huge.npy"),
                              doctest::Contains(("huge.npy: " + expected).c_str()), Error);
       });
       // and inside an archive (stored, as numpy.savez writes; an honest directory and CRC)
@@ -246,7 +246,7 @@ TEST_SUITE("hostile_files") {
       const auto path = dir.path / "huge.npz";
       write_file(path, zip_with_entry("huge.npy", npy, static_cast<std::uint32_t>(npy.size()), 0, crc32(npy)));
       with_memory_limit(kHeadroom, [&] {
-        CHECK_THROWS_WITH_AS(nn::read_npz(path), doctest::Contains(("entry 'huge.npy': " + expected).c_str()), Error);
+        CHECK_THROWS_WITH_AS(io::read_npz(path), doctest::Contains(("entry 'huge.npy': " + expected).c_str()), Error);
       });
     }
   }

@@ -15,7 +15,7 @@
 #include "test_support.hpp"
 
 using namespace rwd;
-using nn::DType;
+using io::DType;
 namespace fs = std::filesystem;
 
 using test_support::TempDir;
@@ -48,39 +48,39 @@ std::string npy_file(const std::string& dict, const std::string& payload) {
 // doctest::Contains takes a C string; messages built from paths are std::string.
 doctest::Contains contains(const std::string& text) { return doctest::Contains(text.c_str()); }
 
-nn::NpyArray decode(const std::string& bytes) { return nn::decode_npy(bytes.data(), bytes.size(), "test.npy"); }
+io::NpyArray decode(const std::string& bytes) { return io::decode_npy(bytes.data(), bytes.size(), "test.npy"); }
 
 }  // namespace
 
 TEST_SUITE("npz") {
   TEST_CASE("reads what numpy.savez wrote (tests/data/make_npz_reference.py)") {
-    const auto entries = nn::read_npz(data_dir / "numpy_reference.npz");
+    const auto entries = io::read_npz(data_dir / "numpy_reference.npz");
     REQUIRE(entries.size() == 6);
 
     // f32[i, j] = 0.5 (3i + j) - 1
-    const auto f32 = nn::npz_get<float>(entries, "f32");
+    const auto f32 = io::npz_get<float>(entries, "f32");
     REQUIRE(f32.shape() == std::vector<std::size_t>{2, 3});
     for (std::size_t i = 0; i < 2; ++i)
       for (std::size_t j = 0; j < 3; ++j) CHECK(f32(i, j) == 0.5f * float(3 * i + j) - 1.0f);
 
     // f64[i, j, k] = 100 i + 10 j + k + 0.125
-    const auto f64 = nn::npz_get<double>(entries, "f64");
+    const auto f64 = io::npz_get<double>(entries, "f64");
     REQUIRE(f64.shape() == std::vector<std::size_t>{2, 3, 4});
     for (std::size_t i = 0; i < 2; ++i)
       for (std::size_t j = 0; j < 3; ++j)
         for (std::size_t k = 0; k < 4; ++k) CHECK(f64(i, j, k) == double(100 * i + 10 * j + k) + 0.125);
 
-    const auto i64 = nn::npz_get<std::int64_t>(entries, "i64");
+    const auto i64 = io::npz_get<std::int64_t>(entries, "i64");
     CHECK(i64 == xt::xarray<std::int64_t>{-3, 0, 7, (std::int64_t{1} << 40) + 7, -(std::int64_t{1} << 62)});
 
-    const auto scalar = nn::npz_get<double>(entries, "scalar");
+    const auto scalar = io::npz_get<double>(entries, "scalar");
     CHECK(scalar.dimension() == 0);
     CHECK(scalar() == 3.25);
 
     // Stored in Fortran order; read back in C order: fortran[i, j] = 10 i + j.
-    CHECK(nn::npz_get<double>(entries, "fortran") == xt::xarray<double>{{0, 1, 2}, {10, 11, 12}});
+    CHECK(io::npz_get<double>(entries, "fortran") == xt::xarray<double>{{0, 1, 2}, {10, 11, 12}});
 
-    const auto empty = nn::npz_get<float>(entries, "empty");
+    const auto empty = io::npz_get<float>(entries, "empty");
     CHECK(empty.shape() == std::vector<std::size_t>{0, 3});
     CHECK(empty.size() == 0);
 
@@ -89,7 +89,7 @@ TEST_SUITE("npz") {
   }
 
   TEST_CASE("reads numpy.savez_compressed (deflated entries)") {
-    const auto f64 = nn::npz_get<double>(nn::read_npz(data_dir / "numpy_reference_compressed.npz"), "f64");
+    const auto f64 = io::npz_get<double>(io::read_npz(data_dir / "numpy_reference_compressed.npz"), "f64");
     REQUIRE(f64.shape() == std::vector<std::size_t>{2, 3, 4});
     CHECK(f64(1, 2, 3) == 123.125);
     CHECK(f64(0, 0, 0) == 0.125);
@@ -103,11 +103,11 @@ TEST_SUITE("npz") {
     const xt::xarray<std::int64_t> i64{-5, 0, std::int64_t{1} << 50};
     const xt::xarray<double> scalar(2.5);
     const xt::xarray<float> empty = xt::xarray<float>::from_shape({0, 4});
-    const nn::NpzEntries written{{"f32", f32}, {"f64", f64}, {"i64", i64}, {"scalar", scalar}, {"empty", empty},
+    const io::NpzEntries written{{"f32", f32}, {"f64", f64}, {"i64", i64}, {"scalar", scalar}, {"empty", empty},
                                  {"layer.0.weight", f32}};
-    nn::write_npz(dir.path / "all.npz", written);
+    io::write_npz(dir.path / "all.npz", written);
 
-    const auto read = nn::read_npz(dir.path / "all.npz");
+    const auto read = io::read_npz(dir.path / "all.npz");
     REQUIRE(read.size() == written.size());
     for (const auto& [name, array] : written) {
       CAPTURE(name);
@@ -116,19 +116,19 @@ TEST_SUITE("npz") {
       CHECK(read.at(name).shape == array.shape);
       CHECK(read.at(name).bytes == array.bytes);
     }
-    CHECK(nn::npz_get<double>(read, "f64") == f64);
-    CHECK(nn::npz_get<std::int64_t>(read, "i64") == i64);
-    CHECK(nn::npz_get<double>(read, "scalar")() == 2.5);
+    CHECK(io::npz_get<double>(read, "f64") == f64);
+    CHECK(io::npz_get<std::int64_t>(read, "i64") == i64);
+    CHECK(io::npz_get<double>(read, "scalar")() == 2.5);
     CHECK(dir.file_count() == 1);  // no temporary file left behind
 
     // An archive with no entries is a valid (empty) zip, as numpy.savez() writes.
-    nn::write_npz(dir.path / "none.npz", {});
-    CHECK(nn::read_npz(dir.path / "none.npz").empty());
+    io::write_npz(dir.path / "none.npz", {});
+    CHECK(io::read_npz(dir.path / "none.npz").empty());
   }
 
   TEST_CASE("encode_npy writes numpy's header: version 1.0, dict, padding to 64 bytes") {
-    const auto check_header = [](const nn::NpyArray& array, const std::string& dict) {
-      const auto bytes = nn::encode_npy(array);
+    const auto check_header = [](const io::NpyArray& array, const std::string& dict) {
+      const auto bytes = io::encode_npy(array);
       const std::string text(bytes.begin(), bytes.end());
       REQUIRE(text.size() > 10);
       CHECK(text.substr(0, 8) == std::string("\x93NUMPY\x01\x00", 8));
@@ -146,45 +146,45 @@ TEST_SUITE("npz") {
   }
 
   TEST_CASE("as<T> and npz_get refuse another dtype or a missing name, naming them") {
-    const nn::NpzEntries entries{{"w", xt::xarray<double>{1.0, 2.0}}};
+    const io::NpzEntries entries{{"w", xt::xarray<double>{1.0, 2.0}}};
     CHECK_THROWS_WITH_AS(entries.at("w").as<float>("w"), doctest::Contains("'w' has dtype float64, requested float32"), Error);
-    CHECK_THROWS_WITH_AS(nn::npz_get<std::int64_t>(entries, "w", "opt.npz"),
+    CHECK_THROWS_WITH_AS(io::npz_get<std::int64_t>(entries, "w", "opt.npz"),
                          doctest::Contains("opt.npz: entry 'w' has dtype float64, expected int64"), Error);
-    CHECK_THROWS_WITH_AS(nn::npz_get<double>(entries, "v", "opt.npz"), doctest::Contains("opt.npz: no entry named 'v'"),
+    CHECK_THROWS_WITH_AS(io::npz_get<double>(entries, "v", "opt.npz"), doctest::Contains("opt.npz: no entry named 'v'"),
                          Error);
   }
 
   TEST_CASE("writes are atomic: a failed write keeps the old file and leaves no temporary file") {
     TempDir dir("npz_atomic");
     const fs::path file = dir.path / "model.npz";
-    nn::write_npz(file, {{"w", xt::xarray<double>{1.0, 2.0}}});
+    io::write_npz(file, {{"w", xt::xarray<double>{1.0, 2.0}}});
     const std::string before = read_bytes(file);
 
     // Overwriting replaces the content in one rename.
-    nn::write_npz(file, {{"w", xt::xarray<double>{3.0}}});
-    CHECK(nn::npz_get<double>(nn::read_npz(file), "w") == xt::xarray<double>{3.0});
+    io::write_npz(file, {{"w", xt::xarray<double>{3.0}}});
+    CHECK(io::npz_get<double>(io::read_npz(file), "w") == xt::xarray<double>{3.0});
     CHECK(dir.file_count() == 1);
     write_bytes(file, before);
 
     // Bad entries are refused before the file system is touched.
-    nn::NpyArray inconsistent = xt::xarray<double>{1.0, 2.0};
+    io::NpyArray inconsistent = xt::xarray<double>{1.0, 2.0};
     inconsistent.shape = {3};  // 2 elements' bytes for 3
-    CHECK_THROWS_WITH_AS(nn::write_npz(file, {{"w", inconsistent}}),
+    CHECK_THROWS_WITH_AS(io::write_npz(file, {{"w", inconsistent}}),
                          contains("write_npz: " + file.string() + ": entry 'w': encode_npy: array of shape [3]"),
                          Error);
-    CHECK_THROWS_WITH_AS(nn::write_npz(file, {{"", xt::xarray<double>{1.0}}}), doctest::Contains("an entry has an empty name"),
+    CHECK_THROWS_WITH_AS(io::write_npz(file, {{"", xt::xarray<double>{1.0}}}), doctest::Contains("an entry has an empty name"),
                          Error);
     CHECK(read_bytes(file) == before);
 
     // The rename fails (the target is a non-empty directory): the temporary file is removed.
     fs::create_directory(dir.path / "occupied");
     write_bytes(dir.path / "occupied" / "keep", "x");
-    CHECK_THROWS_WITH_AS(nn::write_npz(dir.path / "occupied", {{"w", xt::xarray<double>{1.0}}}),
+    CHECK_THROWS_WITH_AS(io::write_npz(dir.path / "occupied", {{"w", xt::xarray<double>{1.0}}}),
                          doctest::Contains("cannot rename the temporary file over it"), Error);
     CHECK(dir.file_count() == 2);  // model.npz and occupied/, nothing else
     CHECK(read_bytes(file) == before);
 
-    CHECK_THROWS_WITH_AS(nn::write_npz(dir.path / "no_such_dir" / "m.npz", {{"w", xt::xarray<double>{1.0}}}),
+    CHECK_THROWS_WITH_AS(io::write_npz(dir.path / "no_such_dir" / "m.npz", {{"w", xt::xarray<double>{1.0}}}),
                          contains("cannot create a temporary file in '" + (dir.path / "no_such_dir").string()),
                          Error);
   }
@@ -192,27 +192,27 @@ TEST_SUITE("npz") {
   TEST_CASE("malformed files give an Error naming the file and the problem") {
     TempDir dir("npz_bad");
     const fs::path missing = dir.path / "missing.npz";
-    CHECK_THROWS_WITH_AS(nn::read_npz(missing), contains(missing.string() + ": no such file"), Error);
+    CHECK_THROWS_WITH_AS(io::read_npz(missing), contains(missing.string() + ": no such file"), Error);
 
     const fs::path random = dir.path / "random.npz";
     std::string noise(300, '\0');
     std::uint32_t state = 12345;  // a small LCG: arbitrary, reproducible bytes
     for (auto& c : noise) c = static_cast<char>((state = state * 1664525u + 1013904223u) >> 24);
     write_bytes(random, noise);
-    CHECK_THROWS_WITH_AS(nn::read_npz(random), contains(random.string() + ": not a zip archive"), Error);
+    CHECK_THROWS_WITH_AS(io::read_npz(random), contains(random.string() + ": not a zip archive"), Error);
 
     const auto in_data = [](const std::string& name) { return (data_dir / name).string(); };
-    CHECK_THROWS_WITH_AS(nn::read_npz(data_dir / "not_npy.npz"),
+    CHECK_THROWS_WITH_AS(io::read_npz(data_dir / "not_npy.npz"),
                          contains(in_data("not_npy.npz") + ": entry 'notes.txt' is not a .npy array"), Error);
-    CHECK_THROWS_WITH_AS(nn::read_npz(data_dir / "bad_magic.npz"),
+    CHECK_THROWS_WITH_AS(io::read_npz(data_dir / "bad_magic.npz"),
                          contains(in_data("bad_magic.npz") + ": entry 'x.npy': not a .npy array (bad magic bytes)"),
                          Error);
-    CHECK_THROWS_WITH_AS(nn::read_npz(data_dir / "bad_header.npz"),
+    CHECK_THROWS_WITH_AS(io::read_npz(data_dir / "bad_header.npz"),
                          doctest::Contains("entry 'x.npy': invalid .npy header (the dict lacks 'descr', 'fortran_order' or 'shape')"),
                          Error);
-    CHECK_THROWS_WITH_AS(nn::read_npz(data_dir / "big_endian.npz"), doctest::Contains("entry 'x.npy': unsupported dtype '>f4'"),
+    CHECK_THROWS_WITH_AS(io::read_npz(data_dir / "big_endian.npz"), doctest::Contains("entry 'x.npy': unsupported dtype '>f4'"),
                          Error);
-    CHECK_THROWS_WITH_AS(nn::read_npz(data_dir / "truncated_entry.npz"),
+    CHECK_THROWS_WITH_AS(io::read_npz(data_dir / "truncated_entry.npz"),
                          doctest::Contains("entry 'x.npy': is truncated: 24 bytes of data, shape [4] of float64 needs 32"),
                          Error);
   }
@@ -229,7 +229,7 @@ TEST_SUITE("npz") {
       fs::resize_file(file, length);
       ++prefixes;
       try {
-        nn::read_npz(file);
+        io::read_npz(file);
       } catch (const Error&) {
         ++errors;
       }
@@ -245,7 +245,7 @@ TEST_SUITE("npz") {
     for (std::size_t position = 0; position < good.size(); ++position) {
       patch(position, static_cast<char>(good[position] ^ 0x5a));
       try {
-        nn::read_npz(file);  // a flip in a header's padding or an unused zip field can be harmless
+        io::read_npz(file);  // a flip in a header's padding or an unused zip field can be harmless
         ++survived;
       } catch (const Error&) {
       }

@@ -164,7 +164,7 @@ struct LayerModel {
     const std::size_t batch = task.inputs[0].size(0);
     const Tensor<T> sequence = stack(task.inputs, 0);  // [length + 1, batch, 1]
     // Steps [from, to): the loss is the sum of the per-step mean squared errors.
-    ForwardChunk<T> chunk = [&](const RecurrentState<T>& state, std::size_t from, std::size_t to) {
+    ForwardChunk<T> chunk = [&](std::size_t from, std::size_t to, const RecurrentState<T>& state) {
       const Tensor<T> x = slice(sequence, 0, from, to), target = slice(sequence, 0, from + 1, to + 1);
       auto out = layer->forward(x, state);
       const Tensor<T> error = head(out.output) - target;

@@ -377,7 +377,7 @@ TEST_SUITE("recurrent") {
       std::string type_name() const override { return "Broken"; }
       std::size_t input_size() const override { return 2; }
       std::size_t hidden_size() const override { return 3; }
-      nn::CellState<double> step(const TensorD& p, const nn::CellState<double>&) const override { return {p}; }
+      RecurrentState<double> step(const TensorD& p, const RecurrentState<double>&) const override { return {p}; }
     };
     nn::Recurrent<double> model({.input_size = 2, .hidden_size = 3}, [](std::size_t) { return std::make_shared<Broken>(); });
     CHECK_THROWS_WITH_AS(model.forward(zeros<double>({4, 5, 2})),

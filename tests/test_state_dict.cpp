@@ -68,19 +68,19 @@ TEST_SUITE("state_dict") {
     Generator gen(3);
     TinyModel<double> model(gen);
     nn::save_state_dict(model, dir.path / "model.npz");
-    const auto entries = nn::read_npz(dir.path / "model.npz");
+    const auto entries = io::read_npz(dir.path / "model.npz");
     std::vector<std::string> names;
     for (const auto& [name, array] : entries) {
       names.push_back(name);
-      CHECK(array.dtype == nn::DType::Float64);
+      CHECK(array.dtype == io::DType::Float64);
     }
     CHECK(names == std::vector<std::string>{"embed.weight", "head.bias", "head.weight"});
     CHECK(entries.at("head.weight").shape == Shape{2, 3});
-    CHECK(nn::npz_get<double>(entries, "embed.weight") == model.embed->weight.value());
+    CHECK(io::npz_get<double>(entries, "embed.weight") == model.embed->weight.value());
 
     TinyModel<float> single(gen);
     nn::save_state_dict(single, dir.path / "single.npz");
-    CHECK(nn::read_npz(dir.path / "single.npz").at("head.bias").dtype == nn::DType::Float32);
+    CHECK(io::read_npz(dir.path / "single.npz").at("head.bias").dtype == io::DType::Float32);
   }
 
   TEST_CASE("in memory: state_dict copies, load_state_dict writes back in place") {

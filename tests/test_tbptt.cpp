@@ -190,7 +190,7 @@ TEST_SUITE("tbptt") {
     ElmanRNN<double> rnn(1, 3, 1, 3);
     SineTask<double> task(17, 2);
     // The chunk callback sums its steps' losses in the same order, so the tapes are identical.
-    ForwardChunk<double> by_chunk = [&](const RecurrentState<double>& state, std::size_t begin, std::size_t end) {
+    ForwardChunk<double> by_chunk = [&](std::size_t begin, std::size_t end, const RecurrentState<double>& state) {
       TensorD h = state[0], loss;
       for (std::size_t t = begin; t < end; ++t) {
         h = rnn.cell(task.inputs[t], h);
@@ -274,7 +274,7 @@ TEST_SUITE("tbptt") {
                          Contains("truncated_bptt: k1 must be >= 1"), Error);
     CHECK_THROWS_WITH_AS(truncated_bptt<double>(5, {rnn.initial_state(1)}, step, nothing, {.k1 = 3, .k2 = 2}),
                          Contains("k2 (backpropagation depth) must be >= k1, got k1=3, k2=2"), Error);
-    ForwardChunk<double> drops_state = [&](const RecurrentState<double>&, std::size_t, std::size_t) {
+    ForwardChunk<double> drops_state = [&](std::size_t, std::size_t, const RecurrentState<double>&) {
       return ChunkOutput<double>{{}, TensorD()};
     };
     CHECK_THROWS_WITH_AS(truncated_bptt<double>(5, {rnn.initial_state(1)}, drops_state, nothing, {.k1 = 2}),

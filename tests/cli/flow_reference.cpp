@@ -23,26 +23,26 @@ namespace {
 using namespace rwd;
 using Arr = xt::xarray<double>;
 
-nn::NpyArray read_npy(const std::string& path) {
+io::NpyArray read_npy(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   if (!file) throw Error(path + ": cannot open");
   const std::vector<char> bytes{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
-  return nn::decode_npy(bytes.data(), bytes.size(), path);
+  return io::decode_npy(bytes.data(), bytes.size(), path);
 }
 
-Arr as_double(const nn::NpyArray& a, const std::string& name) {
-  if (a.dtype == nn::DType::Float32) return xt::cast<double>(a.as<float>(name));
+Arr as_double(const io::NpyArray& a, const std::string& name) {
+  if (a.dtype == io::DType::Float32) return xt::cast<double>(a.as<float>(name));
   return a.as<double>(name);
 }
 
-Arr entry(const nn::NpzEntries& weights, const std::string& name) {
+Arr entry(const io::NpzEntries& weights, const std::string& name) {
   const auto it = weights.find(name);
   if (it == weights.end()) throw Error("no entry '" + name + "'");
   return as_double(it->second, name);
 }
 
 int dh_norms(const std::string& weights_path, const std::string& x_path, const std::string& y_path) {
-  const nn::NpzEntries weights = nn::read_npz(weights_path);
+  const io::NpzEntries weights = io::read_npz(weights_path);
   if (weights.count("rnn.weight_hh_l0_reverse")) throw Error("bidirectional models are not handled here");
   bptt::GatedModel<double> model;
   const Arr w0 = entry(weights, "rnn.weight_hh_l0");
@@ -92,9 +92,9 @@ int main(int argc, char** argv) {
     const std::string command = argc > 1 ? argv[1] : "";
     if (command == "dh" && argc == 5) return dh_norms(argv[2], argv[3], argv[4]);
     if (command == "to-float32" && argc == 4) {
-      const nn::NpyArray in = read_npy(argv[2]);
+      const io::NpyArray in = read_npy(argv[2]);
       const xt::xarray<float> values = xt::cast<float>(in.as<double>(argv[2]));
-      nn::write_file_atomically(argv[3], nn::encode_npy(nn::NpyArray(values)), "flow_reference");
+      io::write_file_atomically(argv[3], io::encode_npy(io::NpyArray(values)), "flow_reference");
       return 0;
     }
     std::fprintf(stderr, "usage: flow_reference dh WEIGHTS.npz X.npy Y.npy | to-float32 IN.npy OUT.npy\n");

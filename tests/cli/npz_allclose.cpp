@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
   }
   const double rtol = argc > 3 ? std::atof(argv[3]) : 1e-9, atol = argc > 4 ? std::atof(argv[4]) : 1e-12;
   try {
-    const auto actual = rwd::nn::read_npz(argv[1]), expected = rwd::nn::read_npz(argv[2]);
+    const auto actual = rwd::io::read_npz(argv[1]), expected = rwd::io::read_npz(argv[2]);
     bool ok = true;
     double worst = 0;
     std::string worst_name;
@@ -28,9 +28,9 @@ int main(int argc, char** argv) {
         ok = false;
         continue;
       }
-      auto to_double = [&](const rwd::nn::NpyArray& a) {
-        if (a.dtype == rwd::nn::DType::Float32) return xt::xarray<double>(a.as<float>(name));
-        if (a.dtype == rwd::nn::DType::Int64) return xt::xarray<double>(a.as<std::int64_t>(name));
+      auto to_double = [&](const rwd::io::NpyArray& a) {
+        if (a.dtype == rwd::io::DType::Float32) return xt::xarray<double>(a.as<float>(name));
+        if (a.dtype == rwd::io::DType::Int64) return xt::xarray<double>(a.as<std::int64_t>(name));
         return a.as<double>(name);
       };
       const xt::xarray<double> a = to_double(it->second), b = to_double(e);

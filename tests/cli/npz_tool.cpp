@@ -46,7 +46,7 @@ bool close(const xt::xarray<T>& expected, const xt::xarray<T>& actual, double rt
 }
 
 int compare(const std::string& expected_path, const std::string& actual_path, bool exact) {
-  const nn::NpzEntries expected = nn::read_npz(expected_path), actual = nn::read_npz(actual_path);
+  const io::NpzEntries expected = io::read_npz(expected_path), actual = io::read_npz(actual_path);
   bool ok = true;
   for (const auto& [name, _] : actual)
     if (!expected.count(name)) {
@@ -60,18 +60,18 @@ int compare(const std::string& expected_path, const std::string& actual_path, bo
       ok = false;
       continue;
     }
-    const nn::NpyArray& a = it->second;
+    const io::NpyArray& a = it->second;
     if (a.dtype != e.dtype || a.shape != e.shape) {
-      std::printf("  %s: expected %s %s, got %s %s\n", name.c_str(), nn::dtype_name(e.dtype),
-                  format_shape(e.shape).c_str(), nn::dtype_name(a.dtype), format_shape(a.shape).c_str());
+      std::printf("  %s: expected %s %s, got %s %s\n", name.c_str(), io::dtype_name(e.dtype),
+                  format_shape(e.shape).c_str(), io::dtype_name(a.dtype), format_shape(a.shape).c_str());
       ok = false;
     } else if (exact) {
       const bool same = a.bytes == e.bytes;
       std::printf("  %-22s %s\n", name.c_str(), same ? "identical" : "DIFFERENT");
       ok = ok && same;
-    } else if (e.dtype == nn::DType::Float64) {
+    } else if (e.dtype == io::DType::Float64) {
       ok = close(e.as<double>(name), a.as<double>(name), 1e-10, name) && ok;
-    } else if (e.dtype == nn::DType::Float32) {
+    } else if (e.dtype == io::DType::Float32) {
       ok = close(e.as<float>(name), a.as<float>(name), 1e-4, name) && ok;
     } else {
       ok = (a.bytes == e.bytes) && ok;
@@ -89,12 +89,12 @@ int main(int argc, char** argv) {
     if (args.size() >= 3 && args[0] == "compare")
       return compare(args[1], args[2], args.size() == 4 && args[3] == "--exact");
     if (args.size() == 3 && args[0] == "copy") {
-      nn::write_npz(args[2], nn::read_npz(args[1]));
+      io::write_npz(args[2], io::read_npz(args[1]));
       return 0;
     }
     if (args.size() == 3 && args[0] == "copy-npy") {
       const std::vector<char> bytes = read_bytes(args[1]);
-      const std::vector<char> encoded = nn::encode_npy(nn::decode_npy(bytes.data(), bytes.size(), args[1]));
+      const std::vector<char> encoded = io::encode_npy(io::decode_npy(bytes.data(), bytes.size(), args[1]));
       std::ofstream(args[2], std::ios::binary).write(encoded.data(), static_cast<std::streamsize>(encoded.size()));
       return 0;
     }

@@ -27,7 +27,7 @@
 
 #include "../autograd/tensor.hpp"
 
-namespace rwd::nn {
+namespace rwd::io {
 
 enum class DType { Float32, Float64, Int64 };
 
@@ -88,9 +88,13 @@ void write_file_atomically(const std::filesystem::path& path, const std::vector<
 template <NpyElement T>
 xt::xarray<T> npz_get(const NpzEntries& entries, const std::string& name, const std::string& source = "npz");
 
+// A whole .npy file (numpy.save's format). Errors start with `what` (e.g.
+// "--input 'x.npy'"): the file is missing or unreadable, or not a valid supported .npy.
+NpyArray read_npy(const std::filesystem::path& path, const std::string& what);
+
 // One .npy file's bytes, and back. decode_npy throws naming `what` (e.g.
 // "model.npz: entry 'weight'") if the bytes are not a valid supported .npy.
 std::vector<char> encode_npy(const NpyArray& array);
 NpyArray decode_npy(const char* data, std::size_t size, const std::string& what);
 
-}  // namespace rwd::nn
+}  // namespace rwd::io

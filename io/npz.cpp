@@ -10,14 +10,17 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <memory>
 #include <optional>
 #include <string_view>
 
 #include "../autograd/engine.hpp"
+#include "../autograd/instantiate.hpp"
 
-namespace rwd::nn {
+namespace rwd::io {
 
 // .npy stores little-endian elements and we copy them as they are.
 static_assert(std::endian::native == std::endian::little, "npz: only little-endian hosts are supported");
@@ -420,6 +423,14 @@ NpyArray decode_npy(const char* data, std::size_t size, const std::string& what)
   return array;
 }
 
+NpyArray read_npy(const std::filesystem::path& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(what + ": cannot open the file (missing or unreadable)");
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw Error(what + ": read error");
+  return decode_npy(bytes.data(), bytes.size(), what);
+}
+
 // ---- .npz archives ----------------------------------------------------------
 
 namespace {
@@ -527,13 +538,12 @@ void write_npz(const std::filesystem::path& path, const NpzEntries& entries) {
   write_file_atomically(path, build_zip(entries, npy_files), "write_npz");
 }
 
-#define INSTANTIATE(T)                                               \
+#define REWIND_INSTANTIATE(T)                                               \
   template NpyArray::NpyArray(const xt::xarray<T>&);                 \
   template xt::xarray<T> NpyArray::as<T>(const std::string&) const;  \
   template xt::xarray<T> npz_get<T>(const NpzEntries&, const std::string&, const std::string&);
-INSTANTIATE(float)
-INSTANTIATE(double)
-INSTANTIATE(std::int64_t)
-#undef INSTANTIATE
+REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
+REWIND_INSTANTIATE(std::int64_t)
+#undef REWIND_INSTANTIATE
 
-}  // namespace rwd::nn
+}  // namespace rwd::io
