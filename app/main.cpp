@@ -13,6 +13,8 @@
 
 #include "commands.hpp"
 
+extern "C" void openblas_set_num_threads(int threads);  // OpenBLAS's own (not in cblas.h)
+
 namespace {
 // glibc hands blocks above its mmap threshold (128 KiB at first) to the kernel
 // on every free and trims the heap top above 128 KiB: a training step's large
@@ -26,10 +28,22 @@ void keep_freed_arrays_in_the_heap() {
   if (std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) mallopt(M_MMAP_THRESHOLD, 32 << 20);
   if (std::getenv("MALLOC_TRIM_THRESHOLD_") == nullptr) mallopt(M_TRIM_THRESHOLD, 512 << 20);
 }
+
+// One BLAS thread unless the environment asks for more (OPENBLAS_NUM_THREADS,
+// OMP_NUM_THREADS). A recurrent step's GEMMs are small: OpenBLAS's extra
+// threads mostly spin in sched_yield waiting for them. The char-LSTM run of
+// issue 11 (LSTM, H = 128, B = 32, 100 steps) took 45-50 s wall, 7-9 s of it
+// system time, with OpenBLAS's default 2 threads on a busy 2-core machine,
+// and 14 s with 0.1 s system time on one. More cores go further as MPI ranks.
+void one_blas_thread_unless_asked() {
+  if (std::getenv("OPENBLAS_NUM_THREADS") == nullptr && std::getenv("OMP_NUM_THREADS") == nullptr)
+    openblas_set_num_threads(1);
+}
 }  // namespace
 
 int main(int argc, char** argv) {
   keep_freed_arrays_in_the_heap();
+  one_blas_thread_unless_asked();
   CLI::App cli{"rewind: reverse-mode automatic differentiation for recurrent models"};
   cli.require_subcommand(0, 1);
   int exit_code = 0;
