@@ -20,7 +20,10 @@
 
 #include "commands.hpp"
 #include "render.hpp"
+#include "model_file.hpp"
+#include "npy_files.hpp"
 #include "train.hpp"
+#include "vocabulary.hpp"
 
 namespace rwd::app {
 

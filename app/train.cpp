@@ -21,7 +21,11 @@
 #include <fmt/core.h>
 #include <xtensor/xadapt.hpp>
 
+#include "model_file.hpp"
+#include "npy_files.hpp"
+#include "optimizer_factory.hpp"
 #include "render.hpp"
+#include "vocabulary.hpp"
 
 namespace rwd::app {
 
@@ -30,21 +34,6 @@ namespace fs = std::filesystem;
 namespace {
 
 [[noreturn]] void fail(const std::string& what) { throw Error("train: " + what); }
-
-// ---- files -----------------------------------------------------------------------
-
-}  // namespace
-
-io::NpyArray read_npy(const std::string& path, const std::string& flag) {
-  return io::read_npy(path, flag + " '" + path + "'");
-}
-
-io::NpzEntries read_npz_file(const std::string& path, const std::string& flag) {
-  if (!fs::is_regular_file(path)) fail(flag + " '" + path + "': no such file");
-  return io::read_npz(path);
-}
-
-namespace {
 
 // Draws the loss curve with gnuplot (SVG); returns the plot's path, or empty
 // with `note` saying why there is none.
@@ -73,161 +62,11 @@ struct Data {
   NumericTable table;  // series
 };
 
-
-// An int64 entry holding a string's byte values (train.vocabulary, train.nonlinearity).
-std::string vocabulary_of_entry(const io::NpzEntries& entries, const std::string& name, const std::string& source) {
-  std::string text;
-  for (const std::int64_t code : io::npz_get<std::int64_t>(entries, name, source)) {
-    if (code < 0 || code > 255) fail(source + ": " + name + " holds " + std::to_string(code) + ", not a byte");
-    text += static_cast<char>(static_cast<unsigned char>(code));
-  }
-  return text;
-}
-
 // An int64 entry holding one number (train.step, train.seed).
 std::int64_t scalar_entry(const io::NpzEntries& entries, const std::string& name, const std::string& source) {
   const xt::xarray<std::int64_t> value = io::npz_get<std::int64_t>(entries, name, source);
   if (value.size() != 1) fail(source + ": entry '" + name + "' holds " + std::to_string(value.size()) + " numbers, expected 1");
   return value.flat(0);
-}
-
-
-}  // namespace
-
-Architecture architecture_of(const io::NpzEntries& entries, const std::string& source) {
-  auto it = entries.find("rnn.weight_hh_l0");
-  if (it == entries.end() || it->second.shape.size() != 2)
-    fail(source + ": no 2-D entry 'rnn.weight_hh_l0' (expected weights named as PyTorch's rnn.* and head.*)");
-  Architecture a{};
-  a.hidden = it->second.shape[1];
-  const std::size_t gates = a.hidden ? it->second.shape[0] / a.hidden : 0;
-  if (a.hidden == 0 || it->second.shape[0] % a.hidden || (gates != 1 && gates != 3 && gates != 4))
-    fail(source + ": rnn.weight_hh_l0 has shape " + format_shape(it->second.shape) +
-         ", expected [G·H, H] with G = 1 (rnn), 3 (gru) or 4 (lstm)");
-  a.kind = gates == 1 ? CellKind::rnn : gates == 3 ? CellKind::gru : CellKind::lstm;
-  a.layers = 0;
-  for (auto layer = entries.find("rnn.weight_hh_l0"); layer != entries.end();
-       layer = entries.find("rnn.weight_hh_l" + std::to_string(++a.layers)))
-    if (layer->second.shape != it->second.shape)
-      fail(source + ": " + layer->first + " has shape " + format_shape(layer->second.shape) + ", rnn.weight_hh_l0 " +
-           format_shape(it->second.shape));
-  a.bidirectional = entries.count("rnn.weight_hh_l0_reverse") > 0;
-  a.bias = entries.count("rnn.bias_ih_l0") > 0;
-  if (entries.count("train.nonlinearity")) {
-    const std::string name = vocabulary_of_entry(entries, "train.nonlinearity", source);
-    if (name != "tanh" && name != "relu")
-      fail(source + ": train.nonlinearity is '" + name + "', expected tanh or relu");
-    a.nonlinearity = parse_nonlinearity(name);
-    a.nonlinearity_recorded = true;
-    if (a.kind != CellKind::rnn && a.nonlinearity != nn::Nonlinearity::tanh)
-      fail(source + ": train.nonlinearity is " + name + " for a " + to_string(a.kind) + " (only an rnn has one)");
-  }
-  // Every size comes from an entry that holds data of that size (an empty
-  // [0, 10^12] entry must not size a model of terabytes before the shape checks).
-  const std::size_t features = a.hidden * (a.bidirectional ? 2 : 1);
-  auto head = entries.find("head.weight");
-  if (head == entries.end() || head->second.shape.size() != 2 || head->second.shape[1] != features)
-    fail(source + ": no 2-D entry 'head.weight' of shape [O, " + std::to_string(features) + "]" +
-         (a.bidirectional ? " (bidirectional: both directions' h_t)" : ""));
-  a.output = head->second.shape[0];
-  auto ih = entries.find("rnn.weight_ih_l0");
-  if (ih == entries.end() || ih->second.shape.size() != 2 || ih->second.shape[0] != gates * a.hidden)
-    fail(source + ": no 2-D entry 'rnn.weight_ih_l0' of shape [" + std::to_string(gates * a.hidden) + ", I]");
-  a.input = ih->second.shape[1];
-  if (a.output == 0 || a.input == 0) fail(source + ": 'head.weight' or 'rnn.weight_ih_l0' is empty");
-  a.dtype = it->second.dtype;
-  return a;
-}
-
-template <class T>
-xt::xarray<T> float_array_as(const io::NpyArray& a, const std::string& name, std::string* note) {
-  if (a.dtype == io::dtype_of<T>()) return a.as<T>(name);
-  xt::xarray<T> values;
-  if (a.dtype == io::DType::Float64) values = xt::cast<T>(a.as<double>(name));
-  else if (a.dtype == io::DType::Float32) values = xt::cast<T>(a.as<float>(name));
-  else fail(name + " is " + io::dtype_name(a.dtype) + ", expected float32 or float64");
-  if (note) *note = name + " is " + io::dtype_name(a.dtype) + ", converted to the model's " + io::dtype_name(io::dtype_of<T>());
-  return values;
-}
-template xt::xarray<float> float_array_as<float>(const io::NpyArray&, const std::string&, std::string*);
-template xt::xarray<double> float_array_as<double>(const io::NpyArray&, const std::string&, std::string*);
-
-SequenceModelOptions Architecture::options() const {
-  return SequenceModelOptions{.cell = kind, .input_size = input, .hidden_size = hidden, .output_size = output,
-                              .num_layers = layers, .nonlinearity = nonlinearity, .bias = bias,
-                              .bidirectional = bidirectional};
-}
-
-xt::xarray<std::int64_t> vocabulary_codes(const std::string& vocabulary) {
-  xt::xarray<std::int64_t> codes = xt::zeros<std::int64_t>({vocabulary.size()});
-  for (std::size_t k = 0; k < vocabulary.size(); ++k) codes(k) = static_cast<unsigned char>(vocabulary[k]);
-  return codes;
-}
-
-std::string vocabulary_of(const io::NpzEntries& checkpoint, const std::string& source) {
-  return vocabulary_of_entry(checkpoint, "train.vocabulary", source);
-}
-
-template <class T>
-std::unique_ptr<SequenceModel<T>> load_model(const std::string& path, const std::string& flag) {
-  const io::NpzEntries entries = read_npz_file(path, flag);
-  const std::string source = flag + " '" + path + "'";
-  const Architecture a = architecture_of(entries, source);
-  Generator gen(0);
-  auto model = std::make_unique<SequenceModel<T>>(a.options(), gen);
-  load_parameters(*model, entries, source);
-  return model;
-}
-
-template <class T>
-io::NpzEntries model_file_entries(const SequenceModel<T>& model) {
-  io::NpzEntries entries;
-  for (const auto& [name, value] : nn::state_dict(model)) entries[name] = value;
-  if (model.options().nonlinearity != nn::Nonlinearity::tanh)
-    entries["train.nonlinearity"] = vocabulary_codes(nn::to_string(model.options().nonlinearity));
-  return entries;
-}
-template io::NpzEntries model_file_entries<float>(const SequenceModel<float>&);
-template io::NpzEntries model_file_entries<double>(const SequenceModel<double>&);
-template std::unique_ptr<SequenceModel<float>> load_model<float>(const std::string&, const std::string&);
-template std::unique_ptr<SequenceModel<double>> load_model<double>(const std::string&, const std::string&);
-
-namespace {
-
-template <class T>
-std::unique_ptr<optim::Optimizer<T>> make_optimizer(const TrainConfig& c, const nn::Module<T>& model) {
-  const auto& o = c.optimizer;
-  if (c.momentum && o != "sgd" && o != "rmsprop") fail("--momentum applies to sgd and rmsprop, not " + o);
-  if (c.nesterov && o != "sgd") fail("--nesterov applies to sgd only, not " + o);
-  if (c.eps && o == "sgd") fail("--eps does not apply to sgd");
-  if (c.betas != std::vector<double>{0.9, 0.999} && o != "adam" && o != "adamw")
-    fail("--betas applies to adam and adamw, not " + o);
-  if (c.betas.size() != 2) fail("--betas takes two numbers, e.g. 0.9,0.999");
-  if (o == "sgd") {
-    if (!c.lr) fail("--optimizer sgd needs --lr (PyTorch's SGD has no default learning rate)");
-    return std::make_unique<optim::SGD<T>>(
-        model, optim::SGDOptions{.lr = *c.lr, .momentum = c.momentum.value_or(0),
-                                 .weight_decay = c.weight_decay.value_or(0), .nesterov = c.nesterov});
-  }
-  if (o == "adam" || o == "adamw") {
-    const std::array<double, 2> betas{c.betas[0], c.betas[1]};
-    if (o == "adam")
-      return std::make_unique<optim::Adam<T>>(
-          model, optim::AdamOptions{.lr = c.lr.value_or(1e-3), .betas = betas, .eps = c.eps.value_or(1e-8),
-                                    .weight_decay = c.weight_decay.value_or(0)});
-    return std::make_unique<optim::AdamW<T>>(
-        model, optim::AdamWOptions{.lr = c.lr.value_or(1e-3), .betas = betas, .eps = c.eps.value_or(1e-8),
-                                   .weight_decay = c.weight_decay.value_or(1e-2)});
-  }
-  if (o == "rmsprop")
-    return std::make_unique<optim::RMSprop<T>>(
-        model, optim::RMSpropOptions{.lr = c.lr.value_or(1e-2), .eps = c.eps.value_or(1e-8),
-                                     .weight_decay = c.weight_decay.value_or(0), .momentum = c.momentum.value_or(0)});
-  if (o == "adagrad")
-    return std::make_unique<optim::Adagrad<T>>(
-        model, optim::AdagradOptions{.lr = c.lr.value_or(1e-2), .weight_decay = c.weight_decay.value_or(0),
-                                     .eps = c.eps.value_or(1e-10)});
-  fail("unknown optimizer '" + o + "', expected sgd, adam, adamw, rmsprop or adagrad");
 }
 
 template <class T>
