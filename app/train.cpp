@@ -81,90 +81,102 @@ class Trainer {
   }
 
  private:
+  // A weights file given with --resume or --init, and how errors name it.
+  struct Weights {
+    io::NpzEntries entries;
+    std::string source;
+  };
+
   // Everything that can be wrong with the input is found here, before any write.
   void prepare() {
+    check_flags();
+    if (!c_.input.empty())
+      load_input_files();
+    else
+      load_builtin_data();
+    if (c_.tbptt && data_.task != TaskKind::adding && c_.tbptt >= time_steps())
+      note_ = fmt::format("note: --tbptt {} >= sequence length {}: full BPTT\n", c_.tbptt, time_steps());
+    const std::optional<Weights> weights = read_weights();
+    SequenceModelOptions arch = architecture(weights);
+    check_data_sizes(weights.has_value());
+    build(arch, weights);
+    if (!c_.resume.empty()) restore(*weights);
+    out_dir_ = c_.out_dir;
+    if (fs::exists(out_dir_) && !fs::is_directory(out_dir_))
+      fail("--out-dir '" + c_.out_dir + "' exists and is not a directory");
+  }
+
+  // The flags that are wrong on their own, whatever the data.
+  void check_flags() const {
     if (c_.steps == 0) fail("--steps must be >= 1");
     if (c_.hidden_size == 0) fail("--hidden-size must be >= 1");
     if (c_.num_layers == 0) fail("--num-layers must be >= 1");
     if (!(c_.clip_norm >= 0) || !std::isfinite(c_.clip_norm)) fail("--clip-norm must be a finite number >= 0");
     if (c_.lr && (!std::isfinite(*c_.lr) || *c_.lr < 0)) fail(fmt::format("--lr must be finite and >= 0, got {}", *c_.lr));
     if (c_.checkpoint_every == 0) fail("--checkpoint-every must be >= 1");
+  }
 
-    if (!c_.input.empty()) {
-      if (!c_.task_flags_given.empty())
-        fail(c_.task_flags_given.front() + " applies to the built-in tasks; with --input every step is one pass over "
-             "the whole [T, B, I] array, in its dtype");
-      data_.task = TaskKind::files;
-      load_files();
-      team_.check_batch(data_.fixed.x.shape()[1]);
-      data_.whole = data_.fixed;
-      data_.fixed = team_.shard(data_.fixed);  // this process's slice of the batch axis
+  // --input/--target: the whole data set, this process's slice of its batch axis.
+  void load_input_files() {
+    if (!c_.task_flags_given.empty())
+      fail(c_.task_flags_given.front() + " applies to the built-in tasks; with --input every step is one pass over "
+           "the whole [T, B, I] array, in its dtype");
+    data_.task = TaskKind::files;
+    load_files();
+    team_.check_batch(data_.fixed.x.shape()[1]);
+    data_.whole = data_.fixed;
+    data_.fixed = team_.shard(data_.fixed);  // this process's slice of the batch axis
+  }
+
+  // A built-in task, --text or --csv: batches drawn per step from the seed.
+  void load_builtin_data() {
+    if (!c_.target.empty()) fail("--target needs --input");
+    if (c_.loss != "mse") fail("--loss applies to --input/--target data; the built-in tasks define their own");
+    if (c_.batch_size == 0) fail("--batch-size must be >= 1");
+    team_.check_batch(c_.batch_size);
+    if (c_.seq_len < 2) fail("--seq-len must be >= 2");
+    const bool task_given = std::find(c_.task_flags_given.begin(), c_.task_flags_given.end(), "--task") !=
+                            c_.task_flags_given.end();
+    if (!c_.text.empty() && !c_.csv.empty()) fail("--text and --csv exclude each other");
+    if (task_given && (!c_.text.empty() || !c_.csv.empty()))
+      fail(std::string(c_.text.empty() ? "--csv" : "--text") + " is the data: drop --task " + c_.task);
+    if (!c_.text.empty()) {
+      load_chars(read_text_file(c_.text, "--text"), "--text '" + c_.text + "'");
+    } else if (!c_.csv.empty()) {
+      load_series();
+    } else if (c_.task == "reber") {
+      // 2000 strings (~ 24000 characters) from the seed: far more windows than a run draws.
+      load_chars(embedded_reber_text(c_.seed, 2000), "the Reber text");
     } else {
-      if (!c_.target.empty()) fail("--target needs --input");
-      if (c_.loss != "mse") fail("--loss applies to --input/--target data; the built-in tasks define their own");
-      if (c_.batch_size == 0) fail("--batch-size must be >= 1");
-      team_.check_batch(c_.batch_size);
-      if (c_.seq_len < 2) fail("--seq-len must be >= 2");
-      const bool task_given = std::find(c_.task_flags_given.begin(), c_.task_flags_given.end(), "--task") !=
-                              c_.task_flags_given.end();
-      if (!c_.text.empty() && !c_.csv.empty()) fail("--text and --csv exclude each other");
-      if (task_given && (!c_.text.empty() || !c_.csv.empty()))
-        fail(std::string(c_.text.empty() ? "--csv" : "--text") + " is the data: drop --task " + c_.task);
-      if (!c_.text.empty()) {
-        load_chars(read_text_file(c_.text, "--text"), "--text '" + c_.text + "'");
-      } else if (!c_.csv.empty()) {
-        load_series();
-      } else if (c_.task == "reber") {
-        // 2000 strings (~ 24000 characters) from the seed: far more windows than a run draws.
-        load_chars(embedded_reber_text(c_.seed, 2000), "the Reber text");
-      } else {
-        data_.task = c_.task == "adding" ? TaskKind::adding : TaskKind::sine;
-        data_.input_size = data_.task == TaskKind::adding ? 2 : 1;
-      }
-      if (data_.task == TaskKind::adding && c_.tbptt)
-        fail("--tbptt does not apply to the adding task (its only loss is at the last step)");
+      data_.task = c_.task == "adding" ? TaskKind::adding : TaskKind::sine;
+      data_.input_size = data_.task == TaskKind::adding ? 2 : 1;
     }
-    if (c_.tbptt && data_.task != TaskKind::adding && c_.tbptt >= time_steps())
-      note_ = fmt::format("note: --tbptt {} >= sequence length {}: full BPTT\n", c_.tbptt, time_steps());
+    if (data_.task == TaskKind::adding && c_.tbptt)
+      fail("--tbptt does not apply to the adding task (its only loss is at the last step)");
+  }
 
-    // Architecture: from the weights file when there is one.
-    std::optional<io::NpzEntries> weights;
-    std::string weights_source;
+  // The --resume checkpoint or the --init weights, if either is given.
+  std::optional<Weights> read_weights() const {
     if (!c_.resume.empty()) {
       if (!c_.init.empty()) fail("--init and --resume exclude each other (a checkpoint holds the weights)");
-      weights = read_npz_file(c_.resume, "--resume");
-      weights_source = "--resume '" + c_.resume + "'";
-      if (!weights->count("train.step")) fail(weights_source + ": no 'train.step' entry: not a rewind checkpoint");
-    } else if (!c_.init.empty()) {
-      weights = read_npz_file(c_.init, "--init");
-      weights_source = "--init '" + c_.init + "'";
+      Weights w{read_npz_file(c_.resume, "--resume"), "--resume '" + c_.resume + "'"};
+      if (!w.entries.count("train.step")) fail(w.source + ": no 'train.step' entry: not a rewind checkpoint");
+      return w;
     }
+    if (!c_.init.empty()) return Weights{read_npz_file(c_.init, "--init"), "--init '" + c_.init + "'"};
+    return std::nullopt;
+  }
+
+  // The model's architecture: the flags', or the weights file's where there is one
+  // (flags the user typed must agree with it). Sizes from the data come in build().
+  SequenceModelOptions architecture(const std::optional<Weights>& weights) {
     SequenceModelOptions arch{.cell = parse_cell_kind(c_.model)};
-    CellKind& kind = arch.cell;
-    std::size_t hidden = c_.hidden_size, layers = c_.num_layers;
+    arch.hidden_size = c_.hidden_size, arch.num_layers = c_.num_layers;
     LayerFlags layer = c_.layer;  // the layer flags the model gets (the weights file's where it has them)
     if (weights) {
-      const Architecture a = architecture_of(*weights, weights_source);
-      if (c_.explicit_model && a.kind != kind)
-        fail(weights_source + " holds a " + to_string(a.kind) + " model, but --model is " + c_.model);
-      if (c_.explicit_hidden && a.hidden != hidden)
-        fail(fmt::format("{} has hidden size {}, but --hidden-size is {}", weights_source, a.hidden, hidden));
-      if (c_.explicit_layers && a.layers != layers)
-        fail(fmt::format("{} has {} layers, but --num-layers is {}", weights_source, a.layers, layers));
-      if (c_.output_size && a.output != *c_.output_size)
-        fail(fmt::format("{} has {} outputs (head.weight), but --output-size is {}", weights_source, a.output,
-                         *c_.output_size));
-      if (a.input != data_.input_size)
-        fail(fmt::format("{} takes {} input features (weight_ih_l0), the data have {}", weights_source, a.input,
-                         data_.input_size));
-      if (c_.layer.bidirectional && !a.bidirectional)
-        fail(weights_source + " holds a unidirectional model (no rnn.weight_hh_l0_reverse), but --bidirectional is given");
-      if (c_.layer.no_bias && a.bias)
-        fail(weights_source + " has recurrent biases (rnn.bias_ih_l0), but --no-bias is given");
-      if (c_.explicit_nonlinearity && a.nonlinearity_recorded && c_.layer.nonlinearity != nn::to_string(a.nonlinearity))
-        fail(fmt::format("{} holds a {} rnn (train.nonlinearity), but --nonlinearity is {}", weights_source,
-                         nn::to_string(a.nonlinearity), c_.layer.nonlinearity));
-      kind = a.kind, hidden = a.hidden, layers = a.layers;
+      const Architecture a = architecture_of(weights->entries, weights->source);
+      check_flags_against(a, arch.cell, weights->source);
+      arch.cell = a.kind, arch.hidden_size = a.hidden, arch.num_layers = a.layers;
       layer.bidirectional = a.bidirectional, layer.no_bias = !a.bias;
       if (a.nonlinearity_recorded) layer.nonlinearity = nn::to_string(a.nonlinearity);
       if (data_.task == TaskKind::files && data_.cross_entropy) data_.output_size = a.output;
@@ -172,11 +184,39 @@ class Trainer {
     try {
       apply_layer_flags(layer, arch);  // --nonlinearity relu for an lstm/gru: refused
     } catch (const Error& e) {
-      fail(std::string(e.what()) + (weights && !c_.explicit_model ? " (the model of " + weights_source + ")" : ""));
+      fail(std::string(e.what()) + (weights && !c_.explicit_model ? " (the model of " + weights->source + ")" : ""));
     }
     if (arch.bidirectional && c_.tbptt)
       fail("--tbptt does not apply to a bidirectional model (its reverse direction reads the whole sequence first)");
-    // rewind grads' size flags, optional: they must say what the data say
+    return arch;
+  }
+
+  // The architecture flags the user typed (`kind`: --model's) against the weights file's.
+  void check_flags_against(const Architecture& a, CellKind kind, const std::string& weights_source) const {
+    if (c_.explicit_model && a.kind != kind)
+      fail(weights_source + " holds a " + to_string(a.kind) + " model, but --model is " + c_.model);
+    if (c_.explicit_hidden && a.hidden != c_.hidden_size)
+      fail(fmt::format("{} has hidden size {}, but --hidden-size is {}", weights_source, a.hidden, c_.hidden_size));
+    if (c_.explicit_layers && a.layers != c_.num_layers)
+      fail(fmt::format("{} has {} layers, but --num-layers is {}", weights_source, a.layers, c_.num_layers));
+    if (c_.output_size && a.output != *c_.output_size)
+      fail(fmt::format("{} has {} outputs (head.weight), but --output-size is {}", weights_source, a.output,
+                       *c_.output_size));
+    if (a.input != data_.input_size)
+      fail(fmt::format("{} takes {} input features (weight_ih_l0), the data have {}", weights_source, a.input,
+                       data_.input_size));
+    if (c_.layer.bidirectional && !a.bidirectional)
+      fail(weights_source + " holds a unidirectional model (no rnn.weight_hh_l0_reverse), but --bidirectional is given");
+    if (c_.layer.no_bias && a.bias)
+      fail(weights_source + " has recurrent biases (rnn.bias_ih_l0), but --no-bias is given");
+    if (c_.explicit_nonlinearity && a.nonlinearity_recorded && c_.layer.nonlinearity != nn::to_string(a.nonlinearity))
+      fail(fmt::format("{} holds a {} rnn (train.nonlinearity), but --nonlinearity is {}", weights_source,
+                       nn::to_string(a.nonlinearity), c_.layer.nonlinearity));
+  }
+
+  // rewind grads' size flags, optional: they must say what the data say; and
+  // every class index must have an output.
+  void check_data_sizes(bool has_weights) {
     if (c_.input_size && *c_.input_size != data_.input_size)
       fail(fmt::format("--input-size is {}, but the data have {} input features per step", *c_.input_size,
                        data_.input_size));
@@ -190,45 +230,47 @@ class Trainer {
       for (auto cls : data_.fixed.classes)
         if (cls < 0 || static_cast<std::size_t>(cls) >= data_.output_size)
           fail(fmt::format("--target: class {} outside [0, {}) (the number of outputs{})", cls, data_.output_size,
-                           weights ? " of head.weight" : ", the largest class + 1"));
+                           has_weights ? " of head.weight" : ", the largest class + 1"));
     }
+  }
 
+  // The model (from the seed, or the weights file's values) and its optimizer.
+  void build(SequenceModelOptions arch, const std::optional<Weights>& weights) {
     Generator gen(c_.seed);
-    arch.input_size = data_.input_size, arch.hidden_size = hidden, arch.output_size = data_.output_size;
-    arch.num_layers = layers, arch.checkpoint_segment = c_.checkpoint_segment;
+    arch.input_size = data_.input_size, arch.output_size = data_.output_size;
+    arch.checkpoint_segment = c_.checkpoint_segment;
     model_ = std::make_unique<SequenceModel<T>>(arch, gen);
-    if (weights) load_parameters(*model_, *weights, weights_source);
+    if (weights) load_parameters(*model_, weights->entries, weights->source);
     optimizer_ = make_optimizer<T>(c_, *model_);
     params_ = model_->parameters();
+  }
 
-    if (!c_.resume.empty()) {
-      const auto& w = *weights;
-      optim::StateDict state;
-      for (const auto& [name, array] : w)
-        if (name.rfind("optimizer.", 0) == 0) state[name.substr(10)] = array.template as<double>(name);
-      if (state.empty()) fail(weights_source + ": no optimizer state in the checkpoint");
-      optimizer_->load_state_dict(state);
-      start_step_ = static_cast<std::size_t>(scalar_entry(w, "train.step", weights_source));
-      const xt::xarray<double> losses = io::npz_get<double>(w, "train.losses", weights_source);
-      const xt::xarray<double> norms = io::npz_get<double>(w, "train.grad_norms", weights_source);
-      losses_.assign(losses.begin(), losses.end());
-      grad_norms_.assign(norms.begin(), norms.end());
-      if (losses_.size() != start_step_ || norms.size() != start_step_)
-        fail(weights_source + ": the loss history does not match train.step");
-      const auto seed = static_cast<std::uint64_t>(scalar_entry(w, "train.seed", weights_source));
-      if (seed != c_.seed)
-        fail(fmt::format("{} was trained with --seed {}, got --seed {} (the data would differ)", weights_source, seed,
-                         c_.seed));
-      if (data_.task == TaskKind::chars &&
-          (!w.count("train.vocabulary") ||
-           vocabulary_of(w, weights_source) != data_.corpus.vocabulary))
-        fail(weights_source + ": its vocabulary differs from this text's (resume on the same text)");
-      if (start_step_ >= c_.steps)
-        fail(fmt::format("{} is at step {}, nothing to do for --steps {}", weights_source, start_step_, c_.steps));
-    }
-    out_dir_ = c_.out_dir;
-    if (fs::exists(out_dir_) && !fs::is_directory(out_dir_))
-      fail("--out-dir '" + c_.out_dir + "' exists and is not a directory");
+  // --resume: the optimizer's state, the step reached and the history so far,
+  // from a checkpoint that must belong to this run (seed, text, steps left).
+  void restore(const Weights& weights) {
+    const io::NpzEntries& w = weights.entries;
+    const std::string& weights_source = weights.source;
+    optim::StateDict state;
+    for (const auto& [name, array] : w)
+      if (name.rfind("optimizer.", 0) == 0) state[name.substr(10)] = array.template as<double>(name);
+    if (state.empty()) fail(weights_source + ": no optimizer state in the checkpoint");
+    optimizer_->load_state_dict(state);
+    start_step_ = static_cast<std::size_t>(scalar_entry(w, "train.step", weights_source));
+    const xt::xarray<double> losses = io::npz_get<double>(w, "train.losses", weights_source);
+    const xt::xarray<double> norms = io::npz_get<double>(w, "train.grad_norms", weights_source);
+    losses_.assign(losses.begin(), losses.end());
+    grad_norms_.assign(norms.begin(), norms.end());
+    if (losses_.size() != start_step_ || norms.size() != start_step_)
+      fail(weights_source + ": the loss history does not match train.step");
+    const auto seed = static_cast<std::uint64_t>(scalar_entry(w, "train.seed", weights_source));
+    if (seed != c_.seed)
+      fail(fmt::format("{} was trained with --seed {}, got --seed {} (the data would differ)", weights_source, seed,
+                       c_.seed));
+    if (data_.task == TaskKind::chars &&
+        (!w.count("train.vocabulary") || vocabulary_of(w, weights_source) != data_.corpus.vocabulary))
+      fail(weights_source + ": its vocabulary differs from this text's (resume on the same text)");
+    if (start_step_ >= c_.steps)
+      fail(fmt::format("{} is at step {}, nothing to do for --steps {}", weights_source, start_step_, c_.steps));
   }
 
   // Next-character prediction on `text`: one-hot inputs, one class per character.
