@@ -475,17 +475,41 @@ class Trainer {
     }
   }
 
+  // The first lines of output: what trains on what, and the --tbptt note.
+  void print_start() const {
+    fmt::print("training a {} ({}) on {} with {}: steps {}..{}{}{}\n", to_string(model_->kind()), describe_layer(),
+               data_name(), optimizer_->name(), start_step_ + 1, c_.steps,
+               c_.tbptt ? fmt::format(", truncated BPTT k={}", c_.tbptt) : "",
+               team_.size() > 1 ? fmt::format(", {} processes", team_.size()) : "");
+    fmt::print("{}", note_);
+  }
+
+  // Rank 0 after the last step: the loss history, --save, the plot, what was
+  // written, and --diagnose.
+  void finish(TrainSummary& summary) {
+    write_csv();
+    summary.csv = out_dir_ / "loss.csv";
+    summary.checkpoint = out_dir_ / "checkpoint.npz";
+    if (!c_.save.empty()) io::write_npz(c_.save, model_file_entries(*model_));
+    std::string note;
+    summary.plot = plot_losses(summary.csv, out_dir_, note);
+    fmt::print("loss {:.6g} -> {:.6g} over {} steps in {:.2f} s ({:.1f} steps/s)\n", losses_.front(), losses_.back(),
+               losses_.size(), summary.seconds, double(summary.steps_run) / std::max(summary.seconds, 1e-9));
+    fmt::print("wrote {} (loss history), {} (weights, optimizer state, step){}\n", summary.csv.string(),
+               summary.checkpoint.string(), c_.save.empty() ? "" : ", " + c_.save + " (final weights)");
+    if (!summary.plot.empty())
+      fmt::print("plot: {}\n", summary.plot.string());
+    else
+      fmt::print("{}\n", note);
+    if (c_.diagnose) diagnose();
+  }
+
   TrainSummary loop(const std::function<void(SequenceModel<T>&)>& after) {
     const bool lead = team_.leader();  // under mpirun, rank 0 alone prints and writes files
     if (lead) fs::create_directories(out_dir_);
     tty_ = ::isatty(::fileno(stdout)) != 0;
     const std::size_t log_every = c_.log_every ? c_.log_every : std::max<std::size_t>(1, c_.steps / 10);
-    if (lead)
-      fmt::print("training a {} ({}) on {} with {}: steps {}..{}{}{}\n", to_string(model_->kind()), describe_layer(),
-               data_name(), optimizer_->name(), start_step_ + 1, c_.steps,
-               c_.tbptt ? fmt::format(", truncated BPTT k={}", c_.tbptt) : "",
-               team_.size() > 1 ? fmt::format(", {} processes", team_.size()) : "");
-    if (lead) fmt::print("{}", note_);
+    if (lead) print_start();
     std::fflush(stdout);
     const auto start = std::chrono::steady_clock::now();
     auto last_print = start;
@@ -509,25 +533,7 @@ class Trainer {
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     summary.steps_run = c_.steps - start_step_;
     summary.losses = losses_;
-    if (!lead) {
-      if (after) after(*model_);
-      return summary;
-    }
-    write_csv();
-    summary.csv = out_dir_ / "loss.csv";
-    summary.checkpoint = out_dir_ / "checkpoint.npz";
-    if (!c_.save.empty()) io::write_npz(c_.save, model_file_entries(*model_));
-    std::string note;
-    summary.plot = plot_losses(summary.csv, out_dir_, note);
-    fmt::print("loss {:.6g} -> {:.6g} over {} steps in {:.2f} s ({:.1f} steps/s)\n", losses_.front(), losses_.back(),
-               losses_.size(), summary.seconds, double(summary.steps_run) / std::max(summary.seconds, 1e-9));
-    fmt::print("wrote {} (loss history), {} (weights, optimizer state, step){}\n", summary.csv.string(),
-               summary.checkpoint.string(), c_.save.empty() ? "" : ", " + c_.save + " (final weights)");
-    if (!summary.plot.empty())
-      fmt::print("plot: {}\n", summary.plot.string());
-    else
-      fmt::print("{}\n", note);
-    if (c_.diagnose) diagnose();
+    if (lead) finish(summary);
     if (after) after(*model_);
     return summary;
   }
