@@ -58,6 +58,49 @@ std::vector<const xt::xarray<T>*> elman_dh(const bptt::ElmanGradients<T>& refere
   return dh;
 }
 
+// The reference's gradient for the parameter `name`.
+template <class T>
+const xt::xarray<T>& reference_of(const char* op, const std::string& name, const bptt::ElmanGradients<T>& reference) {
+  const ElmanName m = map_elman_name(op, name);
+  if (m.role == ElmanRole::V || m.role == ElmanRole::c) {
+    if (reference.V.dimension() != 2)
+      throw Error(std::string(op) + ": '" + name + "' looks like a readout, but the reference has none");
+    return m.role == ElmanRole::V ? reference.V : reference.c;
+  }
+  const std::size_t n_layers = reference.layers.size();
+  if (m.layer >= n_layers)
+    throw Error(std::string(op) + ": '" + name + "' is for layer " + std::to_string(m.layer) +
+                ", the reference has " + std::to_string(n_layers) + " layers");
+  const auto& g = reference.layers[m.layer];
+  return m.role == ElmanRole::U ? g.U : m.role == ElmanRole::W ? g.W : g.b;
+}
+
+// The reference's dL/dh_0 in the tape's layout: torch's [L, B, H] (the
+// layers' stacked) when the tape's h0 is 3-D, else one layer's [B, H].
+template <class T>
+xt::xarray<T> reference_h0(const char* op, const Tensor<T>& h0, const bptt::ElmanGradients<T>& reference) {
+  const std::size_t n_layers = reference.layers.size();
+  if (h0.dim() != 3) {
+    if (n_layers != 1)
+      throw Error(std::string(op) + ": a 2-D h0 needs a one-layer reference, got " + std::to_string(n_layers) +
+                  " layers (pass [L, B, H])");
+    return reference.layers[0].h0;
+  }
+  std::vector<std::size_t> shape{n_layers, 0, 0};
+  if (n_layers) {
+    shape[1] = reference.layers[0].h0.shape()[0];
+    shape[2] = reference.layers[0].h0.shape()[1];
+  }
+  xt::xarray<T> stacked = xt::xarray<T>::from_shape(shape);
+  const std::size_t per = shape[1] * shape[2];
+  for (std::size_t l = 0; l < n_layers; ++l) {
+    if (reference.layers[l].h0.size() != per)
+      throw Error(std::string(op) + ": h0 is [L, B, H] but the layers' hidden sizes differ");
+    std::copy(reference.layers[l].h0.data(), reference.layers[l].h0.data() + per, stacked.data() + l * per);
+  }
+  return stacked;
+}
+
 }  // namespace
 
 template <class T>
@@ -66,48 +109,16 @@ GradientReport compare_with_reference(const TapeGradients<T>& tape, const bptt::
   const char* op = "compare_with_reference";
   GradientReport report;
   report.tolerance = tolerance;
-  const std::size_t n_layers = reference.layers.size();
   for (const auto& [name, tensor] : tape.parameters) {
     if (!tensor.defined()) throw Error(std::string(op) + ": parameter '" + name + "' is undefined");
-    const ElmanName m = map_elman_name(op, name);
-    const xt::xarray<T>* ref = nullptr;
-    if (m.role == ElmanRole::V || m.role == ElmanRole::c) {
-      if (reference.V.dimension() != 2)
-        throw Error(std::string(op) + ": '" + name + "' looks like a readout, but the reference has none");
-      ref = m.role == ElmanRole::V ? &reference.V : &reference.c;
-    } else {
-      if (m.layer >= n_layers)
-        throw Error(std::string(op) + ": '" + name + "' is for layer " + std::to_string(m.layer) +
-                    ", the reference has " + std::to_string(n_layers) + " layers");
-      const auto& g = reference.layers[m.layer];
-      ref = m.role == ElmanRole::U ? &g.U : m.role == ElmanRole::W ? &g.W : &g.b;
-    }
-    report.parameters.push_back(compare_gradient(name, grad_or_zeros(tensor), *ref, tolerance));
+    const xt::xarray<T>& ref = reference_of(op, name, reference);
+    report.parameters.push_back(compare_gradient(name, grad_or_zeros(tensor), ref, tolerance));
   }
-  if (tape.h0.defined()) {
-    if (tape.h0.dim() == 3) {  // torch's [L, B, H]: the layers' dL/dh_0 stacked
-      std::vector<std::size_t> shape{n_layers, 0, 0};
-      if (n_layers) {
-        shape[1] = reference.layers[0].h0.shape()[0];
-        shape[2] = reference.layers[0].h0.shape()[1];
-      }
-      xt::xarray<T> stacked = xt::xarray<T>::from_shape(shape);
-      const std::size_t per = shape[1] * shape[2];
-      for (std::size_t l = 0; l < n_layers; ++l) {
-        if (reference.layers[l].h0.size() != per)
-          throw Error(std::string(op) + ": h0 is [L, B, H] but the layers' hidden sizes differ");
-        std::copy(reference.layers[l].h0.data(), reference.layers[l].h0.data() + per, stacked.data() + l * per);
-      }
-      report.parameters.push_back(compare_gradient("h0", grad_or_zeros(tape.h0), stacked, tolerance));
-    } else {
-      if (n_layers != 1)
-        throw Error(std::string(op) + ": a 2-D h0 needs a one-layer reference, got " + std::to_string(n_layers) +
-                    " layers (pass [L, B, H])");
-      report.parameters.push_back(compare_gradient("h0", grad_or_zeros(tape.h0), reference.layers[0].h0, tolerance));
-    }
-  }
+  if (tape.h0.defined())
+    report.parameters.push_back(compare_gradient("h0", grad_or_zeros(tape.h0), reference_h0(op, tape.h0, reference),
+                                                 tolerance));
   if (tape.x.defined()) {
-    if (!n_layers) throw Error(std::string(op) + ": the reference has no layers");
+    if (reference.layers.empty()) throw Error(std::string(op) + ": the reference has no layers");
     report.parameters.push_back(compare_gradient("x", grad_or_zeros(tape.x), reference.layers[0].x, tolerance));
   }
   std::vector<std::vector<xt::xarray<T>>> tape_dh(tape.hidden.size());
