@@ -75,8 +75,7 @@ double max_rel(const nn::GradientReport& report) {
 
 std::string norm_text(const Arr& a) { return fmt::format("{:.17g}", std::sqrt(xt::sum(a * a)())); }
 
-int run_bptt(const BpttConfig& c) {
-  using T = double;
+void check_config(const BpttConfig& c) {
   auto positive = [](std::size_t v, const char* flag) {
     if (v == 0) throw Error(std::string("bptt: ") + flag + " must be >= 1");
   };
@@ -88,8 +87,11 @@ int run_bptt(const BpttConfig& c) {
     throw Error("bptt: --out-dir '" + c.out_dir + "' exists and is not a directory");
   if (!(c.recurrent_gain > 0) || !std::isfinite(c.recurrent_gain))
     throw Error(fmt::format("bptt: --recurrent-gain must be a finite number > 0, got {}", c.recurrent_gain));
+}
 
-  Generator gen(c.seed);
+// The recurrent layer the flags ask for, its weight_hh scaled by --recurrent-gain.
+std::unique_ptr<nn::Recurrent<double>> make_model(const BpttConfig& c, Generator& gen) {
+  using T = double;
   const bool relu = c.activation == "relu";
   const nn::RecurrentOptions options{.input_size = c.input_size, .hidden_size = c.hidden_size,
                                      .num_layers = c.num_layers,
@@ -101,68 +103,76 @@ int run_bptt(const BpttConfig& c) {
   else model = std::make_unique<nn::RNN<T>>(options, gen);
   for (auto& [name, parameter] : model->named_parameters())
     if (name.rfind("weight_hh", 0) == 0) parameter.mutable_value() *= c.recurrent_gain;
-  nn::Linear<T> head(c.hidden_size, 1, true, gen);
-  const Tensor<T> x = randn<T>({c.seq_len, c.batch_size, c.input_size}, gen);
-  const Tensor<T> y = randn<T>({c.seq_len, c.batch_size, std::size_t{1}}, gen);
-  auto loss_of = [&](const Tensor<T>& output) { return nn::mse_loss(head.forward(output), y); };
+  return model;
+}
+
+// The model, its head and the data, all drawn from --seed in this order.
+struct BpttProblem {
+  explicit BpttProblem(const BpttConfig& c)
+      : gen(c.seed), model(make_model(c, gen)), head(c.hidden_size, 1, true, gen),
+        x(randn<double>({c.seq_len, c.batch_size, c.input_size}, gen)),
+        y(randn<double>({c.seq_len, c.batch_size, std::size_t{1}}, gen)) {}
+  Generator gen;
+  std::unique_ptr<nn::Recurrent<double>> model;
+  nn::Linear<double> head;
+  Tensor<double> x, y;
+};
+
+// dL/dh_t of every layer by the hand-derived BPTT, for the MSE over all steps
+// (seed_last = false) or the last step's alone.
+using HandBptt = std::function<std::vector<Arr>(bool seed_last, const bptt::BpttOptions&)>;
+
+// The hand-derived BPTT on the problem's weights (the problem must outlive it).
+HandBptt hand_bptt(const BpttConfig& c, const BpttProblem& p) {
+  using T = double;
   const std::size_t last = c.seq_len - 1;
-  auto last_step_loss = [&](const Tensor<T>& output) {
-    return nn::mse_loss(head.forward(select(output, 0, last)), select(y, 0, last));
-  };
-
-  // The tape: forward + backward of every parameter.
-  const double tape_ms = best_ms(c.repeats, [&] {
-    model->zero_grad(), head.zero_grad();
-    loss_of(model->forward(x).output).backward();
-  });
-
-  // The hand-derived BPTT on the same weights: dL/dh_t of every layer, for the
-  // MSE over all steps (seed_last = false) or the last step's alone.
-  bptt::BpttOptions truncated_options;
-  truncated_options.truncation = static_cast<int>(std::min<std::size_t>(c.truncation, 1u << 30));
-  std::function<std::vector<Arr>(bool seed_last, const bptt::BpttOptions&)> hand;
   if (c.model == "rnn") {
-    auto named = model->named_parameters();
-    named.emplace_back("head.weight", head.weight);
-    named.emplace_back("head.bias", head.bias);
+    auto named = p.model->named_parameters();
+    named.emplace_back("head.weight", p.head.weight);
+    named.emplace_back("head.bias", p.head.bias);
     const auto elman = std::make_shared<bptt::ElmanModel<T>>(nn::elman_model_from_parameters(
-        named, relu ? bptt::ElmanActivation::relu : bptt::ElmanActivation::tanh));
-    hand = [elman, &x, &y, last, &c](bool seed_last, const bptt::BpttOptions& o) {
+        named, c.activation == "relu" ? bptt::ElmanActivation::relu : bptt::ElmanActivation::tanh));
+    return [elman, &x = p.x, &y = p.y, last, batch = c.batch_size](bool seed_last, const bptt::BpttOptions& o) {
       const auto trace = bptt::elman_forward(*elman, x.value());
       Arr seed = bptt::elman_mse_loss(trace.o, y.value()).grad;
       if (seed_last) {
         seed = xt::zeros<T>(trace.o.shape());
-        for (std::size_t b = 0; b < c.batch_size; ++b)
-          seed(last, b, 0) = 2 * (trace.o(last, b, 0) - y.value()(last, b, 0)) / static_cast<T>(c.batch_size);
+        for (std::size_t b = 0; b < batch; ++b)
+          seed(last, b, 0) = 2 * (trace.o(last, b, 0) - y.value()(last, b, 0)) / static_cast<T>(batch);
       }
       std::vector<Arr> dh;
       for (auto& layer : bptt::elman_backward(*elman, x.value(), trace, seed, o).layers) dh.push_back(std::move(layer.dh));
       return dh;
     };
-  } else {
-    const auto gated = std::make_shared<bptt::GatedModel<T>>(nn::gated_model_from_parameters(
-        c.model == "lstm" ? bptt::GatedKind::lstm : bptt::GatedKind::gru, model->named_parameters()));
-    hand = [gated, &x, &y, &head](bool seed_last, const bptt::BpttOptions& o) {
-      const auto trace = bptt::gated_forward(*gated, x.value());
-      const Arr seed = head_gradient(trace.o, head.weight.value(), head.bias.value(), y.value(), seed_last);
-      std::vector<Arr> dh;
-      for (auto& layer : bptt::gated_backward(*gated, x.value(), trace, seed, o).layers) dh.push_back(std::move(layer.dh));
-      return dh;
-    };
   }
-  const double hand_ms = best_ms(c.repeats, [&] { hand(false, {}); });
-  const double truncated_ms = best_ms(c.repeats, [&] { hand(false, truncated_options); });
+  const auto gated = std::make_shared<bptt::GatedModel<T>>(nn::gated_model_from_parameters(
+      c.model == "lstm" ? bptt::GatedKind::lstm : bptt::GatedKind::gru, p.model->named_parameters()));
+  return [gated, &x = p.x, &y = p.y, &head = p.head](bool seed_last, const bptt::BpttOptions& o) {
+    const auto trace = bptt::gated_forward(*gated, x.value());
+    const Arr seed = head_gradient(trace.o, head.weight.value(), head.bias.value(), y.value(), seed_last);
+    std::vector<Arr> dh;
+    for (auto& layer : bptt::gated_backward(*gated, x.value(), trace, seed, o).layers) dh.push_back(std::move(layer.dh));
+    return dh;
+  };
+}
 
+// The tape's gradients per parameter and per step against the hand-derived ones.
+template <class Loss>
+nn::GradientReport tape_report(const BpttConfig& c, BpttProblem& p, const Loss& loss_of) {
+  using T = double;
   const auto zeros_state = zeros<T>({c.num_layers, c.batch_size, c.hidden_size});
-  nn::GradientReport report;
+  if (c.model == "lstm")
+    return nn::check_lstm_gradients<T>(static_cast<nn::LSTM<T>&>(*p.model), p.x, zeros_state, zeros_state, loss_of);
+  if (c.model == "gru") return nn::check_gru_gradients<T>(static_cast<nn::GRU<T>&>(*p.model), p.x, zeros_state, loss_of);
+  return nn::check_rnn_gradients<T>(static_cast<nn::RNN<T>&>(*p.model), p.x, zeros_state, loss_of);
+}
+
+struct Timings {
+  double tape_ms, hand_ms, truncated_ms;
+};
+
+void print_comparison(const BpttConfig& c, const nn::GradientReport& report, const Timings& ms) {
   std::string name = c.model == "rnn" ? "Elman RNN (" + c.activation + ", " : c.model == "lstm" ? "LSTM (" : "GRU (";
-  if (c.model == "lstm") {
-    report = nn::check_lstm_gradients<T>(static_cast<nn::LSTM<T>&>(*model), x, zeros_state, zeros_state, loss_of);
-  } else if (c.model == "gru") {
-    report = nn::check_gru_gradients<T>(static_cast<nn::GRU<T>&>(*model), x, zeros_state, loss_of);
-  } else {
-    report = nn::check_rnn_gradients<T>(static_cast<nn::RNN<T>&>(*model), x, zeros_state, loss_of);
-  }
   fmt::print("{}{} layer{}, I={}, H={}) + Linear head, T={}, B={}, seed {}, {} steps on the tape: tape vs hand-derived "
              "BPTT (float64)\n\n",
              name, c.num_layers, c.num_layers > 1 ? "s" : "", c.input_size, c.hidden_size, c.seq_len, c.batch_size,
@@ -171,13 +181,22 @@ int run_bptt(const BpttConfig& c) {
   fmt::print("largest relative difference over every row: {:.3e}\n", max_rel(report));
   fmt::print("timing (best of {}): tape forward+backward {:.3f} ms, hand BPTT {:.3f} ms, hand truncated BPTT "
              "(k={}) {:.3f} ms\n\n",
-             c.repeats, tape_ms, hand_ms, c.truncation, truncated_ms);
+             c.repeats, ms.tape_ms, ms.hand_ms, c.truncation, ms.truncated_ms);
+}
 
-  // Vanishing and exploding gradients: the loss of the last step alone,
-  // L_T = mean_b (o_T - y_T)², so ||dL_T/dh_t|| (summed over the batch) is how
-  // much of it reaches step t -- with full BPTT, and with truncation at k,
-  // where it stops k steps back (and the log-scale plot ends there).
-  const auto full = hand(true, {}), truncated = hand(true, truncated_options);
+std::string plot_title(const BpttConfig& c) {
+  return c.model == "rnn" ? fmt::format("Elman RNN ({}, H={}, gain {})", c.activation, c.hidden_size, c.recurrent_gain)
+                          : fmt::format("{} (H={}, gain {})", c.model == "lstm" ? "LSTM" : "GRU", c.hidden_size,
+                                        c.recurrent_gain);
+}
+
+// Vanishing and exploding gradients: the loss of the last step alone,
+// L_T = mean_b (o_T - y_T)², so ||dL_T/dh_t|| (summed over the batch) is how
+// much of it reaches step t -- with full BPTT, and with truncation at k,
+// where it stops k steps back (and the log-scale plot ends there).
+void write_grad_norm_curves(const BpttConfig& c, const std::vector<Arr>& full, const std::vector<Arr>& truncated,
+                            const std::string& title) {
+  namespace fs = std::filesystem;
   fs::create_directories(c.out_dir);
   const fs::path csv = fs::path(c.out_dir) / "bptt_grad_norms.csv";
   std::string text = fmt::format("layer,t,full,truncated_k{}\n", c.truncation);
@@ -185,8 +204,6 @@ int run_bptt(const BpttConfig& c) {
     for (std::size_t t = 0; t < c.seq_len; ++t)
       text += fmt::format("{},{},{},{}\n", l, t + 1, norm_text(xt::view(full[l], t)), norm_text(xt::view(truncated[l], t)));
   write_text_atomically(csv, text, "bptt");
-  const std::string title = c.model == "rnn" ? fmt::format("Elman RNN ({}, H={}, gain {})", c.activation, c.hidden_size, c.recurrent_gain)
-                                             : fmt::format("{} (H={}, gain {})", c.model == "lstm" ? "LSTM" : "GRU", c.hidden_size, c.recurrent_gain);
   const Rendered plot = plot_with_gnuplot(
       fs::path(c.out_dir) / "bptt_grad_norms.gp",
       fmt::format("set terminal svg size 800,480 dynamic background rgb 'white'\nset datafile separator ','\n"
@@ -200,10 +217,38 @@ int run_bptt(const BpttConfig& c) {
       fs::path(c.out_dir) / "bptt_grad_norms.svg");
   fmt::print("wrote {} (hand BPTT: ||dL_T/dh_t|| per layer and step, loss of the last step); {}\n", csv.string(),
              plot.svg ? "plot: " + plot.svg->string() : "no plot: " + plot.note);
+}
+
+int run_bptt(const BpttConfig& c) {
+  using T = double;
+  check_config(c);
+  BpttProblem p(c);
+  auto loss_of = [&](const Tensor<T>& output) { return nn::mse_loss(p.head.forward(output), p.y); };
+  const std::size_t last = c.seq_len - 1;
+  auto last_step_loss = [&](const Tensor<T>& output) {
+    return nn::mse_loss(p.head.forward(select(output, 0, last)), select(p.y, 0, last));
+  };
+
+  // The tape: forward + backward of every parameter.
+  Timings ms{};
+  ms.tape_ms = best_ms(c.repeats, [&] {
+    p.model->zero_grad(), p.head.zero_grad();
+    loss_of(p.model->forward(p.x).output).backward();
+  });
+  bptt::BpttOptions truncated_options;
+  truncated_options.truncation = static_cast<int>(std::min<std::size_t>(c.truncation, 1u << 30));
+  const HandBptt hand = hand_bptt(c, p);
+  ms.hand_ms = best_ms(c.repeats, [&] { hand(false, {}); });
+  ms.truncated_ms = best_ms(c.repeats, [&] { hand(false, truncated_options); });
+
+  const nn::GradientReport report = tape_report(c, p, loss_of);
+  print_comparison(c, report, ms);
+  const std::string title = plot_title(c);
+  write_grad_norm_curves(c, hand(true, {}), hand(true, truncated_options), title);
 
   // The same from the tape, through the library's diagnostics, with the step Jacobians and a verdict.
   fmt::print("\n");
-  report_gradient_flow<T>(*model, x, last_step_loss, c.out_dir, title + ", loss of the last step", "bptt");
+  report_gradient_flow<T>(*p.model, p.x, last_step_loss, c.out_dir, title + ", loss of the last step", "bptt");
   return report.passed() ? 0 : 1;
 }
 

@@ -84,9 +84,8 @@ Check layer_check(const std::string& name, std::shared_ptr<nn::Recurrent<T>> lay
   return check;
 }
 
-std::vector<Check> catalog() {
-  Generator gen(2024);
-  std::vector<Check> checks;
+// Every op of autograd/op_catalog.hpp (as the doctest suite `ops`), each from its group's seeds.
+void add_op_checks(std::vector<Check>& checks) {
   for (const OpGroup& group : op_catalog()) {  // autograd/op_catalog.hpp, as the doctest suite `ops`
     std::uint64_t seed = group.seed;
     for (const OpCase& op : group.cases) {
@@ -96,7 +95,9 @@ std::vector<Check> catalog() {
       checks.push_back(std::move(check));
     }
   }
+}
 
+void add_cell_checks(std::vector<Check>& checks, Generator& gen) {
   using nn::Nonlinearity;
   checks.push_back(
       cell_check("RNNCell (tanh)", std::make_shared<nn::RNNCell<T>>(3, 4, true, Nonlinearity::tanh, gen), gen));
@@ -106,7 +107,10 @@ std::vector<Check> catalog() {
       cell_check("RNNCell (no bias)", std::make_shared<nn::RNNCell<T>>(3, 4, false, Nonlinearity::tanh, gen), gen));
   checks.push_back(cell_check("LSTMCell", std::make_shared<nn::LSTMCell<T>>(3, 4, true, gen), gen));
   checks.push_back(cell_check("GRUCell", std::make_shared<nn::GRUCell<T>>(3, 4, true, gen), gen));
+}
 
+void add_layer_checks(std::vector<Check>& checks, Generator& gen) {
+  using nn::Nonlinearity;
   const nn::RecurrentOptions one{.input_size = 3, .hidden_size = 4};
   const nn::RecurrentOptions stacked{.input_size = 3, .hidden_size = 3, .num_layers = 2, .bidirectional = true};
   nn::RecurrentOptions relu = one;
@@ -118,7 +122,9 @@ std::vector<Check> catalog() {
   checks.push_back(layer_check("RNN (2 layers, bidir.)", std::make_shared<nn::RNN<T>>(stacked, gen), 1, gen));
   checks.push_back(layer_check("LSTM (2 layers, bidir.)", std::make_shared<nn::LSTM<T>>(stacked, gen), 2, gen));
   checks.push_back(layer_check("GRU (2 layers, bidir.)", std::make_shared<nn::GRU<T>>(stacked, gen), 1, gen));
+}
 
+void add_module_checks(std::vector<Check>& checks, Generator& gen) {
   {
     auto linear = std::make_shared<nn::Linear<T>>(3, 2, true, gen);
     Check check{"module", "Linear", {randn<T>({3, 2, 3}, gen, true)}, {}, true};
@@ -144,7 +150,9 @@ std::vector<Check> catalog() {
     check.f = [model](const std::vector<Tensor<T>>& in) { return model->forward(in[0]).output; };
     checks.push_back(std::move(check));
   }
+}
 
+void add_loss_checks(std::vector<Check>& checks, Generator& gen) {
   const std::vector<std::int64_t> classes{2, 0, 3, 3, 1};
   checks.push_back({"loss", "mse_loss", {randn<T>({3, 2, 2}, gen, true), randn<T>({3, 2, 2}, gen, true)},
                     [](const std::vector<Tensor<T>>& in) { return nn::mse_loss(in[0], in[1]); }, true});
@@ -160,6 +168,17 @@ std::vector<Check> catalog() {
   checks.push_back({"loss", "bce_with_logits", {randn<T>({3, 4}, gen, true), uniform<T>({3, 4}, 0.1, 0.9, gen, true)},
                     [](const std::vector<Tensor<T>>& in) { return nn::binary_cross_entropy_with_logits(in[0], in[1]); },
                     true});
+}
+
+// Everything `rewind gradcheck` checks, in its order; the modules draw from one generator in turn.
+std::vector<Check> catalog() {
+  Generator gen(2024);
+  std::vector<Check> checks;
+  add_op_checks(checks);
+  add_cell_checks(checks, gen);
+  add_layer_checks(checks, gen);
+  add_module_checks(checks, gen);
+  add_loss_checks(checks, gen);
   return checks;
 }
 

@@ -20,6 +20,7 @@
 
 #include "commands.hpp"
 #include "model_flags.hpp"
+#include "npy_files.hpp"
 #include "train.hpp"
 #include "sequence_model.hpp"
 

@@ -20,7 +20,10 @@
 
 #include "commands.hpp"
 #include "render.hpp"
+#include "model_file.hpp"
+#include "npy_files.hpp"
 #include "train.hpp"
+#include "vocabulary.hpp"
 
 namespace rwd::app {
 
@@ -145,9 +148,28 @@ int sample_chars(const std::string& checkpoint, const std::string& vocabulary, s
   return 0;
 }
 
-}  // namespace
+struct SampleArgs {
+  std::string checkpoint, prime, out = "rewind-out/sample.csv";
+  std::size_t length = 100;
+  double omega = 0.25, phase = 0, temperature = 1;
+  std::uint64_t seed = 0;
+};
 
-void add_predict_commands(CLI::App& cli, int& exit_code) {
+// --prime for a sine model: a number of steps of the true wave (default 40).
+std::size_t sine_prime_steps(const std::string& text) {
+  if (text.empty()) return 40;
+  std::size_t used = 0, prime = 40;
+  try {
+    prime = std::stoul(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || text[0] == '-')
+    throw Error("sample: --prime '" + text + "': a sine model is primed with a number of steps");
+  return prime;
+}
+
+void add_predict_command(CLI::App& cli, int& exit_code) {
   struct PredictArgs {
     std::string checkpoint, input, output;
   };
@@ -162,13 +184,9 @@ void add_predict_commands(CLI::App& cli, int& exit_code) {
     exit_code = a.dtype == io::DType::Float32 ? predict<float>(p->checkpoint, x, p->input, p->output)
                                               : predict<double>(p->checkpoint, x, p->input, p->output);
   });
+}
 
-  struct SampleArgs {
-    std::string checkpoint, prime, out = "rewind-out/sample.csv";
-    std::size_t length = 100;
-    double omega = 0.25, phase = 0, temperature = 1;
-    std::uint64_t seed = 0;
-  };
+void add_sample_command(CLI::App& cli, int& exit_code) {
   auto s = std::make_shared<SampleArgs>();
   auto* sample_cmd = cli.add_subcommand(
       "sample", "Generate from a trained checkpoint: characters (reber/text model) or a sine wave (sine model)");
@@ -195,20 +213,17 @@ void add_predict_commands(CLI::App& cli, int& exit_code) {
                          : sample_chars<double>(s->checkpoint, vocabulary, s->prime, s->length, s->temperature, s->seed);
       return;
     }
-    std::size_t prime = 40;
-    if (!s->prime.empty()) {
-      std::size_t used = 0;
-      try {
-        prime = std::stoul(s->prime, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used != s->prime.size() || s->prime[0] == '-')
-        throw Error("sample: --prime '" + s->prime + "': a sine model is primed with a number of steps");
-    }
+    const std::size_t prime = sine_prime_steps(s->prime);
     exit_code = single ? sample_sine<float>(s->checkpoint, prime, s->length, s->omega, s->phase, s->out)
                        : sample_sine<double>(s->checkpoint, prime, s->length, s->omega, s->phase, s->out);
   });
+}
+
+}  // namespace
+
+void add_predict_commands(CLI::App& cli, int& exit_code) {
+  add_predict_command(cli, exit_code);
+  add_sample_command(cli, exit_code);
 }
 
 }  // namespace rwd::app

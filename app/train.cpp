@@ -21,7 +21,11 @@
 #include <fmt/core.h>
 #include <xtensor/xadapt.hpp>
 
+#include "model_file.hpp"
+#include "npy_files.hpp"
+#include "optimizer_factory.hpp"
 #include "render.hpp"
+#include "vocabulary.hpp"
 
 namespace rwd::app {
 
@@ -30,21 +34,6 @@ namespace fs = std::filesystem;
 namespace {
 
 [[noreturn]] void fail(const std::string& what) { throw Error("train: " + what); }
-
-// ---- files -----------------------------------------------------------------------
-
-}  // namespace
-
-io::NpyArray read_npy(const std::string& path, const std::string& flag) {
-  return io::read_npy(path, flag + " '" + path + "'");
-}
-
-io::NpzEntries read_npz_file(const std::string& path, const std::string& flag) {
-  if (!fs::is_regular_file(path)) fail(flag + " '" + path + "': no such file");
-  return io::read_npz(path);
-}
-
-namespace {
 
 // Draws the loss curve with gnuplot (SVG); returns the plot's path, or empty
 // with `note` saying why there is none.
@@ -73,161 +62,11 @@ struct Data {
   NumericTable table;  // series
 };
 
-
-// An int64 entry holding a string's byte values (train.vocabulary, train.nonlinearity).
-std::string vocabulary_of_entry(const io::NpzEntries& entries, const std::string& name, const std::string& source) {
-  std::string text;
-  for (const std::int64_t code : io::npz_get<std::int64_t>(entries, name, source)) {
-    if (code < 0 || code > 255) fail(source + ": " + name + " holds " + std::to_string(code) + ", not a byte");
-    text += static_cast<char>(static_cast<unsigned char>(code));
-  }
-  return text;
-}
-
 // An int64 entry holding one number (train.step, train.seed).
 std::int64_t scalar_entry(const io::NpzEntries& entries, const std::string& name, const std::string& source) {
   const xt::xarray<std::int64_t> value = io::npz_get<std::int64_t>(entries, name, source);
   if (value.size() != 1) fail(source + ": entry '" + name + "' holds " + std::to_string(value.size()) + " numbers, expected 1");
   return value.flat(0);
-}
-
-
-}  // namespace
-
-Architecture architecture_of(const io::NpzEntries& entries, const std::string& source) {
-  auto it = entries.find("rnn.weight_hh_l0");
-  if (it == entries.end() || it->second.shape.size() != 2)
-    fail(source + ": no 2-D entry 'rnn.weight_hh_l0' (expected weights named as PyTorch's rnn.* and head.*)");
-  Architecture a{};
-  a.hidden = it->second.shape[1];
-  const std::size_t gates = a.hidden ? it->second.shape[0] / a.hidden : 0;
-  if (a.hidden == 0 || it->second.shape[0] % a.hidden || (gates != 1 && gates != 3 && gates != 4))
-    fail(source + ": rnn.weight_hh_l0 has shape " + format_shape(it->second.shape) +
-         ", expected [G·H, H] with G = 1 (rnn), 3 (gru) or 4 (lstm)");
-  a.kind = gates == 1 ? CellKind::rnn : gates == 3 ? CellKind::gru : CellKind::lstm;
-  a.layers = 0;
-  for (auto layer = entries.find("rnn.weight_hh_l0"); layer != entries.end();
-       layer = entries.find("rnn.weight_hh_l" + std::to_string(++a.layers)))
-    if (layer->second.shape != it->second.shape)
-      fail(source + ": " + layer->first + " has shape " + format_shape(layer->second.shape) + ", rnn.weight_hh_l0 " +
-           format_shape(it->second.shape));
-  a.bidirectional = entries.count("rnn.weight_hh_l0_reverse") > 0;
-  a.bias = entries.count("rnn.bias_ih_l0") > 0;
-  if (entries.count("train.nonlinearity")) {
-    const std::string name = vocabulary_of_entry(entries, "train.nonlinearity", source);
-    if (name != "tanh" && name != "relu")
-      fail(source + ": train.nonlinearity is '" + name + "', expected tanh or relu");
-    a.nonlinearity = parse_nonlinearity(name);
-    a.nonlinearity_recorded = true;
-    if (a.kind != CellKind::rnn && a.nonlinearity != nn::Nonlinearity::tanh)
-      fail(source + ": train.nonlinearity is " + name + " for a " + to_string(a.kind) + " (only an rnn has one)");
-  }
-  // Every size comes from an entry that holds data of that size (an empty
-  // [0, 10^12] entry must not size a model of terabytes before the shape checks).
-  const std::size_t features = a.hidden * (a.bidirectional ? 2 : 1);
-  auto head = entries.find("head.weight");
-  if (head == entries.end() || head->second.shape.size() != 2 || head->second.shape[1] != features)
-    fail(source + ": no 2-D entry 'head.weight' of shape [O, " + std::to_string(features) + "]" +
-         (a.bidirectional ? " (bidirectional: both directions' h_t)" : ""));
-  a.output = head->second.shape[0];
-  auto ih = entries.find("rnn.weight_ih_l0");
-  if (ih == entries.end() || ih->second.shape.size() != 2 || ih->second.shape[0] != gates * a.hidden)
-    fail(source + ": no 2-D entry 'rnn.weight_ih_l0' of shape [" + std::to_string(gates * a.hidden) + ", I]");
-  a.input = ih->second.shape[1];
-  if (a.output == 0 || a.input == 0) fail(source + ": 'head.weight' or 'rnn.weight_ih_l0' is empty");
-  a.dtype = it->second.dtype;
-  return a;
-}
-
-template <class T>
-xt::xarray<T> float_array_as(const io::NpyArray& a, const std::string& name, std::string* note) {
-  if (a.dtype == io::dtype_of<T>()) return a.as<T>(name);
-  xt::xarray<T> values;
-  if (a.dtype == io::DType::Float64) values = xt::cast<T>(a.as<double>(name));
-  else if (a.dtype == io::DType::Float32) values = xt::cast<T>(a.as<float>(name));
-  else fail(name + " is " + io::dtype_name(a.dtype) + ", expected float32 or float64");
-  if (note) *note = name + " is " + io::dtype_name(a.dtype) + ", converted to the model's " + io::dtype_name(io::dtype_of<T>());
-  return values;
-}
-template xt::xarray<float> float_array_as<float>(const io::NpyArray&, const std::string&, std::string*);
-template xt::xarray<double> float_array_as<double>(const io::NpyArray&, const std::string&, std::string*);
-
-SequenceModelOptions Architecture::options() const {
-  return SequenceModelOptions{.cell = kind, .input_size = input, .hidden_size = hidden, .output_size = output,
-                              .num_layers = layers, .nonlinearity = nonlinearity, .bias = bias,
-                              .bidirectional = bidirectional};
-}
-
-xt::xarray<std::int64_t> vocabulary_codes(const std::string& vocabulary) {
-  xt::xarray<std::int64_t> codes = xt::zeros<std::int64_t>({vocabulary.size()});
-  for (std::size_t k = 0; k < vocabulary.size(); ++k) codes(k) = static_cast<unsigned char>(vocabulary[k]);
-  return codes;
-}
-
-std::string vocabulary_of(const io::NpzEntries& checkpoint, const std::string& source) {
-  return vocabulary_of_entry(checkpoint, "train.vocabulary", source);
-}
-
-template <class T>
-std::unique_ptr<SequenceModel<T>> load_model(const std::string& path, const std::string& flag) {
-  const io::NpzEntries entries = read_npz_file(path, flag);
-  const std::string source = flag + " '" + path + "'";
-  const Architecture a = architecture_of(entries, source);
-  Generator gen(0);
-  auto model = std::make_unique<SequenceModel<T>>(a.options(), gen);
-  load_parameters(*model, entries, source);
-  return model;
-}
-
-template <class T>
-io::NpzEntries model_file_entries(const SequenceModel<T>& model) {
-  io::NpzEntries entries;
-  for (const auto& [name, value] : nn::state_dict(model)) entries[name] = value;
-  if (model.options().nonlinearity != nn::Nonlinearity::tanh)
-    entries["train.nonlinearity"] = vocabulary_codes(nn::to_string(model.options().nonlinearity));
-  return entries;
-}
-template io::NpzEntries model_file_entries<float>(const SequenceModel<float>&);
-template io::NpzEntries model_file_entries<double>(const SequenceModel<double>&);
-template std::unique_ptr<SequenceModel<float>> load_model<float>(const std::string&, const std::string&);
-template std::unique_ptr<SequenceModel<double>> load_model<double>(const std::string&, const std::string&);
-
-namespace {
-
-template <class T>
-std::unique_ptr<optim::Optimizer<T>> make_optimizer(const TrainConfig& c, const nn::Module<T>& model) {
-  const auto& o = c.optimizer;
-  if (c.momentum && o != "sgd" && o != "rmsprop") fail("--momentum applies to sgd and rmsprop, not " + o);
-  if (c.nesterov && o != "sgd") fail("--nesterov applies to sgd only, not " + o);
-  if (c.eps && o == "sgd") fail("--eps does not apply to sgd");
-  if (c.betas != std::vector<double>{0.9, 0.999} && o != "adam" && o != "adamw")
-    fail("--betas applies to adam and adamw, not " + o);
-  if (c.betas.size() != 2) fail("--betas takes two numbers, e.g. 0.9,0.999");
-  if (o == "sgd") {
-    if (!c.lr) fail("--optimizer sgd needs --lr (PyTorch's SGD has no default learning rate)");
-    return std::make_unique<optim::SGD<T>>(
-        model, optim::SGDOptions{.lr = *c.lr, .momentum = c.momentum.value_or(0),
-                                 .weight_decay = c.weight_decay.value_or(0), .nesterov = c.nesterov});
-  }
-  if (o == "adam" || o == "adamw") {
-    const std::array<double, 2> betas{c.betas[0], c.betas[1]};
-    if (o == "adam")
-      return std::make_unique<optim::Adam<T>>(
-          model, optim::AdamOptions{.lr = c.lr.value_or(1e-3), .betas = betas, .eps = c.eps.value_or(1e-8),
-                                    .weight_decay = c.weight_decay.value_or(0)});
-    return std::make_unique<optim::AdamW<T>>(
-        model, optim::AdamWOptions{.lr = c.lr.value_or(1e-3), .betas = betas, .eps = c.eps.value_or(1e-8),
-                                   .weight_decay = c.weight_decay.value_or(1e-2)});
-  }
-  if (o == "rmsprop")
-    return std::make_unique<optim::RMSprop<T>>(
-        model, optim::RMSpropOptions{.lr = c.lr.value_or(1e-2), .eps = c.eps.value_or(1e-8),
-                                     .weight_decay = c.weight_decay.value_or(0), .momentum = c.momentum.value_or(0)});
-  if (o == "adagrad")
-    return std::make_unique<optim::Adagrad<T>>(
-        model, optim::AdagradOptions{.lr = c.lr.value_or(1e-2), .weight_decay = c.weight_decay.value_or(0),
-                                     .eps = c.eps.value_or(1e-10)});
-  fail("unknown optimizer '" + o + "', expected sgd, adam, adamw, rmsprop or adagrad");
 }
 
 template <class T>
@@ -242,90 +81,102 @@ class Trainer {
   }
 
  private:
+  // A weights file given with --resume or --init, and how errors name it.
+  struct Weights {
+    io::NpzEntries entries;
+    std::string source;
+  };
+
   // Everything that can be wrong with the input is found here, before any write.
   void prepare() {
+    check_flags();
+    if (!c_.input.empty())
+      load_input_files();
+    else
+      load_builtin_data();
+    if (c_.tbptt && data_.task != TaskKind::adding && c_.tbptt >= time_steps())
+      note_ = fmt::format("note: --tbptt {} >= sequence length {}: full BPTT\n", c_.tbptt, time_steps());
+    const std::optional<Weights> weights = read_weights();
+    SequenceModelOptions arch = architecture(weights);
+    check_data_sizes(weights.has_value());
+    build(arch, weights);
+    if (!c_.resume.empty()) restore(*weights);
+    out_dir_ = c_.out_dir;
+    if (fs::exists(out_dir_) && !fs::is_directory(out_dir_))
+      fail("--out-dir '" + c_.out_dir + "' exists and is not a directory");
+  }
+
+  // The flags that are wrong on their own, whatever the data.
+  void check_flags() const {
     if (c_.steps == 0) fail("--steps must be >= 1");
     if (c_.hidden_size == 0) fail("--hidden-size must be >= 1");
     if (c_.num_layers == 0) fail("--num-layers must be >= 1");
     if (!(c_.clip_norm >= 0) || !std::isfinite(c_.clip_norm)) fail("--clip-norm must be a finite number >= 0");
     if (c_.lr && (!std::isfinite(*c_.lr) || *c_.lr < 0)) fail(fmt::format("--lr must be finite and >= 0, got {}", *c_.lr));
     if (c_.checkpoint_every == 0) fail("--checkpoint-every must be >= 1");
+  }
 
-    if (!c_.input.empty()) {
-      if (!c_.task_flags_given.empty())
-        fail(c_.task_flags_given.front() + " applies to the built-in tasks; with --input every step is one pass over "
-             "the whole [T, B, I] array, in its dtype");
-      data_.task = TaskKind::files;
-      load_files();
-      team_.check_batch(data_.fixed.x.shape()[1]);
-      data_.whole = data_.fixed;
-      data_.fixed = team_.shard(data_.fixed);  // this process's slice of the batch axis
+  // --input/--target: the whole data set, this process's slice of its batch axis.
+  void load_input_files() {
+    if (!c_.task_flags_given.empty())
+      fail(c_.task_flags_given.front() + " applies to the built-in tasks; with --input every step is one pass over "
+           "the whole [T, B, I] array, in its dtype");
+    data_.task = TaskKind::files;
+    load_files();
+    team_.check_batch(data_.fixed.x.shape()[1]);
+    data_.whole = data_.fixed;
+    data_.fixed = team_.shard(data_.fixed);  // this process's slice of the batch axis
+  }
+
+  // A built-in task, --text or --csv: batches drawn per step from the seed.
+  void load_builtin_data() {
+    if (!c_.target.empty()) fail("--target needs --input");
+    if (c_.loss != "mse") fail("--loss applies to --input/--target data; the built-in tasks define their own");
+    if (c_.batch_size == 0) fail("--batch-size must be >= 1");
+    team_.check_batch(c_.batch_size);
+    if (c_.seq_len < 2) fail("--seq-len must be >= 2");
+    const bool task_given = std::find(c_.task_flags_given.begin(), c_.task_flags_given.end(), "--task") !=
+                            c_.task_flags_given.end();
+    if (!c_.text.empty() && !c_.csv.empty()) fail("--text and --csv exclude each other");
+    if (task_given && (!c_.text.empty() || !c_.csv.empty()))
+      fail(std::string(c_.text.empty() ? "--csv" : "--text") + " is the data: drop --task " + c_.task);
+    if (!c_.text.empty()) {
+      load_chars(read_text_file(c_.text, "--text"), "--text '" + c_.text + "'");
+    } else if (!c_.csv.empty()) {
+      load_series();
+    } else if (c_.task == "reber") {
+      // 2000 strings (~ 24000 characters) from the seed: far more windows than a run draws.
+      load_chars(embedded_reber_text(c_.seed, 2000), "the Reber text");
     } else {
-      if (!c_.target.empty()) fail("--target needs --input");
-      if (c_.loss != "mse") fail("--loss applies to --input/--target data; the built-in tasks define their own");
-      if (c_.batch_size == 0) fail("--batch-size must be >= 1");
-      team_.check_batch(c_.batch_size);
-      if (c_.seq_len < 2) fail("--seq-len must be >= 2");
-      const bool task_given = std::find(c_.task_flags_given.begin(), c_.task_flags_given.end(), "--task") !=
-                              c_.task_flags_given.end();
-      if (!c_.text.empty() && !c_.csv.empty()) fail("--text and --csv exclude each other");
-      if (task_given && (!c_.text.empty() || !c_.csv.empty()))
-        fail(std::string(c_.text.empty() ? "--csv" : "--text") + " is the data: drop --task " + c_.task);
-      if (!c_.text.empty()) {
-        load_chars(read_text_file(c_.text, "--text"), "--text '" + c_.text + "'");
-      } else if (!c_.csv.empty()) {
-        load_series();
-      } else if (c_.task == "reber") {
-        // 2000 strings (~ 24000 characters) from the seed: far more windows than a run draws.
-        load_chars(embedded_reber_text(c_.seed, 2000), "the Reber text");
-      } else {
-        data_.task = c_.task == "adding" ? TaskKind::adding : TaskKind::sine;
-        data_.input_size = data_.task == TaskKind::adding ? 2 : 1;
-      }
-      if (data_.task == TaskKind::adding && c_.tbptt)
-        fail("--tbptt does not apply to the adding task (its only loss is at the last step)");
+      data_.task = c_.task == "adding" ? TaskKind::adding : TaskKind::sine;
+      data_.input_size = data_.task == TaskKind::adding ? 2 : 1;
     }
-    if (c_.tbptt && data_.task != TaskKind::adding && c_.tbptt >= time_steps())
-      note_ = fmt::format("note: --tbptt {} >= sequence length {}: full BPTT\n", c_.tbptt, time_steps());
+    if (data_.task == TaskKind::adding && c_.tbptt)
+      fail("--tbptt does not apply to the adding task (its only loss is at the last step)");
+  }
 
-    // Architecture: from the weights file when there is one.
-    std::optional<io::NpzEntries> weights;
-    std::string weights_source;
+  // The --resume checkpoint or the --init weights, if either is given.
+  std::optional<Weights> read_weights() const {
     if (!c_.resume.empty()) {
       if (!c_.init.empty()) fail("--init and --resume exclude each other (a checkpoint holds the weights)");
-      weights = read_npz_file(c_.resume, "--resume");
-      weights_source = "--resume '" + c_.resume + "'";
-      if (!weights->count("train.step")) fail(weights_source + ": no 'train.step' entry: not a rewind checkpoint");
-    } else if (!c_.init.empty()) {
-      weights = read_npz_file(c_.init, "--init");
-      weights_source = "--init '" + c_.init + "'";
+      Weights w{read_npz_file(c_.resume, "--resume"), "--resume '" + c_.resume + "'"};
+      if (!w.entries.count("train.step")) fail(w.source + ": no 'train.step' entry: not a rewind checkpoint");
+      return w;
     }
+    if (!c_.init.empty()) return Weights{read_npz_file(c_.init, "--init"), "--init '" + c_.init + "'"};
+    return std::nullopt;
+  }
+
+  // The model's architecture: the flags', or the weights file's where there is one
+  // (flags the user typed must agree with it). Sizes from the data come in build().
+  SequenceModelOptions architecture(const std::optional<Weights>& weights) {
     SequenceModelOptions arch{.cell = parse_cell_kind(c_.model)};
-    CellKind& kind = arch.cell;
-    std::size_t hidden = c_.hidden_size, layers = c_.num_layers;
+    arch.hidden_size = c_.hidden_size, arch.num_layers = c_.num_layers;
     LayerFlags layer = c_.layer;  // the layer flags the model gets (the weights file's where it has them)
     if (weights) {
-      const Architecture a = architecture_of(*weights, weights_source);
-      if (c_.explicit_model && a.kind != kind)
-        fail(weights_source + " holds a " + to_string(a.kind) + " model, but --model is " + c_.model);
-      if (c_.explicit_hidden && a.hidden != hidden)
-        fail(fmt::format("{} has hidden size {}, but --hidden-size is {}", weights_source, a.hidden, hidden));
-      if (c_.explicit_layers && a.layers != layers)
-        fail(fmt::format("{} has {} layers, but --num-layers is {}", weights_source, a.layers, layers));
-      if (c_.output_size && a.output != *c_.output_size)
-        fail(fmt::format("{} has {} outputs (head.weight), but --output-size is {}", weights_source, a.output,
-                         *c_.output_size));
-      if (a.input != data_.input_size)
-        fail(fmt::format("{} takes {} input features (weight_ih_l0), the data have {}", weights_source, a.input,
-                         data_.input_size));
-      if (c_.layer.bidirectional && !a.bidirectional)
-        fail(weights_source + " holds a unidirectional model (no rnn.weight_hh_l0_reverse), but --bidirectional is given");
-      if (c_.layer.no_bias && a.bias)
-        fail(weights_source + " has recurrent biases (rnn.bias_ih_l0), but --no-bias is given");
-      if (c_.explicit_nonlinearity && a.nonlinearity_recorded && c_.layer.nonlinearity != nn::to_string(a.nonlinearity))
-        fail(fmt::format("{} holds a {} rnn (train.nonlinearity), but --nonlinearity is {}", weights_source,
-                         nn::to_string(a.nonlinearity), c_.layer.nonlinearity));
-      kind = a.kind, hidden = a.hidden, layers = a.layers;
+      const Architecture a = architecture_of(weights->entries, weights->source);
+      check_flags_against(a, arch.cell, weights->source);
+      arch.cell = a.kind, arch.hidden_size = a.hidden, arch.num_layers = a.layers;
       layer.bidirectional = a.bidirectional, layer.no_bias = !a.bias;
       if (a.nonlinearity_recorded) layer.nonlinearity = nn::to_string(a.nonlinearity);
       if (data_.task == TaskKind::files && data_.cross_entropy) data_.output_size = a.output;
@@ -333,11 +184,39 @@ class Trainer {
     try {
       apply_layer_flags(layer, arch);  // --nonlinearity relu for an lstm/gru: refused
     } catch (const Error& e) {
-      fail(std::string(e.what()) + (weights && !c_.explicit_model ? " (the model of " + weights_source + ")" : ""));
+      fail(std::string(e.what()) + (weights && !c_.explicit_model ? " (the model of " + weights->source + ")" : ""));
     }
     if (arch.bidirectional && c_.tbptt)
       fail("--tbptt does not apply to a bidirectional model (its reverse direction reads the whole sequence first)");
-    // rewind grads' size flags, optional: they must say what the data say
+    return arch;
+  }
+
+  // The architecture flags the user typed (`kind`: --model's) against the weights file's.
+  void check_flags_against(const Architecture& a, CellKind kind, const std::string& weights_source) const {
+    if (c_.explicit_model && a.kind != kind)
+      fail(weights_source + " holds a " + to_string(a.kind) + " model, but --model is " + c_.model);
+    if (c_.explicit_hidden && a.hidden != c_.hidden_size)
+      fail(fmt::format("{} has hidden size {}, but --hidden-size is {}", weights_source, a.hidden, c_.hidden_size));
+    if (c_.explicit_layers && a.layers != c_.num_layers)
+      fail(fmt::format("{} has {} layers, but --num-layers is {}", weights_source, a.layers, c_.num_layers));
+    if (c_.output_size && a.output != *c_.output_size)
+      fail(fmt::format("{} has {} outputs (head.weight), but --output-size is {}", weights_source, a.output,
+                       *c_.output_size));
+    if (a.input != data_.input_size)
+      fail(fmt::format("{} takes {} input features (weight_ih_l0), the data have {}", weights_source, a.input,
+                       data_.input_size));
+    if (c_.layer.bidirectional && !a.bidirectional)
+      fail(weights_source + " holds a unidirectional model (no rnn.weight_hh_l0_reverse), but --bidirectional is given");
+    if (c_.layer.no_bias && a.bias)
+      fail(weights_source + " has recurrent biases (rnn.bias_ih_l0), but --no-bias is given");
+    if (c_.explicit_nonlinearity && a.nonlinearity_recorded && c_.layer.nonlinearity != nn::to_string(a.nonlinearity))
+      fail(fmt::format("{} holds a {} rnn (train.nonlinearity), but --nonlinearity is {}", weights_source,
+                       nn::to_string(a.nonlinearity), c_.layer.nonlinearity));
+  }
+
+  // rewind grads' size flags, optional: they must say what the data say; and
+  // every class index must have an output.
+  void check_data_sizes(bool has_weights) {
     if (c_.input_size && *c_.input_size != data_.input_size)
       fail(fmt::format("--input-size is {}, but the data have {} input features per step", *c_.input_size,
                        data_.input_size));
@@ -351,45 +230,47 @@ class Trainer {
       for (auto cls : data_.fixed.classes)
         if (cls < 0 || static_cast<std::size_t>(cls) >= data_.output_size)
           fail(fmt::format("--target: class {} outside [0, {}) (the number of outputs{})", cls, data_.output_size,
-                           weights ? " of head.weight" : ", the largest class + 1"));
+                           has_weights ? " of head.weight" : ", the largest class + 1"));
     }
+  }
 
+  // The model (from the seed, or the weights file's values) and its optimizer.
+  void build(SequenceModelOptions arch, const std::optional<Weights>& weights) {
     Generator gen(c_.seed);
-    arch.input_size = data_.input_size, arch.hidden_size = hidden, arch.output_size = data_.output_size;
-    arch.num_layers = layers, arch.checkpoint_segment = c_.checkpoint_segment;
+    arch.input_size = data_.input_size, arch.output_size = data_.output_size;
+    arch.checkpoint_segment = c_.checkpoint_segment;
     model_ = std::make_unique<SequenceModel<T>>(arch, gen);
-    if (weights) load_parameters(*model_, *weights, weights_source);
+    if (weights) load_parameters(*model_, weights->entries, weights->source);
     optimizer_ = make_optimizer<T>(c_, *model_);
     params_ = model_->parameters();
+  }
 
-    if (!c_.resume.empty()) {
-      const auto& w = *weights;
-      optim::StateDict state;
-      for (const auto& [name, array] : w)
-        if (name.rfind("optimizer.", 0) == 0) state[name.substr(10)] = array.template as<double>(name);
-      if (state.empty()) fail(weights_source + ": no optimizer state in the checkpoint");
-      optimizer_->load_state_dict(state);
-      start_step_ = static_cast<std::size_t>(scalar_entry(w, "train.step", weights_source));
-      const xt::xarray<double> losses = io::npz_get<double>(w, "train.losses", weights_source);
-      const xt::xarray<double> norms = io::npz_get<double>(w, "train.grad_norms", weights_source);
-      losses_.assign(losses.begin(), losses.end());
-      grad_norms_.assign(norms.begin(), norms.end());
-      if (losses_.size() != start_step_ || norms.size() != start_step_)
-        fail(weights_source + ": the loss history does not match train.step");
-      const auto seed = static_cast<std::uint64_t>(scalar_entry(w, "train.seed", weights_source));
-      if (seed != c_.seed)
-        fail(fmt::format("{} was trained with --seed {}, got --seed {} (the data would differ)", weights_source, seed,
-                         c_.seed));
-      if (data_.task == TaskKind::chars &&
-          (!w.count("train.vocabulary") ||
-           vocabulary_of(w, weights_source) != data_.corpus.vocabulary))
-        fail(weights_source + ": its vocabulary differs from this text's (resume on the same text)");
-      if (start_step_ >= c_.steps)
-        fail(fmt::format("{} is at step {}, nothing to do for --steps {}", weights_source, start_step_, c_.steps));
-    }
-    out_dir_ = c_.out_dir;
-    if (fs::exists(out_dir_) && !fs::is_directory(out_dir_))
-      fail("--out-dir '" + c_.out_dir + "' exists and is not a directory");
+  // --resume: the optimizer's state, the step reached and the history so far,
+  // from a checkpoint that must belong to this run (seed, text, steps left).
+  void restore(const Weights& weights) {
+    const io::NpzEntries& w = weights.entries;
+    const std::string& weights_source = weights.source;
+    optim::StateDict state;
+    for (const auto& [name, array] : w)
+      if (name.rfind("optimizer.", 0) == 0) state[name.substr(10)] = array.template as<double>(name);
+    if (state.empty()) fail(weights_source + ": no optimizer state in the checkpoint");
+    optimizer_->load_state_dict(state);
+    start_step_ = static_cast<std::size_t>(scalar_entry(w, "train.step", weights_source));
+    const xt::xarray<double> losses = io::npz_get<double>(w, "train.losses", weights_source);
+    const xt::xarray<double> norms = io::npz_get<double>(w, "train.grad_norms", weights_source);
+    losses_.assign(losses.begin(), losses.end());
+    grad_norms_.assign(norms.begin(), norms.end());
+    if (losses_.size() != start_step_ || norms.size() != start_step_)
+      fail(weights_source + ": the loss history does not match train.step");
+    const auto seed = static_cast<std::uint64_t>(scalar_entry(w, "train.seed", weights_source));
+    if (seed != c_.seed)
+      fail(fmt::format("{} was trained with --seed {}, got --seed {} (the data would differ)", weights_source, seed,
+                       c_.seed));
+    if (data_.task == TaskKind::chars &&
+        (!w.count("train.vocabulary") || vocabulary_of(w, weights_source) != data_.corpus.vocabulary))
+      fail(weights_source + ": its vocabulary differs from this text's (resume on the same text)");
+    if (start_step_ >= c_.steps)
+      fail(fmt::format("{} is at step {}, nothing to do for --steps {}", weights_source, start_step_, c_.steps));
   }
 
   // Next-character prediction on `text`: one-hot inputs, one class per character.
@@ -594,17 +475,41 @@ class Trainer {
     }
   }
 
+  // The first lines of output: what trains on what, and the --tbptt note.
+  void print_start() const {
+    fmt::print("training a {} ({}) on {} with {}: steps {}..{}{}{}\n", to_string(model_->kind()), describe_layer(),
+               data_name(), optimizer_->name(), start_step_ + 1, c_.steps,
+               c_.tbptt ? fmt::format(", truncated BPTT k={}", c_.tbptt) : "",
+               team_.size() > 1 ? fmt::format(", {} processes", team_.size()) : "");
+    fmt::print("{}", note_);
+  }
+
+  // Rank 0 after the last step: the loss history, --save, the plot, what was
+  // written, and --diagnose.
+  void finish(TrainSummary& summary) {
+    write_csv();
+    summary.csv = out_dir_ / "loss.csv";
+    summary.checkpoint = out_dir_ / "checkpoint.npz";
+    if (!c_.save.empty()) io::write_npz(c_.save, model_file_entries(*model_));
+    std::string note;
+    summary.plot = plot_losses(summary.csv, out_dir_, note);
+    fmt::print("loss {:.6g} -> {:.6g} over {} steps in {:.2f} s ({:.1f} steps/s)\n", losses_.front(), losses_.back(),
+               losses_.size(), summary.seconds, double(summary.steps_run) / std::max(summary.seconds, 1e-9));
+    fmt::print("wrote {} (loss history), {} (weights, optimizer state, step){}\n", summary.csv.string(),
+               summary.checkpoint.string(), c_.save.empty() ? "" : ", " + c_.save + " (final weights)");
+    if (!summary.plot.empty())
+      fmt::print("plot: {}\n", summary.plot.string());
+    else
+      fmt::print("{}\n", note);
+    if (c_.diagnose) diagnose();
+  }
+
   TrainSummary loop(const std::function<void(SequenceModel<T>&)>& after) {
     const bool lead = team_.leader();  // under mpirun, rank 0 alone prints and writes files
     if (lead) fs::create_directories(out_dir_);
     tty_ = ::isatty(::fileno(stdout)) != 0;
     const std::size_t log_every = c_.log_every ? c_.log_every : std::max<std::size_t>(1, c_.steps / 10);
-    if (lead)
-      fmt::print("training a {} ({}) on {} with {}: steps {}..{}{}{}\n", to_string(model_->kind()), describe_layer(),
-               data_name(), optimizer_->name(), start_step_ + 1, c_.steps,
-               c_.tbptt ? fmt::format(", truncated BPTT k={}", c_.tbptt) : "",
-               team_.size() > 1 ? fmt::format(", {} processes", team_.size()) : "");
-    if (lead) fmt::print("{}", note_);
+    if (lead) print_start();
     std::fflush(stdout);
     const auto start = std::chrono::steady_clock::now();
     auto last_print = start;
@@ -628,25 +533,7 @@ class Trainer {
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     summary.steps_run = c_.steps - start_step_;
     summary.losses = losses_;
-    if (!lead) {
-      if (after) after(*model_);
-      return summary;
-    }
-    write_csv();
-    summary.csv = out_dir_ / "loss.csv";
-    summary.checkpoint = out_dir_ / "checkpoint.npz";
-    if (!c_.save.empty()) io::write_npz(c_.save, model_file_entries(*model_));
-    std::string note;
-    summary.plot = plot_losses(summary.csv, out_dir_, note);
-    fmt::print("loss {:.6g} -> {:.6g} over {} steps in {:.2f} s ({:.1f} steps/s)\n", losses_.front(), losses_.back(),
-               losses_.size(), summary.seconds, double(summary.steps_run) / std::max(summary.seconds, 1e-9));
-    fmt::print("wrote {} (loss history), {} (weights, optimizer state, step){}\n", summary.csv.string(),
-               summary.checkpoint.string(), c_.save.empty() ? "" : ", " + c_.save + " (final weights)");
-    if (!summary.plot.empty())
-      fmt::print("plot: {}\n", summary.plot.string());
-    else
-      fmt::print("{}\n", note);
-    if (c_.diagnose) diagnose();
+    if (lead) finish(summary);
     if (after) after(*model_);
     return summary;
   }

@@ -61,39 +61,6 @@ struct Diverged : Error {
   using Error::Error;
 };
 
-// What a weights file (rnn.*, head.*) says about the architecture: the
-// weights' names and shapes, and "train.nonlinearity" (the name's bytes, int64)
-// which rewind train writes for a relu RNN -- absent, tanh, PyTorch's default.
-struct Architecture {
-  CellKind kind;
-  std::size_t input, hidden, layers, output;
-  io::DType dtype;
-  bool bidirectional = false;  // rnn.weight_hh_l0_reverse is there
-  bool bias = true;            // rnn.bias_ih_l0 is there
-  nn::Nonlinearity nonlinearity = nn::Nonlinearity::tanh;
-  bool nonlinearity_recorded = false;  // the file says (else it is tanh by default)
-  SequenceModelOptions options() const;
-};
-Architecture architecture_of(const io::NpzEntries& entries, const std::string& source);
-// A whole .npy file / .npz archive; errors name `flag` and the path.
-io::NpyArray read_npy(const std::string& path, const std::string& flag);
-io::NpzEntries read_npz_file(const std::string& path, const std::string& flag);
-// A character model's vocabulary as stored in its checkpoint ("train.vocabulary":
-// the characters' byte values, int64), and back; errors name `source`.
-xt::xarray<std::int64_t> vocabulary_codes(const std::string& vocabulary);
-std::string vocabulary_of(const io::NpzEntries& checkpoint, const std::string& source);
-// A float32 or float64 array as T's values; `note` (if not null) is set to one
-// line saying so when it had the other dtype. Anything else throws, naming `name`.
-template <class T>
-xt::xarray<T> float_array_as(const io::NpyArray& a, const std::string& name, std::string* note);
-// A model's weights as rewind train writes them (checkpoint, --save): the
-// state dict, and "train.nonlinearity" for a relu RNN.
-template <class T>
-io::NpzEntries model_file_entries(const SequenceModel<T>& model);
-// The model stored in a weights file or checkpoint (T must be its dtype).
-template <class T>
-std::unique_ptr<SequenceModel<T>> load_model(const std::string& path, const std::string& flag);
-
 // Trains; `after` (optional) sees the trained model (double runs only). Throws
 // rwd::Error on bad input before writing anything. `team` (optional): the
 // processes training together under mpirun (app/distributed.hpp); alone without it.

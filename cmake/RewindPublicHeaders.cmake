@@ -10,6 +10,7 @@
 #   autograd/vector_math.hpp   xsimd kernels of the fused steps
 #   autograd/node.hpp          the record behind a Tensor (the engine's own)
 #   autograd/tape_memory.hpp   the per-thread pools behind nodes and arrays
+#   nn/elman_parameter_names.hpp  PyTorch names -> the Elman reference's U, W, b, V, c (the gradient reports)
 # A public header may include only public headers: tests/install_consumer
 # checks that against the installed tree.
 set(REWIND_PUBLIC_HEADERS

@@ -191,6 +191,89 @@ UnrollResult<T> checkpointed_direction(const std::string& name, const std::share
   return {std::move(output), std::move(state), {}};
 }
 
+// `input` [T, B, I] time-major, whatever the caller's layout (batch_first, or
+// an unbatched [T, I]); checks its rank, input_size and that it is not empty.
+template <class T>
+Tensor<T> time_major(const std::string& name, const RecurrentOptions& options, const Tensor<T>& input) {
+  if (!input.defined() || (input.dim() != 2 && input.dim() != 3))
+    throw Error(name + ": expected a 3-D input [" + (options.batch_first ? "batch, time" : "time, batch") +
+                ", input_size] or a 2-D unbatched one [time, input_size], got shape " +
+                format_shape(input));
+  const bool batched = input.dim() == 3;
+  if (input.size(-1) != options.input_size)
+    throw Error(name + ": input has inconsistent input_size: got " + std::to_string(input.size(-1)) +
+                ", expected " + std::to_string(options.input_size));
+  const Tensor<T> x = !batched ? unsqueeze(input, 1) : options.batch_first ? transpose(input, 0, 1) : input;
+  if (x.size(0) == 0 || x.size(1) == 0)
+    throw Error(name + ": input of shape " + format_shape(input.shape()) + " has no time steps or no sequences");
+  return x;
+}
+
+// Each given initial state as `cells` blocks [B, size], one per cell
+// (initial[k] empty when state k was not given: it starts at zeros).
+template <class T>
+std::vector<std::vector<Tensor<T>>> initial_blocks(const std::string& name, const RecurrentState<T>& initial_state,
+                                                   const std::vector<std::size_t>& sizes, std::size_t cells,
+                                                   std::size_t batch, bool batched) {
+  if (initial_state.size() > sizes.size())
+    throw Error(name + ": got " + std::to_string(initial_state.size()) + " initial state tensors, the cell has " +
+                std::to_string(sizes.size()));
+  std::vector<std::vector<Tensor<T>>> initial(sizes.size());
+  for (std::size_t k = 0; k < initial_state.size(); ++k) {
+    if (!initial_state[k].defined()) continue;
+    const Shape expected = batched ? Shape{cells, batch, sizes[k]} : Shape{cells, sizes[k]};
+    if (initial_state[k].shape() != expected)
+      throw Error(name + ": " + state_name(k) + " has shape " + format_shape(initial_state[k].shape()) +
+                  ", expected " + format_shape(expected));
+    initial[k] = row_blocks(reshape(initial_state[k], {cells * batch, sizes[k]}), batch);
+  }
+  return initial;
+}
+
+// Cell j's starting state: its block of each given initial state, else zeros.
+template <class T>
+RecurrentState<T> starting_state(const std::vector<std::vector<Tensor<T>>>& initial,
+                                 const std::vector<std::size_t>& sizes, std::size_t j, std::size_t batch) {
+  RecurrentState<T> state(sizes.size());
+  for (std::size_t k = 0; k < sizes.size(); ++k)
+    state[k] = initial[k].empty() ? zeros<T>({batch, sizes[k]}) : initial[k][j];
+  return state;
+}
+
+// One layer in one direction over `layer_input` [T, B, ·]: checkpointed in
+// segments with options.checkpoint_segment, else every step on the tape.
+template <class T>
+UnrollResult<T> unroll_layer(const std::string& name, const RecurrentOptions& options,
+                             const std::shared_ptr<RecurrentCell<T>>& cell, const Tensor<T>& layer_input,
+                             RecurrentState<T> state, const std::vector<Tensor<T>>& masks,
+                             const std::vector<std::size_t>& lengths, bool reverse) {
+  const std::size_t segment = options.checkpoint_segment;
+  if (segment == 0) return run_direction(name, *cell, layer_input, std::move(state), masks, lengths, reverse, options.fused);
+  const std::size_t rows = layer_input.size(0) * layer_input.size(1);
+  return checkpointed_direction(name, cell, reshape(layer_input, {rows, layer_input.size(-1)}), std::move(state), masks,
+                                lengths, reverse, options.fused, segment);
+}
+
+// The last layer's output [T, B, D·H] in the caller's layout, and the final
+// states [L·D, B, size] (or [L·D, size] unbatched) from finals[k][cell].
+template <class T>
+RecurrentOutput<T> recurrent_output(const RecurrentOptions& options, const Tensor<T>& last_output,
+                                    const std::vector<std::vector<Tensor<T>>>& finals,
+                                    const std::vector<std::size_t>& sizes, bool batched) {
+  const std::size_t steps = last_output.size(0), batch = last_output.size(1), cells = finals[0].size();
+  RecurrentOutput<T> result;
+  const std::size_t features = (options.bidirectional ? 2 : 1) * options.hidden_size;
+  result.output = reshape(last_output, {steps, batch, features});
+  if (!batched)
+    result.output = squeeze(result.output, 1);
+  else if (options.batch_first)
+    result.output = transpose(result.output, 0, 1);
+  for (std::size_t k = 0; k < sizes.size(); ++k)
+    result.final_state.push_back(
+        reshape(concat(finals[k], 0), batched ? Shape{cells, batch, sizes[k]} : Shape{cells, sizes[k]}));
+  return result;
+}
+
 }  // namespace
 
 template <class T>
@@ -250,35 +333,13 @@ const RecurrentCell<T>& Recurrent<T>::cell(std::size_t layer, bool reverse) cons
 template <class T>
 RecurrentOutput<T> Recurrent<T>::forward(const Tensor<T>& input, const RecurrentState<T>& initial_state,
                                          const std::vector<std::size_t>& lengths) {
-  if (!input.defined() || (input.dim() != 2 && input.dim() != 3))
-    throw Error(name_ + ": expected a 3-D input [" + (options_.batch_first ? "batch, time" : "time, batch") +
-                ", input_size] or a 2-D unbatched one [time, input_size], got shape " +
-                format_shape(input));
+  const Tensor<T> x = time_major(name_, options_, input);
   const bool batched = input.dim() == 3;
-  if (input.size(-1) != options_.input_size)
-    throw Error(name_ + ": input has inconsistent input_size: got " + std::to_string(input.size(-1)) +
-                ", expected " + std::to_string(options_.input_size));
-  // x [T, B, I], time-major whatever the caller's layout.
-  const Tensor<T> x = !batched ? unsqueeze(input, 1) : options_.batch_first ? transpose(input, 0, 1) : input;
   const std::size_t steps = x.size(0), batch = x.size(1);
-  if (steps == 0 || batch == 0)
-    throw Error(name_ + ": input of shape " + format_shape(input.shape()) + " has no time steps or no sequences");
-
-  const std::size_t directions = num_directions(), layers = options_.num_layers, hidden = options_.hidden_size;
+  const std::size_t directions = num_directions(), layers = options_.num_layers;
   const std::vector<std::size_t> sizes = cells_[0]->state_sizes();
-  if (initial_state.size() > sizes.size())
-    throw Error(name_ + ": got " + std::to_string(initial_state.size()) + " initial state tensors, the cell has " +
-                std::to_string(sizes.size()));
-  // Each given initial state as L·D blocks [B, size], one per cell.
-  std::vector<std::vector<Tensor<T>>> initial(sizes.size());
-  for (std::size_t k = 0; k < initial_state.size(); ++k) {
-    if (!initial_state[k].defined()) continue;
-    const Shape expected = batched ? Shape{layers * directions, batch, sizes[k]} : Shape{layers * directions, sizes[k]};
-    if (initial_state[k].shape() != expected)
-      throw Error(name_ + ": " + state_name(k) + " has shape " + format_shape(initial_state[k].shape()) +
-                  ", expected " + format_shape(expected));
-    initial[k] = row_blocks(reshape(initial_state[k], {layers * directions * batch, sizes[k]}), batch);
-  }
+  const std::vector<std::vector<Tensor<T>>> initial =
+      initial_blocks(name_, initial_state, sizes, layers * directions, batch, batched);
   const std::vector<Tensor<T>> masks = step_masks<T>(name_, lengths, steps, batch);
   if (options_.retain_step_grads && options_.checkpoint_segment > 0)
     throw Error(name_ + ": retain_step_grads needs every step on the tape; it cannot be used with checkpoint_segment");
@@ -293,17 +354,8 @@ RecurrentOutput<T> Recurrent<T>::forward(const Tensor<T>& input, const Recurrent
     std::vector<Tensor<T>> direction_outputs;
     for (std::size_t direction = 0; direction < directions; ++direction) {
       const std::size_t j = layer * directions + direction;
-      const RecurrentCell<T>& cell = *cells_[j];
-      RecurrentState<T> state(sizes.size());
-      for (std::size_t k = 0; k < sizes.size(); ++k)
-        state[k] = initial[k].empty() ? zeros<T>({batch, sizes[k]}) : initial[k][j];
-      const std::size_t segment = options_.checkpoint_segment;
-      UnrollResult<T> result =
-          segment > 0 ? checkpointed_direction(name_, cells_[j], reshape(layer_input, {steps * batch, layer_input.size(-1)}),
-                                               std::move(state), masks, lengths, direction == 1, options_.fused,
-                                               segment)
-                      : run_direction(name_, cell, layer_input, std::move(state), masks, lengths, direction == 1,
-                                      options_.fused);
+      UnrollResult<T> result = unroll_layer(name_, options_, cells_[j], layer_input,
+                                            starting_state(initial, sizes, j, batch), masks, lengths, direction == 1);
       if (options_.retain_step_grads) {
         for (auto& step : result.steps)
           for (auto& tensor : step)
@@ -317,17 +369,7 @@ RecurrentOutput<T> Recurrent<T>::forward(const Tensor<T>& input, const Recurrent
     if (layer + 1 < layers && this->is_training() && options_.dropout > 0)
       layer_input = layer_input * Tensor<T>(dropout_mask<T>(layer_input.shape(), options_.dropout, *generator_));
   }
-
-  RecurrentOutput<T> result;
-  result.output = reshape(layer_input, {steps, batch, directions * hidden});
-  if (!batched)
-    result.output = squeeze(result.output, 1);
-  else if (options_.batch_first)
-    result.output = transpose(result.output, 0, 1);
-  for (std::size_t k = 0; k < sizes.size(); ++k)
-    result.final_state.push_back(reshape(concat(finals[k], 0), batched ? Shape{layers * directions, batch, sizes[k]}
-                                                                        : Shape{layers * directions, sizes[k]}));
-  return result;
+  return recurrent_output(options_, layer_input, finals, sizes, batched);
 }
 
 template <class T>

@@ -62,6 +62,70 @@ Tensor<T> time_major(const Tensor<T>& input, const RecurrentOptions& options) {
   return options.batch_first ? transpose(input.detach(), 0, 1) : input.detach();
 }
 
+// The model's options for its twin: every step's state kept, none recomputed.
+template <class T>
+RecurrentOptions twin_options(const Recurrent<T>& model, const char* op) {
+  RecurrentOptions options = model.options();
+  if (options.dropout > 0 && options.num_layers > 1 && model.is_training())
+    throw Error(std::string(op) + ": dropout is active (call eval() first): the twin layer would draw other masks");
+  options.retain_step_grads = true;
+  options.checkpoint_segment = 0;
+  return options;
+}
+
+// The state before a direction's first step: its row of each given initial
+// state ([cells, B, size]), else the cell's zeros.
+template <class T>
+RecurrentState<T> first_state(const RecurrentCell<T>& cell, const RecurrentState<T>& initial, std::size_t row,
+                              std::size_t cells, std::size_t batch) {
+  const RecurrentState<T> zero = cell.zero_state(batch);
+  RecurrentState<T> s;
+  for (std::size_t k = 0; k < zero.size(); ++k)
+    s.push_back(k < initial.size() && initial[k].defined()
+                    ? reshape(slice(reshape(initial[k], {cells, batch, zero[k].size(1)}), 0, row, row + 1),
+                              {batch, zero[k].size(1)})
+                    : zero[k]);
+  return s;
+}
+
+// One layer and direction (r.layer, r.reverse; cell `row` of `cells`): the
+// twin's dL/dh_t (and dL/dc_t), and each step's state before and projected
+// input. Returns the twin's state after every step, in time order.
+template <class T>
+std::vector<RecurrentState<T>> direction_steps(LayerStepGradients<T>& r, const Recurrent<T>& twin,
+                                               const RecurrentCell<T>& cell, const Tensor<T>& layer_input,
+                                               const RecurrentState<T>& initial, std::size_t row, std::size_t cells) {
+  StepGradients<T> grads = twin.step_gradients(r.layer, r.reverse);
+  r.h = std::move(grads.h);
+  r.c = std::move(grads.c);
+  std::vector<RecurrentState<T>> states = twin.step_states(r.layer, r.reverse);
+  const std::size_t steps = layer_input.size(0), batch = layer_input.size(1);
+  for (std::size_t t = 0; t < steps; ++t) {
+    // before step t: the state of the step before in this direction's order, or the initial state
+    const bool first = r.reverse ? t + 1 == steps : t == 0;
+    if (!first)
+      r.state_before.push_back(states[r.reverse ? t + 1 : t - 1]);
+    else
+      r.state_before.push_back(first_state(cell, initial, row, cells, batch));
+    const Tensor<T> x_t = reshape(slice(layer_input, 0, t, t + 1), {batch, layer_input.size(2)});
+    r.projected_input.push_back(cell.project_input(x_t));
+  }
+  return states;
+}
+
+// The next layer's input [T, B, D·H]: the directions' h_t side by side.
+template <class T>
+Tensor<T> next_layer_input(const std::vector<std::vector<RecurrentState<T>>>& states, std::size_t steps) {
+  const std::size_t D = states.size();
+  std::vector<Tensor<T>> rows;
+  for (std::size_t t = 0; t < steps; ++t) {
+    std::vector<Tensor<T>> h;
+    for (std::size_t d = 0; d < D; ++d) h.push_back(states[d][t][0]);
+    rows.push_back(D == 1 ? h[0] : concat(h, 1));
+  }
+  return stack(rows, 0);
+}
+
 }  // namespace
 
 template <class T>
@@ -70,11 +134,7 @@ std::vector<LayerStepGradients<T>> step_gradients(
     const std::type_identity_t<std::function<Tensor<T>(const Tensor<T>& output)>>& loss) {
   const char* op = "step_gradients";
   if (!loss) throw Error(std::string(op) + ": no loss function given");
-  RecurrentOptions options = model.options();
-  if (options.dropout > 0 && options.num_layers > 1 && model.is_training())
-    throw Error(std::string(op) + ": dropout is active (call eval() first): the twin layer would draw other masks");
-  options.retain_step_grads = true;
-  options.checkpoint_segment = 0;
+  const RecurrentOptions options = twin_options(model, op);
   const std::size_t D = model.num_directions(), n = options.num_layers * D;
   std::size_t made = 0;
   Recurrent<T> twin(options, [&model, &made, D](std::size_t) -> std::shared_ptr<RecurrentCell<T>> {
@@ -102,41 +162,9 @@ std::vector<LayerStepGradients<T>> step_gradients(
       LayerStepGradients<T>& r = out[layer * D + d];
       r.layer = layer;
       r.reverse = d == 1;
-      StepGradients<T> grads = twin.step_gradients(layer, r.reverse);
-      r.h = std::move(grads.h);
-      r.c = std::move(grads.c);
-      states[d] = twin.step_states(layer, r.reverse);
-      const RecurrentCell<T>& cell = model.cell(layer, r.reverse);
-      const std::size_t batch = layer_input.size(1);
-      for (std::size_t t = 0; t < steps; ++t) {
-        // before step t: the state of the step before in this direction's order, or the initial state
-        const bool first = r.reverse ? t + 1 == steps : t == 0;
-        if (!first) {
-          r.state_before.push_back(states[d][r.reverse ? t + 1 : t - 1]);
-        } else {
-          const RecurrentState<T> zero = cell.zero_state(batch);
-          RecurrentState<T> s;
-          for (std::size_t k = 0; k < zero.size(); ++k) {
-            const std::size_t row = layer * D + d;
-            s.push_back(k < initial.size() && initial[k].defined()
-                            ? reshape(slice(reshape(initial[k], {n, batch, zero[k].size(1)}), 0, row, row + 1),
-                                      {batch, zero[k].size(1)})
-                            : zero[k]);
-          }
-          r.state_before.push_back(std::move(s));
-        }
-        const Tensor<T> x_t = reshape(slice(layer_input, 0, t, t + 1), {batch, layer_input.size(2)});
-        r.projected_input.push_back(cell.project_input(x_t));
-      }
+      states[d] = direction_steps(r, twin, model.cell(layer, r.reverse), layer_input, initial, layer * D + d, n);
     }
-    // the next layer's input: the directions' h_t side by side
-    std::vector<Tensor<T>> rows;
-    for (std::size_t t = 0; t < steps; ++t) {
-      std::vector<Tensor<T>> h;
-      for (std::size_t d = 0; d < D; ++d) h.push_back(states[d][t][0]);
-      rows.push_back(D == 1 ? h[0] : concat(h, 1));
-    }
-    layer_input = stack(rows, 0);
+    layer_input = next_layer_input(states, steps);
   }
   return out;
 }

@@ -2,7 +2,8 @@
 // finite differences of its own forward, the notes' closed form for dL/dh_t,
 // the tape (the same RNN built from autograd ops), and — for truncation — a
 // by-hand T = 4, k = 2 derivation and a brute-force tape with one detached
-// window per loss term. Then the gradient report built on it.
+// window per loss term.
+// (The gradient report built on it: test_gradient_report.cpp.)
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -14,46 +15,15 @@
 
 #include <rewind/rewind.hpp>
 
+#include "elman_test_support.hpp"
+
 using namespace rwd;
 using namespace rwd::nn;
 using namespace rwd::bptt;
 
 namespace {
 
-using Arr = xt::xarray<double>;
-using Act = ElmanActivation;
-
-std::string act_name(Act a) { return a == Act::identity ? "identity" : a == Act::tanh ? "tanh" : "relu"; }
-
-Arr random_array(const Shape& shape, Generator& gen, double scale = 1.0) {
-  Arr a = randn<double>(shape, gen).value();
-  a *= scale;
-  return a;
-}
-
-// Layers of sizes hidden[0], hidden[1], … over an input of size `input`;
-// recurrent weights scaled so 500 steps neither explode nor vanish to nothing.
-ElmanModel<double> random_model(Generator& gen, std::size_t input, const std::vector<std::size_t>& hidden,
-                                std::optional<std::size_t> output, Act act, double recurrent_scale = 0.8) {
-  ElmanModel<double> m;
-  std::size_t in = input;
-  for (auto H : hidden) {
-    m.layers.push_back({random_array({H, in}, gen, 1.0 / std::sqrt(double(in))),
-                        random_array({H, H}, gen, recurrent_scale / std::sqrt(double(H))),
-                        random_array({H}, gen, 0.3), act});
-    in = H;
-  }
-  if (output)
-    m.readout = ElmanReadout<double>{random_array({*output, in}, gen, 1.0 / std::sqrt(double(in))),
-                                     random_array({*output}, gen, 0.3)};
-  return m;
-}
-
-std::vector<Arr> random_h0(const ElmanModel<double>& m, std::size_t batch, Generator& gen) {
-  std::vector<Arr> h0;
-  for (const auto& layer : m.layers) h0.push_back(random_array({batch, layer.U.shape()[0]}, gen, 0.5));
-  return h0;
-}
+using namespace elman_test;
 
 std::size_t out_size(const ElmanModel<double>& m) {
   return m.readout ? m.readout->V.shape()[0] : m.layers.back().U.shape()[0];
@@ -61,11 +31,6 @@ std::size_t out_size(const ElmanModel<double>& m) {
 
 Arr step_slice(const Arr& a, std::size_t t) { return Arr(xt::view(a, t, xt::all(), xt::all())); }
 
-Arr mat11(double v) {
-  Arr a = xt::zeros<double>({1, 1});
-  a(0, 0) = v;
-  return a;
-}
 Arr vec1(double v) { return Arr(xt::zeros<double>({1})) + v; }
 
 double max_abs(const Arr& a) {
@@ -96,93 +61,7 @@ double rel_error(const Arr& a, const Arr& r, double floor_fraction = 1e-6) {
     CHECK_MESSAGE(rewind_err_ <= (tol), #tape " rel err " << rewind_err_); \
   } while (false)
 
-// ---- the same RNN on the tape ---------------------------------------------------
-
-TensorD activate(Act f, const TensorD& a) {
-  switch (f) {
-    case Act::tanh: return tanh(a);
-    case Act::relu: return relu(a);
-    default: return a;
-  }
-}
-
-// Built from autograd ops only: a_t = x_t Uᵀ + h_{t-1} Wᵀ + b, h_t = act(a_t), o_t = h_t Vᵀ + c.
-struct TapeRnn {
-  std::vector<TensorD> U, W, b_ih, b_hh;  // b_hh defined when the bias is split as torch's
-  TensorD V, c, x;
-  std::vector<TensorD> h0;  // one leaf per layer
-  TensorD h0_stacked;       // or one [L, B, H] leaf (torch's layout)
-  std::vector<std::vector<TensorD>> a, h;  // [layer][t-1], retain_grad()
-  TensorD o;
-
-  std::vector<std::pair<std::string, TensorD>> named_parameters() const {
-    std::vector<std::pair<std::string, TensorD>> p;
-    for (std::size_t l = 0; l < U.size(); ++l) {
-      const std::string n = std::to_string(l);
-      p.emplace_back("rnn.weight_ih_l" + n, U[l]);
-      p.emplace_back("rnn.weight_hh_l" + n, W[l]);
-      p.emplace_back("rnn.bias_ih_l" + n, b_ih[l]);
-      if (b_hh[l].defined()) p.emplace_back("rnn.bias_hh_l" + n, b_hh[l]);
-    }
-    if (V.defined()) {
-      p.emplace_back("head.weight", V);
-      p.emplace_back("head.bias", c);
-    }
-    return p;
-  }
-};
-
-// tamper(layer, t, h_{t-1}) may replace the state fed to step t (to plant a bug).
-using Tamper = std::function<TensorD(std::size_t, std::size_t, const TensorD&)>;
-
-TapeRnn tape_forward(const ElmanModel<double>& m, const Arr& x, const std::vector<Arr>& h0, bool torch_layout = false,
-                     const Tamper& tamper = nullptr) {
-  TapeRnn r;
-  const std::size_t T = x.shape()[0], L = m.layers.size();
-  r.x = TensorD(x, true);
-  if (torch_layout) {
-    r.h0_stacked = TensorD(Arr(xt::stack(xt::xtuple(h0[0], h0[1]))), true);
-    REQUIRE(L == 2);
-  }
-  for (std::size_t l = 0; l < L; ++l) {
-    const auto& layer = m.layers[l];
-    r.U.emplace_back(layer.U, true);
-    r.W.emplace_back(layer.W, true);
-    if (torch_layout) {  // b = bias_ih + bias_hh, split unevenly
-      r.b_ih.emplace_back(Arr(0.25 * layer.b), true);
-      r.b_hh.emplace_back(Arr(0.75 * layer.b), true);
-      r.h0.push_back(select(r.h0_stacked, 0, l));
-    } else {
-      r.b_ih.emplace_back(layer.b, true);
-      r.b_hh.emplace_back();
-      r.h0.emplace_back(h0[l], true);
-    }
-    r.a.emplace_back();
-    r.h.emplace_back();
-    TensorD h_prev = r.h0[l];
-    for (std::size_t t = 0; t < T; ++t) {
-      const TensorD in = l == 0 ? select(r.x, 0, t) : r.h[l - 1][t];
-      if (tamper) h_prev = tamper(l, t + 1, h_prev);
-      TensorD a = matmul(in, r.U[l], false, true) + r.b_ih[l] + matmul(h_prev, r.W[l], false, true);
-      if (r.b_hh[l].defined()) a = a + r.b_hh[l];
-      a.retain_grad();
-      TensorD h = activate(layer.activation, a);
-      h.retain_grad();
-      r.a[l].push_back(a);
-      r.h[l].push_back(h);
-      h_prev = h;
-    }
-  }
-  std::vector<TensorD> outs;
-  if (m.readout) {
-    r.V = TensorD(m.readout->V, true);
-    r.c = TensorD(m.readout->c, true);
-  }
-  for (std::size_t t = 0; t < T; ++t)
-    outs.push_back(m.readout ? matmul(r.h.back()[t], r.V, false, true) + r.c : r.h.back()[t]);
-  r.o = stack(outs, 0);
-  return r;
-}
+// ---- the same RNN on the tape (TapeRnn, tape_forward: elman_test_support.hpp) ----------
 
 // Compares every gradient of the tape with the hand reference.
 void check_tape_equals_reference(const TapeRnn& tape, const ElmanGradients<double>& ref, double tol) {
@@ -654,128 +533,5 @@ TEST_SUITE("elman_bptt") {
                                                 Arr(xt::zeros<double>({4, 1, 3})), options),
                            doctest::Contains("truncation k must be >= 1"), Error);
     }
-  }
-}
-
-// ---- the gradient report --------------------------------------------------------------
-
-TEST_SUITE("gradient_report") {
-  TEST_CASE("compare_gradient: max abs, max rel, worst element") {
-    const Arr tape = {{1.0, 2.0}, {3.1, 0.0}}, ref = {{1.0, 2.0}, {3.0, 0.0}};
-    const auto d = compare_gradient("w", tape, ref, Tolerance{1e-6, 0});
-    CHECK_FALSE(d.passed);
-    CHECK(d.max_abs == doctest::Approx(0.1));
-    CHECK(d.max_rel == doctest::Approx(0.1 / 3.1));
-    CHECK(d.worst == std::vector<std::size_t>{1, 0});
-    CHECK(d.tape == 3.1);
-    CHECK(d.reference == 3.0);
-    CHECK(compare_gradient("w", tape, ref, Tolerance{0.05, 0}).passed);
-    CHECK_THROWS_WITH_AS(compare_gradient("w", tape, Arr{1.0, 2.0}, Tolerance{}),
-                         doctest::Contains("w: the tape's gradient has shape [2, 2], the reference's [2]"), Error);
-  }
-
-  TEST_CASE("a torch-named stacked RNN with a Linear head passes, table and all") {
-    Generator gen(9);
-    const std::size_t T = 30, B = 2;
-    const auto model = random_model(gen, 3, {4, 4}, 2, Act::tanh);
-    const Arr x = random_array({T, B, 3}, gen);
-    const auto h0 = random_h0(model, B, gen);
-    const Arr target = random_array({T, B, 2}, gen);
-    TapeRnn tape = tape_forward(model, x, h0, /*torch_layout=*/true);
-    tape.o.retain_grad();
-    mean(pow(tape.o - TensorD(target), 2.0)).backward();
-
-    const TapeGradients<double> side{tape.named_parameters(), tape.h, tape.h0_stacked, tape.x};
-    const auto report = check_elman_gradients(side, Act::tanh, tape.o.grad().value());
-    CHECK_MESSAGE(report.passed(), report.to_string());
-    CHECK(report.parameters.size() == 12);  // 4 per layer, head weight and bias, h0, x
-    CHECK(report.steps.size() == 2 * T);
-    CHECK_FALSE(report.first_divergence());
-    const std::string table = report.to_string();
-    CHECK(table.find("PASSED") != std::string::npos);
-    CHECK(table.find("rnn.bias_hh_l1") != std::string::npos);
-    CHECK(table.find("all ok") != std::string::npos);  // 30 passing steps per layer are elided
-  }
-
-  TEST_CASE("a gradient bug planted at one step is located at that step") {
-    // The tape scales the gradient flowing from step 8 back into h_7 by 1.5
-    // (a custom op: identity forward, 1.5 g backward). dL/dh_12 … dL/dh_8 stay
-    // right; dL/dh_7 and everything before it go wrong.
-    Generator gen(10);
-    const std::size_t T = 12, B = 2;
-    const auto model = random_model(gen, 2, {3}, 2, Act::tanh);
-    const Arr x = random_array({T, B, 2}, gen);
-    const auto h0 = random_h0(model, B, gen);
-    const Arr dL_do = random_array({T, B, 2}, gen);
-    Tamper tamper = [](std::size_t, std::size_t t, const TensorD& h_prev) {
-      if (t != 8) return h_prev;
-      return record<double>("buggy_identity", Arr(h_prev.value()), {h_prev},
-                            [](const auto&, const auto&, const TensorD& g) { return Grads<double>{g * 1.5}; });
-    };
-    TapeRnn tape = tape_forward(model, x, h0, false, tamper);
-    tape.o.backward(TensorD(dL_do));
-    const TapeGradients<double> side{tape.named_parameters(), tape.h, tape.h0[0], tape.x};
-    const auto report = check_elman_gradients(side, Act::tanh, dL_do);
-    const std::string table = report.to_string();
-    INFO(table);
-    CHECK_FALSE(report.passed());
-    for (const auto& s : report.steps) {
-      CAPTURE(s.step);
-      CHECK(s.difference.passed == (s.step >= 8));
-    }
-    REQUIRE(report.first_divergence());
-    CHECK(report.first_divergence()->step == 7);
-    CHECK(table.find("FAIL") != std::string::npos);
-    CHECK(table.find("first goes wrong at layer 0, step 7") != std::string::npos);
-  }
-
-  TEST_CASE("check_elman_gradients passes the truncation option to the reference") {
-    // A full-BPTT tape disagrees with a k = 2 reference and agrees with k = T.
-    Generator gen(12);
-    const std::size_t T = 6, B = 1;
-    const auto model = random_model(gen, 2, {3}, 1, Act::tanh);
-    const Arr x = random_array({T, B, 2}, gen);
-    const auto h0 = random_h0(model, B, gen);
-    const Arr dL_do = random_array({T, B, 1}, gen);
-    TapeRnn tape = tape_forward(model, x, h0);
-    tape.o.backward(TensorD(dL_do));
-    const TapeGradients<double> side{tape.named_parameters(), tape.h, tape.h0[0], tape.x};
-    BpttOptions options;
-    options.truncation = 2;
-    CHECK_FALSE(check_elman_gradients(side, Act::tanh, dL_do, options).passed());  // full tape vs truncated
-    options.truncation = int(T);
-    CHECK(check_elman_gradients(side, Act::tanh, dL_do, options).passed());
-  }
-
-  TEST_CASE("float tape against the float reference") {
-    Generator gen(13);
-    const std::size_t T = 20, B = 2;
-    const auto xd = random_array({T, B, 3}, gen);
-    const xt::xarray<float> x = xt::cast<float>(xd);
-    auto U = randn<float>({4, 3}, gen, true), W = randn<float>({4, 4}, gen), bias = randn<float>({4}, gen, true);
-    W.mutable_value() *= 0.4f;
-    W.requires_grad_();
-    TensorF xs(x, true), h = zeros<float>({B, 4});
-    std::vector<TensorF> hs;
-    for (std::size_t t = 0; t < T; ++t) {
-      h = tanh(matmul(select(xs, 0, t), U, false, true) + matmul(h, W, false, true) + bias);
-      h.retain_grad();
-      hs.push_back(h);
-    }
-    TensorF o = stack(hs, 0);
-    const xt::xarray<float> seed = xt::cast<float>(random_array({T, B, 4}, gen));
-    o.backward(TensorF(seed));
-    const TapeGradients<float> side{{{"U", U}, {"W", W}, {"b", bias}}, {hs}, TensorF(), xs};
-    const auto report = check_elman_gradients(side, Act::tanh, seed);
-    CHECK_MESSAGE(report.passed(), report.to_string());
-  }
-
-  TEST_CASE("names it cannot map are errors") {
-    const TapeGradients<double> side{{{"rnn.weight_ih_l0", TensorD(mat11(1.0))}, {"gate.weight_xz", TensorD({1.0})}},
-                                     {}, TensorD(), TensorD()};
-    CHECK_THROWS_WITH_AS(elman_model_from_parameters(side.parameters, Act::tanh),
-                         doctest::Contains("'gate.weight_xz' is not an Elman RNN parameter"), Error);
-    CHECK_THROWS_WITH_AS(elman_model_from_parameters<double>({{"weight_ih_l1", TensorD(mat11(1.0))}}, Act::tanh),
-                         doctest::Contains("layer 0 lacks weight_ih"), Error);
   }
 }
