@@ -293,82 +293,84 @@ class ReadyQueue {
   std::vector<Entry> heap_;
 };
 
+// One backward pass: seeds the outputs, then takes the ready tensors latest
+// first, each once its gradient is complete: folds it, runs its hooks, stores
+// it (.grad or grad()'s capture) and runs its node's backward, delivering the
+// results to the inputs.
 template <class T>
-void execute_pass(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& seeds, const Pass<T>& pass,
-                  ReadyQueue<T>& ready);
+class PassRun {
+ public:
+  PassRun(const Pass<T>& pass, ReadyQueue<T>& ready) : pass_(pass), ready_(ready) {}
 
-// Runs one pass. If it throws (anomaly, bad hook, freed graph) the gradients
-// still pending on the nodes are dropped, so a later pass starts clean.
-template <class T>
-void execute(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& seeds, const Pass<T>& pass) {
-  ReadyQueue<T> ready;
-  PassScope scope(pass.create_graph);
-  try {
-    execute_pass(outputs, seeds, pass, ready);
-  } catch (...) {
-    ready.clear();
-    throw;
+  void run(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& seeds) {
+    seed(outputs, seeds);
+    while (!ready_.empty()) {
+      Tensor<T> tensor = ready_.pop();
+      Tensor<T> grad = take_gradient(tensor);
+      if (grad.defined()) run_node(tensor, grad);
+    }
   }
-}
 
-template <class T>
-void execute_pass(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& seeds, const Pass<T>& pass,
-                  ReadyQueue<T>& ready) {
-  if (seeds.size() != outputs.size())
-    throw Error("backward: got " + std::to_string(seeds.size()) + " seed gradients for " +
-                std::to_string(outputs.size()) + " outputs");
-  // Recording during the pass only when the backward itself is to be differentiated.
-  GradModeGuard mode(pass.create_graph);
+ private:
+  const Pass<T>& pass_;
+  ReadyQueue<T>& ready_;
 
-  auto deliver = [&ready, &pass](const Tensor<T>& target, const Tensor<T>& grad) {
+  void seed(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& seeds) {
+    if (seeds.size() != outputs.size())
+      throw Error("backward: got " + std::to_string(seeds.size()) + " seed gradients for " +
+                  std::to_string(outputs.size()) + " outputs");
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+      const Tensor<T>& out = outputs[i];
+      if (!out.defined()) throw Error("backward: an output tensor is undefined");
+      if (!out.requires_grad())
+        throw Error("backward: the tensor does not require grad (no input of the computation has requires_grad set)");
+      Tensor<T> seed = seeds[i];
+      if (!seed.defined()) {
+        if (out.numel() != 1)
+          throw Error("backward: a seed gradient is needed for a non-scalar output of shape " +
+                      format_shape(out.shape()));
+        seed = ones<T>(out.shape());
+      } else if (seed.shape() != out.shape()) {
+        throw Error("backward: seed gradient has shape " + format_shape(seed.shape()) +
+                    " whereas the output has shape " + format_shape(out.shape()));
+      }
+      deliver(out, seed);
+    }
+  }
+
+  void deliver(const Tensor<T>& target, const Tensor<T>& grad) {
     auto& node = detail::node_of(target);
-    if (!node.pending_grad.defined() && node.pending_products.empty()) ready.push(target);
-    accumulate(node.pending_grad, grad, pass.create_graph);
-  };
+    if (!node.pending_grad.defined() && node.pending_products.empty()) ready_.push(target);
+    accumulate(node.pending_grad, grad, pass_.create_graph);
+  }
+
   // Products wait for the tensor's other gradients, so that they are folded
   // into one deep GEMM; but the operands they keep alive (a step's gradient
   // and input) are bounded to 4 times the gradient's own size: past that they
   // are folded now, so checkpointing keeps its O(√T) memory.
-  auto deliver_product = [&ready, &pass](const Tensor<T>& target, GradProduct<T>&& product) {
+  void deliver(const Tensor<T>& target, GradProduct<T>&& product) {
     auto& node = detail::node_of(target);
-    if (!node.pending_grad.defined() && node.pending_products.empty()) ready.push(target);
+    if (!node.pending_grad.defined() && node.pending_products.empty()) ready_.push(target);
     node.pending_product_elements += product.k * (product.m + product.n);
     node.pending_products.push_back(std::move(product));
     if (node.pending_product_elements > 4 * target.numel()) {
-      node.pending_grad = fold_products(std::move(node.pending_grad), node.pending_products, pass.create_graph);
+      node.pending_grad = fold_products(std::move(node.pending_grad), node.pending_products, pass_.create_graph);
       node.pending_product_elements = 0;
     }
-  };
-
-  for (std::size_t i = 0; i < outputs.size(); ++i) {
-    const Tensor<T>& out = outputs[i];
-    if (!out.defined()) throw Error("backward: an output tensor is undefined");
-    if (!out.requires_grad())
-      throw Error("backward: the tensor does not require grad (no input of the computation has requires_grad set)");
-    Tensor<T> seed = seeds[i];
-    if (!seed.defined()) {
-      if (out.numel() != 1)
-        throw Error("backward: a seed gradient is needed for a non-scalar output of shape " +
-                    format_shape(out.shape()));
-      seed = ones<T>(out.shape());
-    } else if (seed.shape() != out.shape()) {
-      throw Error("backward: seed gradient has shape " + format_shape(seed.shape()) +
-                  " whereas the output has shape " + format_shape(out.shape()));
-    }
-    deliver(out, seed);
   }
 
-  while (!ready.empty()) {
-    Tensor<T> tensor = ready.pop();
+  // The tensor's total gradient after its hooks, stored where the pass keeps
+  // it; undefined when the walk ends here (a leaf, or an input of grad_up_to).
+  Tensor<T> take_gradient(const Tensor<T>& tensor) {
     auto& node = detail::node_of(tensor);
-    Tensor<T> grad = fold_products(std::move(node.pending_grad), node.pending_products, pass.create_graph);
+    Tensor<T> grad = fold_products(std::move(node.pending_grad), node.pending_products, pass_.create_graph);
     node.pending_grad = Tensor<T>();
     node.pending_product_elements = 0;
-    if (pass.stop_at_captured) {  // an input of grad_up_to: the walk ends here, the caller's pass goes on from it
-      auto it = pass.captured->find(tensor.id());
-      if (it != pass.captured->end()) {
-        accumulate(it->second, grad, pass.create_graph);
-        continue;
+    if (pass_.stop_at_captured) {  // an input of grad_up_to: the walk ends here, the caller's pass goes on from it
+      auto it = pass_.captured->find(tensor.id());
+      if (it != pass_.captured->end()) {
+        accumulate(it->second, grad, pass_.create_graph);
+        return Tensor<T>();
       }
     }
     for (auto& hook : node.hooks) {
@@ -379,69 +381,87 @@ void execute_pass(const std::vector<Tensor<T>>& outputs, const std::vector<Tenso
                     " returned a gradient of shape " + format_shape(replaced.shape()));
       grad = replaced;
     }
-    if (pass.captured) {
-      auto it = pass.captured->find(tensor.id());
-      if (it != pass.captured->end()) accumulate(it->second, grad, pass.create_graph);
+    if (pass_.captured) {
+      auto it = pass_.captured->find(tensor.id());
+      if (it != pass_.captured->end()) accumulate(it->second, grad, pass_.create_graph);
     } else if (node.is_leaf || node.retains_grad) {
       // .grad is a plain value unless the pass builds a graph of its own; it
       // never aliases a gradient that is still flowing elsewhere.
-      if (pass.create_graph || node.grad.defined())
-        accumulate(node.grad, grad, pass.create_graph);
+      if (pass_.create_graph || node.grad.defined())
+        accumulate(node.grad, grad, pass_.create_graph);
       else
         node.grad = grad.sole_handle() && !grad.requires_grad() ? grad : grad.detach();
     }
-    if (node.is_leaf) continue;
+    return node.is_leaf ? Tensor<T>() : grad;
+  }
+
+  void run_node(const Tensor<T>& tensor, const Tensor<T>& grad) {
+    auto& node = detail::node_of(tensor);
     if (node.released)
       throw Error(std::string("backward: trying to backward through the graph a second time (the record of op '") +
                   node.op + "' was freed after the first backward); pass retain_graph=true the first time");
-
     Grads<T> grads;
     {
       InsideBackward scope;
       grads = node.backward(node.inputs, tensor, grad);
     }
-    for (std::size_t i = 0; i < node.inputs.size(); ++i) {
-      const Tensor<T>& input = node.inputs[i];
-      if (!input.requires_grad() || i >= grads.size() || !grads[i].defined()) continue;
-      if (grads[i].shape() != input.shape())
-        throw Error(std::string("backward of '") + node.op + "': input " + std::to_string(i) + " has shape " +
-                    format_shape(input.shape()) + " whereas its gradient has shape " +
-                    format_shape(grads[i].shape()));
-      if (anomaly_enabled && !all_finite(grads[i].value()))
-        throw Error(std::string("anomaly: backward of op '") + node.op + "' produced NaN or Inf in the gradient of input " +
-                    std::to_string(i) + " (shape " + format_shape(input.shape()) + ")");
-      deliver(input, grads[i]);
-    }
-    for (GradProduct<T>& product : grads.products()) {
-      if (product.input >= node.inputs.size())
-        throw Error(std::string("backward of '") + node.op + "': a gradient product for input " +
-                    std::to_string(product.input) + " of " + std::to_string(node.inputs.size()));
-      const Tensor<T>& input = node.inputs[product.input];
-      if (!input.requires_grad()) continue;
-      if (input.shape() != Shape{product.m, product.n} || product.a.numel() != product.m * product.k ||
-          product.b.numel() != product.k * product.n)
-        throw Error(std::string("backward of '") + node.op + "': input " + std::to_string(product.input) +
-                    " has shape " + format_shape(input.shape()) + " whereas its gradient product is [" +
-                    std::to_string(product.m) + ", " + std::to_string(product.n) + "]");
-      if (anomaly_enabled) {  // computed now, to name this op if it is not finite
-        const std::size_t index = product.input;
-        std::vector<GradProduct<T>> one{std::move(product)};
-        const Tensor<T> g = fold_products<T>(Tensor<T>(), one, false);
-        if (!all_finite(g.value()))
-          throw Error(std::string("anomaly: backward of op '") + node.op +
-                      "' produced NaN or Inf in the gradient of input " + std::to_string(index) + " (shape " +
-                      format_shape(input.shape()) + ")");
-        deliver(input, g);
-        continue;
-      }
-      deliver_product(input, std::move(product));
-    }
-    if (!pass.retain_graph) {
+    for (std::size_t i = 0; i < node.inputs.size() && i < grads.size(); ++i)
+      if (node.inputs[i].requires_grad() && grads[i].defined()) deliver(node.inputs[i], checked(node, i, grads[i]));
+    for (GradProduct<T>& product : grads.products()) deliver_product(node, std::move(product));
+    if (!pass_.retain_graph) {
       // Free the record eagerly: the tape's memory goes as backward proceeds.
       node.released = true;
       node.backward = nullptr;
       node.inputs.clear();
     }
+  }
+
+  // The gradient a backward returned for input i, checked.
+  static const Tensor<T>& checked(const detail::Node<T>& node, std::size_t i, const Tensor<T>& grad) {
+    const Tensor<T>& input = node.inputs[i];
+    if (grad.shape() != input.shape())
+      throw Error(std::string("backward of '") + node.op + "': input " + std::to_string(i) + " has shape " +
+                  format_shape(input.shape()) + " whereas its gradient has shape " + format_shape(grad.shape()));
+    if (anomaly_enabled && !all_finite(grad.value()))
+      throw Error(std::string("anomaly: backward of op '") + node.op + "' produced NaN or Inf in the gradient of input " +
+                  std::to_string(i) + " (shape " + format_shape(input.shape()) + ")");
+    return grad;
+  }
+
+  void deliver_product(const detail::Node<T>& node, GradProduct<T>&& product) {
+    const std::size_t i = product.input;
+    if (i >= node.inputs.size())
+      throw Error(std::string("backward of '") + node.op + "': a gradient product for input " + std::to_string(i) +
+                  " of " + std::to_string(node.inputs.size()));
+    const Tensor<T>& input = node.inputs[i];
+    if (!input.requires_grad()) return;
+    if (input.shape() != Shape{product.m, product.n} || product.a.numel() != product.m * product.k ||
+        product.b.numel() != product.k * product.n)
+      throw Error(std::string("backward of '") + node.op + "': input " + std::to_string(i) + " has shape " +
+                  format_shape(input.shape()) + " whereas its gradient product is [" + std::to_string(product.m) +
+                  ", " + std::to_string(product.n) + "]");
+    if (anomaly_enabled) {  // computed now, to name this op if it is not finite
+      std::vector<GradProduct<T>> one{std::move(product)};
+      deliver(input, checked(node, i, fold_products<T>(Tensor<T>(), one, false)));
+      return;
+    }
+    deliver(input, std::move(product));
+  }
+};
+
+// Runs one pass. If it throws (anomaly, bad hook, freed graph) the gradients
+// still pending on the nodes are dropped, so a later pass starts clean.
+template <class T>
+void execute(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& seeds, const Pass<T>& pass) {
+  ReadyQueue<T> ready;
+  PassScope scope(pass.create_graph);
+  // Recording during the pass only when the backward itself is to be differentiated.
+  GradModeGuard mode(pass.create_graph);
+  try {
+    PassRun<T>(pass, ready).run(outputs, seeds);
+  } catch (...) {
+    ready.clear();
+    throw;
   }
 }
 
