@@ -343,7 +343,7 @@ RecurrentOutput<T> Recurrent<T>::forward(const Tensor<T>& input, const Recurrent
   const std::vector<Tensor<T>> masks = step_masks<T>(name_, lengths, steps, batch);
   if (options_.retain_step_grads && options_.checkpoint_segment > 0)
     throw Error(name_ + ": retain_step_grads needs every step on the tape; it cannot be used with checkpoint_segment");
-  step_states_.clear();
+  release_step_states();
   step_lengths_ = lengths;
 
   // Layer inputs and outputs stay [T, B, ·]: the projections take all rows at
@@ -399,6 +399,22 @@ StepGradients<T> Recurrent<T>::step_gradients(std::size_t layer, bool reverse) c
     if (grads.size() > 1) result.c.emplace_back(std::move(grads[1]));
   }
   return result;
+}
+
+template <class T>
+Recurrent<T>::~Recurrent() {
+  release_step_states();
+}
+
+// A retained gradient made under create_graph is a graph that holds the state
+// it belongs to (a reference cycle): the layer cuts it when it lets the states go.
+template <class T>
+void Recurrent<T>::release_step_states() {
+  for (auto& direction : step_states_)
+    for (auto& step : direction)
+      for (auto& tensor : step)
+        if (tensor.defined()) tensor.zero_grad();
+  step_states_.clear();
 }
 
 template <class T>

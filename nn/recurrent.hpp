@@ -93,6 +93,9 @@ class Recurrent : public Module<T> {
   // options.bias, nonlinearity and init are for the factory to use or ignore.
   // `generator` draws the dropout masks.
   Recurrent(RecurrentOptions options, CellFactory make_cell, Generator& generator = default_generator());
+  ~Recurrent() override;
+  Recurrent(const Recurrent&) = delete;
+  Recurrent& operator=(const Recurrent&) = delete;
 
   // input [T, B, I] ([B, T, I] if batch_first, or [T, I] for one unbatched
   // sequence); initial_state: empty (zeros) or one tensor per state tensor,
@@ -133,6 +136,7 @@ class Recurrent : public Module<T> {
   std::vector<std::shared_ptr<RecurrentCell<T>>> cells_;  // [layer · D + direction]
   // retain_step_grads: the last forward's step states [layer · D + direction][t], and its lengths
   std::vector<std::vector<RecurrentState<T>>> step_states_;
+  void release_step_states();  // drops them and their gradients
   std::vector<std::size_t> step_lengths_;
 };
 

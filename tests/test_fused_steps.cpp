@@ -374,6 +374,11 @@ TEST_SUITE("fused_steps") {
           // The last layer's dL/dh_t includes the output's own weight: never all zero.
           CHECK(xt::amax(xt::abs(fused.h[0].value()))() > 0.0);
         }
+        // Under create_graph each leaf's .grad is a graph holding the leaf (as in
+        // PyTorch): drop them, or the cycle outlives the test.
+        for (TensorD leaf : s.parameters) leaf.zero_grad();
+        for (TensorD leaf : s.initial) leaf.zero_grad();
+        TensorD(s.x).zero_grad();
       }
   }
 

@@ -70,7 +70,7 @@ int dh_norms(const std::string& weights_path, const std::string& x_path, const s
       }
   const auto grads = bptt::gated_backward(model, x, trace, dh);
   auto norm = [](const Arr& a, std::size_t t) {
-    if (a.size() == 0) return std::string();
+    if (a.dimension() != 3) return std::string();  // a GRU has no dc (a default, 0-D array)
     double s = 0;
     for (std::size_t b = 0; b < a.shape()[1]; ++b)
       for (std::size_t j = 0; j < a.shape()[2]; ++j) s += a(t, b, j) * a(t, b, j);
