@@ -2,6 +2,7 @@
 // and SGD with momentum over the model of tests/data/train/gru_adam_init.npz:
 // the file as it is, and its "optimizer.*" entries (a `rewind train`
 // checkpoint's) with the prefix dropped.
+#include "../app/model_file.hpp"
 #include "../app/train.hpp"
 #include "fuzz_support.hpp"
 

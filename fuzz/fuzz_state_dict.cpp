@@ -1,7 +1,7 @@
 // A model's load_state_dict from a .npz (nn::load_state_dict), strict and not,
 // into the GRU + Linear head of tests/data/train/gru_adam_init.npz (float64)
 // and the same model in float32.
-#include "../app/train.hpp"
+#include "../app/model_file.hpp"
 #include "fuzz_support.hpp"
 
 namespace {
