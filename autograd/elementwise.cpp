@@ -17,7 +17,7 @@ using detail::pointwise_grad;
 // y = e^x                       dy/dx = g ⊙ y
 template <class T>
 Tensor<T> exp(const Tensor<T>& x) {
-  xt::xarray<T> value = detail::new_array<T>(x.shape());
+  xt::xarray<T> value = new_array<T>(x.shape());
   xt::noalias(value) = xt::exp(x.value());
   return record<T>("exp", std::move(value), {x},
                    [](const auto&, const Tensor<T>& y, const Tensor<T>& g) { return Grads<T>{g * y}; });
@@ -33,7 +33,7 @@ Tensor<T> log(const Tensor<T>& x) {
 // y = tanh x                    dy/dx = g ⊙ (1 - y²)
 template <class T>
 Tensor<T> tanh(const Tensor<T>& x) {
-  xt::xarray<T> value = detail::new_array<T>(x.shape());
+  xt::xarray<T> value = new_array<T>(x.shape());
   vector_math::tanh(x.data(), value.data(), value.size());
   return record<T>("tanh", std::move(value), {x}, [](const auto&, const Tensor<T>& y, const Tensor<T>& g) {
     return Grads<T>{pointwise_grad(g, y, [](T v) { return T(1) - v * v; }, [&] { return g * (T(1) - y * y); })};
@@ -43,7 +43,7 @@ Tensor<T> tanh(const Tensor<T>& x) {
 // y = 1 / (1 + e^-x)            dy/dx = g ⊙ y ⊙ (1 - y)
 template <class T>
 Tensor<T> sigmoid(const Tensor<T>& x) {
-  xt::xarray<T> value = detail::new_array<T>(x.shape());
+  xt::xarray<T> value = new_array<T>(x.shape());
   vector_math::sigmoid(x.data(), value.data(), value.size());
   return record<T>("sigmoid", std::move(value), {x}, [](const auto&, const Tensor<T>& y, const Tensor<T>& g) {
     return Grads<T>{pointwise_grad(g, y, [](T v) { return v * (T(1) - v); }, [&] { return g * y * (T(1) - y); })};

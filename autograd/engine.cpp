@@ -23,12 +23,52 @@ thread_local bool anomaly_enabled = false;
 // that a NaN/Inf is reported by the engine naming the op whose backward made it
 // (sqrt's backward at 0, not the 'div' inside it).
 thread_local bool inside_backward = false;
+
+// A vector whose capacity this thread keeps from one backward pass to the
+// next (a pass's ready heap and PassLocal slots): a training loop's passes are
+// alike, so after the first they allocate nothing. A nested pass (a
+// checkpoint's recomputation) takes a vector of its own.
+template <class V>
+class PassVector {
+ public:
+  PassVector() {
+    auto& spare = spares();
+    if (spare.empty()) return;
+    items = std::move(spare.back());
+    spare.pop_back();
+  }
+  ~PassVector() {
+    items.clear();
+    if (spares().size() >= 8 || items.capacity() == 0) return;
+    try {
+      spares().push_back(std::move(items));
+    } catch (...) {  // no memory for the spare list: the vector frees its capacity
+    }
+  }
+  PassVector(const PassVector&) = delete;
+  PassVector& operator=(const PassVector&) = delete;
+  std::vector<V> items;
+
+ private:
+  static std::vector<std::vector<V>>& spares() {
+    thread_local std::vector<std::vector<V>> spare;
+    return spare;
+  }
+};
+
 // The backward pass running on this thread (null outside one): its flags and
-// the PassLocal state of its nodes. A pass nested in another's backward (a
-// checkpoint's recomputation) has its own and restores the outer one at its end.
+// the PassLocal state of its nodes, sorted by id. A pass nested in another's
+// backward (a checkpoint's recomputation) has its own and restores the outer
+// one at its end.
 struct PassState {
+  using Slot = std::pair<std::uint64_t, std::shared_ptr<void>>;
   bool create_graph = false;
-  std::unordered_map<std::uint64_t, std::shared_ptr<void>> locals;
+  PassVector<Slot> locals;
+
+  std::vector<Slot>::iterator lower_bound(std::uint64_t id) {
+    return std::lower_bound(locals.items.begin(), locals.items.end(), id,
+                            [](const Slot& slot, std::uint64_t key) { return slot.first < key; });
+  }
 };
 thread_local PassState* running_pass = nullptr;
 std::atomic<std::uint64_t> pass_local_ids{0};
@@ -65,13 +105,15 @@ std::uint64_t detail::new_pass_local_id() { return ++pass_local_ids; }
 
 std::shared_ptr<void>& detail::pass_local_slot(std::uint64_t id) {
   if (!running_pass) throw Error("PassLocal: used outside a backward pass");
-  return running_pass->locals[id];
+  auto it = running_pass->lower_bound(id);
+  if (it == running_pass->locals.items.end() || it->first != id) it = running_pass->locals.items.insert(it, {id, nullptr});
+  return it->second;
 }
 
 std::shared_ptr<void>* detail::find_pass_local_slot(std::uint64_t id) {
   if (!running_pass) return nullptr;
-  auto it = running_pass->locals.find(id);
-  return it == running_pass->locals.end() ? nullptr : &it->second;
+  auto it = running_pass->lower_bound(id);
+  return it == running_pass->locals.items.end() || it->first != id ? nullptr : &it->second;
 }
 
 bool GradMode::is_enabled() { return grad_enabled; }
@@ -118,7 +160,7 @@ Tensor<T> record(const char* op, xt::xarray<T>&& value, std::initializer_list<Te
   check_anomaly(op, value);
   Tensor<T> out(std::move(value));
   if (grad_enabled && any_requires_grad(inputs.begin(), inputs.end())) {
-    std::vector<Tensor<T>> list = detail::new_input_list<T>();  // a recycled list's capacity: no allocation
+    std::vector<Tensor<T>> list = new_input_list<T>(inputs.size());  // a recycled list's capacity: no allocation
     list.assign(inputs.begin(), inputs.end());
     attach(out, op, std::move(list), std::move(backward));
   }
@@ -143,22 +185,29 @@ std::vector<Tensor<T>> record_multi(const char* op, std::vector<xt::xarray<T>>&&
     std::size_t count;
     PassLocal<std::vector<Tensor<T>>> grads;  // this pass's gradient of each output
   };
-  auto slots = std::make_shared<Slots>();
+  auto slots = std::allocate_shared<Slots>(detail::NodeAllocator<Slots>());
   slots->count = values.size();
-  Tensor<T> node(xt::xarray<T>(T(0)));
+  Tensor<T> node(detail::filled_array<T>({}, T(0)));
   attach<T>(node, op, std::move(inputs),
          [slots, backward = std::move(backward)](const auto& in, const auto&, const auto&) {
-           std::vector<Tensor<T>> grads(slots->count);
+           std::vector<Tensor<T>> grads;  // the lists are the tape's recycled ones
            if (auto* parked = slots->grads.find()) std::swap(grads, *parked);
+           if (grads.empty()) grads = new_input_list<T>(slots->count);
            grads.resize(slots->count);
-           return backward(in, grads);
+           Grads<T> result = backward(in, grads);
+           grads.clear();
+           detail::recycle_input_list(grads);
+           return result;
          });
   for (std::size_t i = 0; i < values.size(); ++i) {
     Tensor<T> out(std::move(values[i]));
     attach<T>(out, op, {node}, [slots, i](const auto&, const auto&, const Tensor<T>& grad) {
       std::vector<Tensor<T>>& parked = slots->grads.get();
       const bool first = parked.empty();
-      if (first) parked.resize(slots->count);
+      if (first) {
+        parked = new_input_list<T>(slots->count);
+        parked.resize(slots->count);
+      }
       parked[i] = grad;  // the engine hands each output its total gradient once per pass
       return Grads<T>{first ? Tensor<T>::scalar(T(0)) : Tensor<T>()};
     });
@@ -219,7 +268,7 @@ void pack_rows(const T* source, bool rows_stored, std::size_t k, std::size_t wid
 // The products that reached a tensor, added to its pending gradient: one GEMM
 // (beta = 1 onto what is there) over all their k rows, packed side by side.
 template <class T>
-Tensor<T> fold_products(Tensor<T> pending, std::vector<GradProduct<T>>& products, bool create_graph) {
+Tensor<T> fold_products(Tensor<T> pending, GradProducts<T>& products, bool create_graph) {
   if (products.empty()) return pending;
   const std::size_t m = products[0].m, n = products[0].n;
   std::size_t depth = 0;
@@ -230,7 +279,7 @@ Tensor<T> fold_products(Tensor<T> pending, std::vector<GradProduct<T>>& products
     sum = std::move(pending);
     beta = 1;
   } else {
-    sum = Tensor<T>(detail::new_array<T>({m, n}));
+    sum = Tensor<T>(new_array<T>({m, n}));
     if (pending.defined()) {
       std::copy_n(pending.data(), m * n, sum.mutable_data());
       beta = 1;
@@ -243,7 +292,7 @@ Tensor<T> fold_products(Tensor<T> pending, std::vector<GradProduct<T>>& products
                p.transpose_b ? p.k : n, beta, out, n);
   } else {
     // Row r of the packed A holds column r of op(a), row r of the packed B row r of op(b).
-    xt::xarray<T> packed_a = detail::new_array<T>({depth, m}), packed_b = detail::new_array<T>({depth, n});
+    xt::xarray<T> packed_a = new_array<T>({depth, m}), packed_b = new_array<T>({depth, n});
     std::size_t row = 0;
     for (const auto& p : products) {
       pack_rows(p.a.data(), p.transpose_a, p.k, m, packed_a.data() + row * m);
@@ -263,25 +312,25 @@ Tensor<T> fold_products(Tensor<T> pending, std::vector<GradProduct<T>>& products
 template <class T>
 class ReadyQueue {
  public:
-  bool empty() const { return heap_.empty(); }
+  bool empty() const { return heap().empty(); }
   void push(const Tensor<T>& tensor) {
-    heap_.push_back({detail::node_of(tensor).sequence, tensor});
-    std::push_heap(heap_.begin(), heap_.end(), earlier);
+    heap().push_back({detail::node_of(tensor).sequence, tensor});
+    std::push_heap(heap().begin(), heap().end(), earlier);
   }
   Tensor<T> pop() {
-    std::pop_heap(heap_.begin(), heap_.end(), earlier);
-    Tensor<T> top = std::move(heap_.back().tensor);
-    heap_.pop_back();
+    std::pop_heap(heap().begin(), heap().end(), earlier);
+    Tensor<T> top = std::move(heap().back().tensor);
+    heap().pop_back();
     return top;
   }
   // Drops every pending gradient (a pass that failed).
   void clear() {
-    for (auto& entry : heap_) {
+    for (auto& entry : heap()) {
       detail::node_of(entry.tensor).pending_grad = Tensor<T>();
       detail::node_of(entry.tensor).pending_products.clear();
       detail::node_of(entry.tensor).pending_product_elements = 0;
     }
-    heap_.clear();
+    heap().clear();
   }
 
  private:
@@ -290,7 +339,9 @@ class ReadyQueue {
     Tensor<T> tensor;
   };
   static bool earlier(const Entry& a, const Entry& b) { return a.sequence < b.sequence; }
-  std::vector<Entry> heap_;
+  std::vector<Entry>& heap() { return heap_.items; }
+  const std::vector<Entry>& heap() const { return heap_.items; }
+  PassVector<Entry> heap_;
 };
 
 // One backward pass: seeds the outputs, then takes the ready tensors latest
@@ -441,7 +492,7 @@ class PassRun {
                   format_shape(input.shape()) + " whereas its gradient product is [" + std::to_string(product.m) +
                   ", " + std::to_string(product.n) + "]");
     if (anomaly_enabled) {  // computed now, to name this op if it is not finite
-      std::vector<GradProduct<T>> one{std::move(product)};
+      GradProducts<T> one{std::move(product)};
       deliver(input, checked(node, i, fold_products<T>(Tensor<T>(), one, false)));
       return;
     }

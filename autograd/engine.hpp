@@ -37,6 +37,18 @@ template <class T>
 Tensor<T> record(const char* op, xt::xarray<T>&& value, std::initializer_list<Tensor<T>> inputs,
                  BackwardFn<T> backward);
 
+// An array of `shape` whose values are unspecified (xt::xarray::from_shape's),
+// from this thread's cache of the buffers that destroyed tensors left: the
+// array an op writes its value into before record() takes it, so that the
+// steady state of a training loop does not call malloc.
+template <class T>
+xt::xarray<T> new_array(const Shape& shape);
+// An empty list of inputs for record() with room for `capacity`, the capacity
+// of a list a destroyed node of this thread left behind (likewise no malloc
+// once warm).
+template <class T>
+std::vector<Tensor<T>> new_input_list(std::size_t capacity);
+
 // An op with several outputs (a recurrent step's h and c, a layer's output
 // and final states, a checkpointed function's results) is one node holding
 // the inputs and one backward: backward(inputs, output_grads) runs once per
@@ -44,7 +56,7 @@ Tensor<T> record(const char* op, xt::xarray<T>&& value, std::initializer_list<Te
 // output_grads[i] undefined where output i got none.
 template <class T>
 using MultiBackwardFn =
-    std::function<Grads<T>(const std::vector<Tensor<T>>& inputs, const std::vector<Tensor<T>>& output_grads)>;
+    detail::InlineFunction<Grads<T>(const std::vector<Tensor<T>>& inputs, const std::vector<Tensor<T>>& output_grads)>;
 template <class T>
 std::vector<Tensor<T>> record_multi(const char* op, std::vector<xt::xarray<T>>&& values, std::vector<Tensor<T>> inputs,
                                     MultiBackwardFn<T> backward);
@@ -104,9 +116,13 @@ class PassLocal {
   PassLocal(const PassLocal&) = delete;
   PassLocal& operator=(const PassLocal&) = delete;
   S& get() {
-    std::shared_ptr<void>& slot = detail::pass_local_slot(id_);
-    if (!slot) slot = std::make_shared<S>();
-    return *static_cast<S*>(slot.get());
+    if (S* existing = find()) return *existing;
+    // Made before its slot is looked up: S's constructor may reach another
+    // PassLocal, whose slot would move this one's.
+    auto made = std::allocate_shared<S>(detail::NodeAllocator<S>());
+    S& state = *made;
+    detail::pass_local_slot(id_) = std::move(made);
+    return state;
   }
   // This pass's S if get() made it, else null.
   S* find() const {

@@ -6,6 +6,7 @@
 
 #include "engine.hpp"
 #include "grad_mode.hpp"
+#include "tape_memory.hpp"
 
 namespace rwd {
 
@@ -19,15 +20,15 @@ GradientSink<T>::GradientSink(std::vector<Tensor<T>> sources, const Shape& shape
   const bool wanted = std::any_of(sources.begin(), sources.end(),
                                   [](const Tensor<T>& s) { return s.defined() && s.requires_grad(); });
   if (!wanted || !GradMode::is_enabled()) return;
-  auto state = std::make_shared<State>();
+  auto state = std::allocate_shared<State>(detail::NodeAllocator<State>());
   state->shape = shape;
   // The collector's value is a dummy scalar; its backward hands over the sum.
-  token_ = record<T>(op, xt::xarray<T>(T(0)), std::move(sources),
+  token_ = record<T>(op, detail::filled_array<T>({}, T(0)), std::move(sources),
                      [state, collect = std::move(collect)](const auto& in, const auto&, const auto&) {
                        Pending* pending = state->pending.find();
-                       xt::xarray<T> sum = pending && pending->filled ? std::move(pending->buffer)
-                                                                      : xt::xarray<T>(xt::zeros<T>(state->shape));
-                       if (pending) *pending = Pending();
+                       if (!pending || !pending->filled) return collect(detail::filled_array<T>(state->shape, T(0)), in);
+                       xt::xarray<T> sum = std::move(pending->buffer.mutable_value());
+                       *pending = Pending();
                        return collect(std::move(sum), in);
                      });
   state_ = std::move(state);
@@ -37,13 +38,10 @@ template <class T>
 xt::xarray<T>& GradientSink<T>::buffer(bool zeroed) {
   Pending& pending = state_->pending.get();
   if (!pending.filled) {
-    if (zeroed)
-      pending.buffer = xt::zeros<T>(state_->shape);
-    else
-      pending.buffer = xt::xarray<T>::from_shape(state_->shape);
+    pending.buffer = Tensor<T>(zeroed ? detail::filled_array<T>(state_->shape, T(0)) : new_array<T>(state_->shape));
     pending.filled = true;
   }
-  return pending.buffer;
+  return pending.buffer.mutable_value();
 }
 
 template <class T>

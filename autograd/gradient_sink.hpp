@@ -66,7 +66,7 @@ class GradientSink {
 
  private:
   struct Pending {          // one pass's share
-    xt::xarray<T> buffer;
+    Tensor<T> buffer;        // a tensor only for its node's recycling of the array
     bool filled = false;     // the buffer holds this pass's sum so far
     bool scheduled = false;  // the collector has been handed a token gradient
   };

@@ -39,7 +39,7 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool tb) {
   const std::size_t batch = std::max(A.batch, B.batch);
   const std::size_t m = A.rows, n = B.cols, k = A.cols;
 
-  xt::xarray<T> value = batch ? detail::new_array<T>({batch, m, n}) : detail::new_array<T>({m, n});
+  xt::xarray<T> value = batch ? new_array<T>({batch, m, n}) : new_array<T>({m, n});
   if (batch && A.batch && !B.batch && !ta) {
     // A batch of row blocks times one shared matrix is one tall GEMM.
     blas::gemm(false, tb, batch * m, n, k, T(1), a.data(), A.stored_cols, b.data(), B.stored_cols, T(0),
@@ -85,13 +85,13 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
     throw Error("linear: bias has shape " + format_shape(bias.shape()) + ", expected [" + std::to_string(out) + "]");
   Shape shape = x.shape();
   shape.back() = out;
-  xt::xarray<T> value = detail::new_array<T>(shape);
+  xt::xarray<T> value = new_array<T>(shape);
   blas::linear_rows(rows, in, out, x.data(), weight.data(), bias.defined() ? bias.data() : nullptr, value.data());
-  std::vector<Tensor<T>> inputs = detail::new_input_list<T>();
+  std::vector<Tensor<T>> inputs = new_input_list<T>(3);
   inputs.push_back(x);
   inputs.push_back(weight);
   if (bias.defined()) inputs.push_back(bias);
-  // The closure captures nothing (sizes come from the inputs): std::function keeps it without allocating.
+  // The closure captures nothing: the sizes come from the inputs.
   return record<T>("linear", std::move(value), std::move(inputs),
                    [](const auto& args, const auto&, const Tensor<T>& g) {
                      const Tensor<T>&x = args[0], &w = args[1];
@@ -115,8 +115,8 @@ Grads<T> detail::linear_grads(std::size_t rows, const Tensor<T>& g, const std::v
   bool bias_wanted = false;
   for (std::size_t k = 2; k < sources.size(); ++k) bias_wanted = bias_wanted || sources[k].requires_grad();
   // (Arrays of no elements where a gradient is not wanted: no allocation.)
-  xt::xarray<T> dx = detail::new_array<T>(x.requires_grad() ? x.shape() : Shape{0});
-  xt::xarray<T> db = detail::new_array<T>(bias_wanted ? Shape{out} : Shape{0});
+  xt::xarray<T> dx = new_array<T>(x.requires_grad() ? x.shape() : Shape{0});
+  xt::xarray<T> db = new_array<T>(bias_wanted ? Shape{out} : Shape{0});
   blas::linear_rows_backward(rows, in, out, g.data(), w.data(), x.requires_grad() ? dx.data() : nullptr,
                              bias_wanted ? db.data() : nullptr);
   Grads<T> grads(sources.size());

@@ -29,7 +29,7 @@ struct Node {
   // that reached this tensor so far, and the products (GradProduct) not yet
   // added to it.
   Tensor<T> pending_grad;
-  std::vector<GradProduct<T>> pending_products;
+  GradProducts<T> pending_products;
   std::size_t pending_product_elements = 0;  // held by pending_products' operands: bounded by the engine
   std::vector<GradHook<T>> hooks;
 

@@ -4,6 +4,7 @@
 #include <string>
 
 #include <xtensor/xarray.hpp>
+#include <xtensor/xnoalias.hpp>
 
 #include "engine.hpp"
 #include "grad_mode.hpp"
@@ -17,10 +18,12 @@ Shape shape_of(const xt::xarray<T>& a) {
   return Shape(a.shape().begin(), a.shape().end());
 }
 
-// Materialises an xtensor expression into a fresh array.
+// Materialises an xtensor expression into an array from the tape's cache.
 template <class T, class E>
 xt::xarray<T> evaluate(E&& expression) {
-  return xt::xarray<T>(std::forward<E>(expression));
+  xt::xarray<T> out = new_array<T>(Shape(expression.shape().begin(), expression.shape().end()));
+  xt::noalias(out) = std::forward<E>(expression);
+  return out;
 }
 
 // A constant tensor (never requires grad), e.g. a 0/1 mask used by a backward.

@@ -1,5 +1,6 @@
 #include "random.hpp"
 #include "instantiate.hpp"
+#include "tape_memory.hpp"
 
 #include <cmath>
 #include <numbers>
@@ -30,7 +31,7 @@ void manual_seed(std::uint64_t seed) { default_generator().seed(seed); }
 namespace {
 template <class T, class Draw>
 Tensor<T> fill_with(const Shape& shape, bool requires_grad, Draw draw) {
-  xt::xarray<T> value = xt::xarray<T>::from_shape(shape);
+  xt::xarray<T> value = new_array<T>(shape);
   for (auto& v : value) v = static_cast<T>(draw());
   return Tensor<T>(std::move(value), requires_grad);
 }

@@ -35,13 +35,6 @@ Shape kept_shape(const Shape& shape, const std::vector<std::size_t>& axes) {
   return kept;
 }
 
-template <class T>
-xt::xarray<T> scalar_array(T value) {
-  xt::xarray<T> out = xt::xarray<T>::from_shape({});
-  out() = value;
-  return out;
-}
-
 // Σ over `axes` (sorted). Reducing the leading axes (a bias gradient: column
 // sums) or the trailing ones (row sums) of a row-major array is a plain loop;
 // other patterns go through xtensor's reducer, which is far slower for these.
@@ -58,7 +51,7 @@ xt::xarray<T> sum_leading_or_trailing(const xt::xarray<T>& x, const std::vector<
     if (!reduced) shape.push_back(x.shape()[axis]);
     (axis < (leading ? count : rank - count) ? outer : inner) *= x.shape()[axis];
   }
-  xt::xarray<T> out = xt::zeros<T>(shape);
+  xt::xarray<T> out = detail::filled_array<T>(shape, T(0));
   const T* in = x.data();
   T* sums = out.data();
   if (leading) {  // out[j] = Σ_i x[i, j]
@@ -79,7 +72,7 @@ xt::xarray<T> sum_leading_or_trailing(const xt::xarray<T>& x, const std::vector<
 // y = Σ x                       dy/dx = g broadcast to x.shape
 template <class T>
 Tensor<T> sum(const Tensor<T>& x) {
-  return record<T>("sum", scalar_array<T>(xt::sum(x.value())()), {x},
+  return record<T>("sum", detail::filled_array<T>({}, xt::sum(x.value())()), {x},
                    [](const auto& in, const auto&, const Tensor<T>& g) { return Grads<T>{expand(g, in[0].shape())}; });
 }
 
@@ -115,7 +108,7 @@ template <class T>
 Tensor<T> max(const Tensor<T>& x) {
   if (x.numel() == 0) throw Error("max: the tensor is empty");
   const T top = xt::amax(x.value())();
-  return record<T>("max", scalar_array<T>(top), {x}, [top](const auto& in, const auto&, const Tensor<T>& g) {
+  return record<T>("max", detail::filled_array<T>({}, top), {x}, [top](const auto& in, const auto&, const Tensor<T>& g) {
     xt::xarray<T> ties = xt::cast<T>(xt::equal(in[0].value(), top));
     ties /= xt::sum(ties)();
     return Grads<T>{g * Tensor<T>(std::move(ties))};

@@ -119,7 +119,7 @@ Tensor<T> slice(const Tensor<T>& x, int axis, std::size_t start, std::size_t end
                 std::to_string(axis) + " of shape " + format_shape(x.shape()));
   Shape shape = x.shape();
   shape[a] = end - start;
-  xt::xarray<T> value = xt::xarray<T>::from_shape(shape);
+  xt::xarray<T> value = new_array<T>(shape);
   move_rows(x.value(), start, value, 0, end - start, a);
   return record<T>("slice", std::move(value), {x},
                    [axis, start](const auto& in, const auto&, const Tensor<T>& g) {
@@ -137,7 +137,7 @@ Tensor<T> pad_slice(const Tensor<T>& g, int axis, std::size_t start, const Shape
   if (g.dim() != shape.size() || g.shape() != expected || end > shape[a])
     throw Error("pad_slice: shape " + format_shape(g.shape()) + " does not fit at " + std::to_string(start) +
                 " along axis " + std::to_string(axis) + " of shape " + format_shape(shape));
-  xt::xarray<T> value = xt::zeros<T>(shape);
+  xt::xarray<T> value = detail::filled_array<T>(shape, T(0));
   move_rows(g.value(), 0, value, start, end - start, a);
   return record<T>("pad_slice", std::move(value), {g}, [axis, start, end](const auto&, const auto&, const Tensor<T>& gy) {
     return Grads<T>{slice(gy, axis, start, end)};
@@ -164,7 +164,7 @@ Tensor<T> index_select(const Tensor<T>& x, int axis, const std::vector<std::size
       throw Error("index_select: index " + std::to_string(i) + " is out of bounds for axis " + std::to_string(axis) +
                   " of shape " + format_shape(shape));
   shape[a] = indices.size();
-  xt::xarray<T> value = xt::xarray<T>::from_shape(shape);
+  xt::xarray<T> value = new_array<T>(shape);
   for (std::size_t k = 0; k < indices.size(); ++k) move_rows(x.value(), indices[k], value, k, 1, a);
   return record<T>("index_select", std::move(value), {x},
                    [axis, indices](const auto& in, const auto&, const Tensor<T>& g) {
@@ -180,7 +180,7 @@ Tensor<T> index_add(const Tensor<T>& g, int axis, const std::vector<std::size_t>
   expected[a] = indices.size();
   if (g.shape() != expected)
     throw Error("index_add: source has shape " + format_shape(g.shape()) + ", expected " + format_shape(expected));
-  xt::xarray<T> value = xt::zeros<T>(shape);
+  xt::xarray<T> value = detail::filled_array<T>(shape, T(0));
   for (std::size_t k = 0; k < indices.size(); ++k) {
     if (indices[k] >= shape[a])
       throw Error("index_add: index " + std::to_string(indices[k]) + " is out of bounds for shape " +
@@ -210,7 +210,7 @@ Tensor<T> concat(const std::vector<Tensor<T>>& xs, int axis) {
     offsets.push_back(shape[a]);
     shape[a] += s[a];
   }
-  xt::xarray<T> value = xt::xarray<T>::from_shape(shape);
+  xt::xarray<T> value = new_array<T>(shape);
   for (std::size_t i = 0; i < xs.size(); ++i)
     move_rows(xs[i].value(), 0, value, offsets[i], xs[i].shape()[a], a);
   return record<T>("concat", std::move(value), xs, [axis, offsets](const auto& in, const auto&, const Tensor<T>& g) {
@@ -246,6 +246,7 @@ std::vector<Tensor<T>> split(const Tensor<T>& x, const std::vector<std::size_t>&
     throw Error("split: sizes add up to " + std::to_string(total) + " but axis " + std::to_string(axis) +
                 " of shape " + format_shape(x.shape()) + " has " + std::to_string(x.shape()[a]));
   std::vector<Tensor<T>> parts;
+  parts.reserve(sizes.size());
   std::size_t start = 0;
   for (auto size : sizes) {
     parts.push_back(slice(x, axis, start, start + size));

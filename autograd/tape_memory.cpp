@@ -1,6 +1,8 @@
 #include "tape_memory.hpp"
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <unordered_map>
 #include <vector>
 
@@ -31,7 +33,26 @@ constexpr std::size_t max_cached_array_bytes = std::size_t(64) << 20;
 constexpr std::size_t large_buffer_bytes = std::size_t(64) << 10;
 constexpr std::size_t max_small_buffers_per_count = 4096, max_large_buffers_per_count = 16;
 constexpr std::size_t small_counts = 256;
-constexpr std::size_t max_input_lists = 4096;  // element counts below this index a table, others a map
+// Input lists by capacity class: 1, 2, …, 8 (an op asks for exactly its
+// arity), then 16, 32, …, 2^16 (a fused layer's step nodes). A list is made
+// with its class's capacity and kept in the largest class it holds, so any
+// list of a class serves any request that class covers: lookups are O(1) and
+// always hit once warm. A class keeps up to 4096 lists, fewer of the large.
+constexpr std::size_t exact_list_classes = 8, list_classes = exact_list_classes + 13;
+constexpr std::size_t class_capacity(std::size_t c) { return c < exact_list_classes ? c + 1 : std::size_t(1) << (c - 4); }
+constexpr std::size_t max_lists(std::size_t c) {
+  return c < exact_list_classes ? 4096 : std::max<std::size_t>(8, (std::size_t(1) << 16) / class_capacity(c));
+}
+// The smallest class whose lists hold `capacity` (>= 1); list_classes or more: none.
+std::size_t request_class(std::size_t capacity) {
+  return capacity <= exact_list_classes ? capacity - 1 : exact_list_classes + std::bit_width(capacity - 1) - 4;
+}
+// The largest class whose capacity a list of `capacity` (>= 1) holds.
+std::size_t recycle_class(std::size_t capacity) {
+  return capacity <= exact_list_classes ? capacity - 1
+                                        : std::min(list_classes - 1, exact_list_classes + std::bit_width(capacity) - 5);
+}
+static_assert(class_capacity(exact_list_classes) == 16 && class_capacity(list_classes - 1) == std::size_t(1) << 16);
 
 template <class T>
 using Storage = typename xt::xarray<T>::storage_type;
@@ -66,11 +87,21 @@ struct TapeMemory {
   ArrayCache<float> floats;
   ArrayCache<double> doubles;
   std::size_t array_bytes = 0;
-  std::vector<std::vector<Tensor<float>>> float_lists;
-  std::vector<std::vector<Tensor<double>>> double_lists;
+  // The lists of one class; `limit` adapts to demand as a Bucket's does, so
+  // lists that only code outside the ops makes (and no op asks for) stop
+  // piling up after a few.
+  template <class T>
+  struct ListClass {
+    std::vector<std::vector<Tensor<T>>> lists;
+    std::size_t limit = 8;
+  };
+  template <class T>
+  using ListClasses = std::array<ListClass<T>, list_classes>;
+  ListClasses<float> float_lists;
+  ListClasses<double> double_lists;
 
   template <class T>
-  std::vector<std::vector<Tensor<T>>>& input_lists() {
+  ListClasses<T>& input_lists() {
     if constexpr (sizeof(T) == sizeof(float))
       return float_lists;
     else
@@ -140,8 +171,12 @@ void free_node_block(void* block, std::size_t bytes) noexcept {
   REWIND_POISON(block, c * block_granule);
 }
 
+}  // namespace rwd::detail
+
+namespace rwd {
 template <class T>
 xt::xarray<T> new_array(const Shape& shape) {
+  using namespace detail;
   using Array = xt::xarray<T>;
   std::size_t count = 1;
   for (std::size_t d : shape) count *= d;
@@ -166,6 +201,37 @@ xt::xarray<T> new_array(const Shape& shape) {
   xt::compute_strides(dims, xt::layout_type::row_major, strides);
   return Array(std::move(storage), std::move(dims), std::move(strides));
 }
+template xt::xarray<float> new_array<float>(const Shape&);
+template xt::xarray<double> new_array<double>(const Shape&);
+
+template <class T>
+std::vector<Tensor<T>> new_input_list(std::size_t capacity) {
+  using namespace detail;
+  if (capacity == 0) return {};
+  const std::size_t c = request_class(capacity);
+  if (c >= list_classes) {  // larger than any class: not kept
+    std::vector<Tensor<T>> list;
+    list.reserve(capacity);
+    return list;
+  }
+  if (TapeMemory* memory = tape_memory(); memory != nullptr) {
+    auto& lists = memory->input_lists<T>()[c];
+    if (!lists.lists.empty()) {
+      std::vector<Tensor<T>> list = std::move(lists.lists.back());
+      lists.lists.pop_back();
+      return list;
+    }
+    lists.limit = std::min(lists.limit + 1, max_lists(c));
+  }
+  std::vector<Tensor<T>> list;
+  list.reserve(class_capacity(c));
+  return list;
+}
+template std::vector<Tensor<float>> new_input_list<float>(std::size_t);
+template std::vector<Tensor<double>> new_input_list<double>(std::size_t);
+}  // namespace rwd
+
+namespace rwd::detail {
 
 template <class T>
 void recycle_array(xt::xarray<T>& array) noexcept {
@@ -184,22 +250,16 @@ void recycle_array(xt::xarray<T>& array) noexcept {
   }
 }
 
-template <class T>
-std::vector<Tensor<T>> new_input_list() {
-  TapeMemory* memory = tape_memory();
-  if (memory == nullptr || memory->input_lists<T>().empty()) return {};
-  std::vector<Tensor<T>> list = std::move(memory->input_lists<T>().back());
-  memory->input_lists<T>().pop_back();
-  return list;
-}
 
 template <class T>
 void recycle_input_list(std::vector<Tensor<T>>& list) noexcept {
   TapeMemory* memory = tape_memory();
-  if (memory == nullptr || list.capacity() == 0 || !list.empty() || memory->input_lists<T>().size() >= max_input_lists)
-    return;
+  if (memory == nullptr || list.capacity() == 0 || !list.empty()) return;
+  const std::size_t c = recycle_class(list.capacity());
+  auto& lists = memory->input_lists<T>()[c];
+  if (lists.lists.size() >= lists.limit) return;
   try {
-    memory->input_lists<T>().push_back(std::move(list));
+    lists.lists.push_back(std::move(list));
   } catch (...) {  // no memory for the list of lists: the list frees its capacity as usual
   }
 }
@@ -209,12 +269,8 @@ std::size_t cached_array_bytes() {
   return memory ? memory->array_bytes : 0;
 }
 
-template xt::xarray<float> new_array<float>(const Shape&);
-template xt::xarray<double> new_array<double>(const Shape&);
 template void recycle_array<float>(xt::xarray<float>&) noexcept;
 template void recycle_array<double>(xt::xarray<double>&) noexcept;
-template std::vector<Tensor<float>> new_input_list<float>();
-template std::vector<Tensor<double>> new_input_list<double>();
 template void recycle_input_list<float>(std::vector<Tensor<float>>&) noexcept;
 template void recycle_input_list<double>(std::vector<Tensor<double>>&) noexcept;
 

@@ -2,7 +2,8 @@
 // training loop does not go to malloc for every op:
 //  - node blocks (a Node and its shared_ptr control block, one allocation)
 //    come from free lists of one block size each;
-//  - input lists (std::vector capacity) likewise;
+//  - input lists (std::vector capacity) by capacity class: 1 … 8, then
+//    powers of two up to 2^16 (new_input_list);
 //  - array buffers freed with a node are kept in a cache keyed by element
 //    count, and an op asking for an array of that many elements gets one back.
 // Both work whatever allocator the program links, and both are bounded (see
@@ -12,33 +13,39 @@
 // reported at its first use.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <new>
 #include <vector>
 
 #include <xtensor/xarray.hpp>
 
+#include "engine.hpp"
 #include "tensor.hpp"
 
 namespace rwd::detail {
 
-// allocate_node_block, free_node_block and NodeAllocator, the allocator of
-// Nodes and of Grads, are declared in tensor.hpp.
+// new_array (engine.hpp, public) hands out the cache's buffers: a cached
+// buffer of the same element count if this thread has one.
 
-// A row-major array of `shape` whose values are unspecified (as from_shape's):
-// a cached buffer of the same element count if this thread has one.
-template <class T>
-xt::xarray<T> new_array(const Shape& shape);
+// allocate_node_block and free_node_block are declared in inline_function.hpp,
+// NodeAllocator (of Nodes, Grads and GradProducts) in tensor.hpp.
 
 // Takes the buffer of `array`, whose owner is being destroyed, into the cache
 // (or frees it when the cache is full); `array` is left empty.
 template <class T>
 void recycle_array(xt::xarray<T>& array) noexcept;
 
-// An empty list of inputs for a recorded op, with the capacity of a list an
-// earlier node of this thread left behind; and that return (`list` is empty).
+// new_array with every element `value` (xt::zeros, from the cache).
 template <class T>
-std::vector<Tensor<T>> new_input_list();
+xt::xarray<T> filled_array(const Shape& shape, T value) {
+  xt::xarray<T> array = rwd::new_array<T>(shape);
+  std::fill_n(array.data(), array.size(), value);
+  return array;
+}
+
+// new_input_list (engine.hpp, public) hands out the lists this takes back
+// (`list` is empty).
 template <class T>
 void recycle_input_list(std::vector<Tensor<T>>& list) noexcept;
 

@@ -105,14 +105,14 @@ template <class T>
 Tensor<T>::Tensor(const Array& value, bool requires_grad) : Tensor(Array(value), requires_grad) {}
 
 template <class T>
-Tensor<T>::Tensor(std::initializer_list<T> values) : Tensor(Array::from_shape({values.size()})) {
+Tensor<T>::Tensor(std::initializer_list<T> values) : Tensor(new_array<T>({values.size()})) {
   std::copy(values.begin(), values.end(), node_->value.begin());
 }
 
 template <class T>
 Tensor<T>::Tensor(std::initializer_list<std::initializer_list<T>> rows) {
   const std::size_t cols = rows.size() ? rows.begin()->size() : 0;
-  Array value = Array::from_shape({rows.size(), cols});
+  Array value = new_array<T>({rows.size(), cols});
   std::size_t r = 0;
   for (const auto& row : rows) {
     if (row.size() != cols)
@@ -126,9 +126,7 @@ Tensor<T>::Tensor(std::initializer_list<std::initializer_list<T>> rows) {
 
 template <class T>
 Tensor<T> Tensor<T>::scalar(T value, bool requires_grad) {
-  Array array = Array::from_shape({});
-  array() = value;
-  return Tensor(std::move(array), requires_grad);
+  return Tensor(detail::filled_array<T>({}, value), requires_grad);
 }
 
 template <class T>
@@ -241,11 +239,19 @@ void Tensor<T>::register_hook(GradHook<T> hook) {
 
 template <class T>
 void Tensor<T>::backward(bool retain_graph, bool create_graph) const {
-  run_backward<T>({*this}, {Tensor()}, retain_graph, create_graph);
+  backward(Tensor(), retain_graph, create_graph);
 }
 template <class T>
 void Tensor<T>::backward(const Tensor& seed, bool retain_graph, bool create_graph) const {
-  run_backward<T>({*this}, {seed}, retain_graph, create_graph);
+  // One-element lists with a recycled capacity: a training step's backward() allocates nothing.
+  std::vector<Tensor> outputs = new_input_list<T>(1), seeds = new_input_list<T>(1);
+  outputs.push_back(*this);
+  seeds.push_back(seed);
+  run_backward<T>(outputs, seeds, retain_graph, create_graph);
+  for (auto* list : {&outputs, &seeds}) {
+    list->clear();
+    detail::recycle_input_list(*list);
+  }
 }
 
 template class Tensor<float>;
@@ -253,17 +259,15 @@ template class Tensor<double>;
 
 template <class T>
 Tensor<T> zeros(const Shape& shape, bool requires_grad) {
-  return Tensor<T>(xt::xarray<T>(xt::zeros<T>(shape)), requires_grad);
+  return Tensor<T>(detail::filled_array<T>(shape, T(0)), requires_grad);
 }
 template <class T>
 Tensor<T> ones(const Shape& shape, bool requires_grad) {
-  return Tensor<T>(xt::xarray<T>(xt::ones<T>(shape)), requires_grad);
+  return Tensor<T>(detail::filled_array<T>(shape, T(1)), requires_grad);
 }
 template <class T>
 Tensor<T> full(const Shape& shape, T value, bool requires_grad) {
-  xt::xarray<T> array = xt::xarray<T>::from_shape(shape);
-  array.fill(value);
-  return Tensor<T>(std::move(array), requires_grad);
+  return Tensor<T>(detail::filled_array<T>(shape, value), requires_grad);
 }
 template <class T>
 Tensor<T> zeros_like(const Tensor<T>& like) {

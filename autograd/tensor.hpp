@@ -15,6 +15,8 @@
 
 #include <xtensor/xarray.hpp>
 
+#include "inline_function.hpp"
+
 namespace rwd {
 
 // Shapes are small vectors (no heap allocation up to rank 4), as xtensor's.
@@ -41,10 +43,6 @@ template <class T>
 using RecurrentState = std::vector<Tensor<T>>;
 
 namespace detail {
-// Blocks of one size from per-thread free lists (autograd/tape_memory.cpp).
-void* allocate_node_block(std::size_t bytes);
-void free_node_block(void* block, std::size_t bytes) noexcept;
-
 // The allocator of the tape's small, short-lived blocks: Nodes (through
 // std::allocate_shared) and the gradient lists every backward returns. A
 // training loop's steady state reuses the blocks its previous step freed
@@ -80,6 +78,9 @@ struct GradProduct {
   bool transpose_a = false, transpose_b = false;
   std::size_t m = 0, n = 0, k = 0;
 };
+// A list of them, in the tape's recycled blocks.
+template <class T>
+using GradProducts = std::vector<GradProduct<T>, detail::NodeAllocator<GradProduct<T>>>;
 
 // The gradients an op's backward returns, one per input (undefined where the
 // input needs none). Build it as `Grads<T>{...}` or `Grads<T>(n)` (a vector
@@ -95,19 +96,21 @@ class Grads : public std::vector<Tensor<T>, detail::NodeAllocator<Tensor<T>>> {
   Grads() = default;
   Grads(const std::vector<Tensor<T>>& grads) : Base(grads.begin(), grads.end()) {}  // NOLINT: implicit on purpose
   void add_product(GradProduct<T> product) { products_.push_back(std::move(product)); }
-  std::vector<GradProduct<T>, detail::NodeAllocator<GradProduct<T>>>& products() { return products_; }
+  GradProducts<T>& products() { return products_; }
 
  private:
-  std::vector<GradProduct<T>, detail::NodeAllocator<GradProduct<T>>> products_;
+  GradProducts<T> products_;
 };
 
 // backward(inputs, output, grad_output) -> one gradient per input.
 // It receives the output as an argument instead of capturing it, so a node
 // never owns itself (no cycle) and ops like tanh can reuse their result.
 // It is written with Tensor ops, so under create_graph it is itself recorded.
+// Any callable converts to it (a lambda, as a std::function would); it is
+// move-only and keeps the closure without calling malloc (inline_function.hpp).
 template <class T>
-using BackwardFn =
-    std::function<Grads<T>(const std::vector<Tensor<T>>& inputs, const Tensor<T>& output, const Tensor<T>& grad)>;
+using BackwardFn = detail::InlineFunction<Grads<T>(const std::vector<Tensor<T>>& inputs, const Tensor<T>& output,
+                                                   const Tensor<T>& grad)>;
 
 // A function of several tensors, as gradcheck, hvp and jvp take it.
 template <class T>

@@ -23,6 +23,7 @@ set(REWIND_PUBLIC_HEADERS
   autograd/gradcheck.hpp
   autograd/gradcheck_doctest.hpp
   autograd/gradient_sink.hpp
+  autograd/inline_function.hpp
   autograd/ops.hpp
   autograd/random.hpp
   autograd/tolerance.hpp

@@ -9,6 +9,7 @@
 #include "../autograd/gradient_sink.hpp"
 #include "../autograd/ops.hpp"
 #include "../autograd/instantiate.hpp"
+#include "../autograd/tape_memory.hpp"
 
 namespace rwd::nn {
 
@@ -34,13 +35,15 @@ struct Unroll {
   std::vector<std::size_t> lengths;  // empty: no sequence is padded
   std::size_t shortest = none;       // steps t >= shortest have padded rows
   Tensor<T> weight_hh, bias_hh;
+  // The buffers are tensors for their memory only (a released tensor's buffer
+  // goes back to the cache new_array draws from): no node takes them as input.
   // P = x W_ihᵀ + b [T·B, G·H], read by the steps' forward only, so it is freed
   // once they have run; its sink hands dL/dP, written by the steps' backward,
   // to x, W_ih and b.
-  xt::xarray<T> projected;
+  Tensor<T> projected;
   GradientSink<T> projected_grad, weight_hh_grad, bias_hh_grad;
-  xt::xarray<T> saved;    // [T·B, saved·H]
-  xt::xarray<T> scratch;  // the kernel's [B, scratch·H], then the unroll's: two δ blocks and a masked gradient
+  Tensor<T> saved;    // [T·B, saved·H]
+  Tensor<T> scratch;  // the kernel's [B, scratch·H], then the unroll's: two δ blocks and a masked gradient
   // A step node's inputs: the previous state, then `sources` (the layer input
   // and weights, differentiated under create_graph), then the active sinks' tokens.
   std::vector<Tensor<T>> sources;
@@ -50,29 +53,29 @@ struct Unroll {
   struct Pass {
     Tensor<T> output_grad;          // dL/d(outputs), from the outputs' node (which runs before every step)
     std::size_t first_step = none;  // the first step whose backward ran (the highest s)
-    xt::xarray<T> previous_h;       // [T·B, H]: h_{t-1}, for dL/dW_hh = Σ_t δ_tᵀ h_{t-1}
-    xt::xarray<T> hidden_delta;     // [T·B, G·H]: δ_t on the W_hh side, unless dL/dP's rows hold it
+    Tensor<T> previous_h;           // [T·B, H]: h_{t-1}, for dL/dW_hh = Σ_t δ_tᵀ h_{t-1}
+    Tensor<T> hidden_delta;         // [T·B, G·H]: δ_t on the W_hh side, unless dL/dP's rows hold it
   };
   PassLocal<Pass> pass;
 
   std::size_t time(std::size_t s) const { return reverse ? steps - 1 - s : s; }
   bool any_padded(std::size_t t) const { return t >= shortest; }
   bool padded(std::size_t t, std::size_t b) const { return t >= shortest && t >= lengths[b]; }
-  T* projected_rows(std::size_t t) { return projected.data() + t * batch * gate_width; }
-  T* kernel_scratch() { return scratch.data(); }
-  T* unroll_scratch() { return scratch.data() + batch * kernel->scratch * hidden; }
+  T* projected_rows(std::size_t t) { return projected.mutable_data() + t * batch * gate_width; }
+  T* kernel_scratch() { return scratch.mutable_data(); }
+  T* unroll_scratch() { return scratch.mutable_data() + batch * kernel->scratch * hidden; }
   StepRows<T> rows(std::size_t t, const T* previous) {
     return {batch,
             hidden,
             weight_hh.data(),
             bias_hh.defined() ? bias_hh.data() : nullptr,
             previous,
-            saved.data() + t * batch * kernel->saved * hidden,
+            saved.mutable_data() + t * batch * kernel->saved * hidden,
             kernel_scratch()};
   }
   // 1 where step t lies within sequence b, else 0: [B, 1]
   Tensor<T> mask(std::size_t t) const {
-    xt::xarray<T> m = xt::xarray<T>::from_shape({batch, 1});
+    xt::xarray<T> m = new_array<T>({batch, 1});
     for (std::size_t b = 0; b < batch; ++b) m(b, 0) = padded(t, b) ? T(0) : T(1);
     return Tensor<T>(std::move(m));
   }
@@ -85,18 +88,19 @@ template <class T>
 void project_input(Unroll<T>& u, const CellWeights<T>& weights, const Tensor<T>& input) {
   const std::size_t rows = u.steps * u.batch, in = weights.weight_ih.size(1), width = u.gate_width;
   std::vector<Tensor<T>> sources{input, weights.weight_ih};
-  xt::xarray<T> bias;
+  Tensor<T> bias;  // b_ih (+ b_hh)
   if (weights.bias_ih.defined()) {
     sources.push_back(weights.bias_ih);
-    bias = weights.bias_ih.value();
+    bias = weights.bias_ih;
     if (u.kernel->bias_hh_in_projection) {
       sources.push_back(weights.bias_hh);
-      bias += weights.bias_hh.value();
+      bias = Tensor<T>(new_array<T>({width}));
+      for (std::size_t j = 0; j < width; ++j) bias.mutable_data()[j] = weights.bias_ih.data()[j] + weights.bias_hh.data()[j];
     }
   }
-  u.projected = xt::xarray<T>::from_shape({rows, width});
-  blas::linear_rows(rows, in, width, input.data(), weights.weight_ih.data(),
-                    weights.bias_ih.defined() ? bias.data() : nullptr, u.projected.data());
+  u.projected = Tensor<T>(new_array<T>({rows, width}));
+  blas::linear_rows(rows, in, width, input.data(), weights.weight_ih.data(), bias.defined() ? bias.data() : nullptr,
+                    u.projected.mutable_data());
   u.projected_grad = GradientSink<T>(
       std::move(sources), Shape{rows, width},
       [rows](xt::xarray<T>&& dp, const std::vector<Tensor<T>>& sources) {
@@ -123,8 +127,8 @@ void finish_pass(Unroll<T>& u, typename Unroll<T>::Pass& pass) {
   const T* deltas = in_projected_grad ? u.projected_grad.buffer().data() : pass.hidden_delta.data();
   blas::gemm(true, false, GH, H, rows, T(1), deltas + first_row * GH, GH, pass.previous_h.data() + first_row * H, H,
              T(1), u.weight_hh_grad.buffer().data(), H);
-  pass.previous_h = xt::xarray<T>();
-  pass.hidden_delta = xt::xarray<T>();
+  pass.previous_h = Tensor<T>();
+  pass.hidden_delta = Tensor<T>();
 }
 
 // A step's backward: the kernel's, with padded rows passing their gradient
@@ -138,9 +142,9 @@ Grads<T> step_backward(Unroll<T>& u, std::size_t s, const std::vector<Tensor<T>>
   const std::size_t t = u.time(s), B = u.batch, H = u.hidden, W = u.width, GH = u.gate_width;
   const bool separate = u.kernel->separate_hidden_delta;
   T* work = u.unroll_scratch();  // [B, GH] δ, [B, GH] hidden δ, [B, W] masked gradient
-  auto pass_rows = [&](xt::xarray<T>& buffer, std::size_t columns) {
-    if (buffer.dimension() == 0) buffer = xt::xarray<T>::from_shape({u.steps * B, columns});
-    return buffer.data() + t * B * columns;
+  auto pass_rows = [&](Tensor<T>& buffer, std::size_t columns) {
+    if (!buffer.defined()) buffer = Tensor<T>(new_array<T>({u.steps * B, columns}));
+    return buffer.mutable_data() + t * B * columns;
   };
   StepGrads<T> to;
   if (u.projected_grad.active())
@@ -152,9 +156,9 @@ Grads<T> step_backward(Unroll<T>& u, std::size_t s, const std::vector<Tensor<T>>
   else
     to.hidden_delta = u.weight_hh_grad.active() ? pass_rows(pass.hidden_delta, GH) : work + B * GH;
   to.bias_hh = u.bias_hh_grad.active() ? u.bias_hh_grad.buffer().data() : nullptr;
-  xt::xarray<T> previous_grad;
-  if (in[0].requires_grad()) previous_grad = xt::xarray<T>::from_shape({B, W});
-  to.previous = in[0].requires_grad() ? previous_grad.data() : nullptr;
+  Tensor<T> previous_grad;
+  if (in[0].requires_grad()) previous_grad = Tensor<T>(new_array<T>({B, W}));
+  to.previous = previous_grad.defined() ? previous_grad.mutable_data() : nullptr;
 
   const T* g = grad.data();
   if (u.any_padded(t)) {  // a padded row's step did not happen: no gradient through it
@@ -186,7 +190,7 @@ Grads<T> step_backward(Unroll<T>& u, std::size_t s, const std::vector<Tensor<T>>
     u.kernel->add_inner_paths(u.rows(t, in[0].data()), g, retained.mutable_data());
 
   Grads<T> grads(in.size());
-  grads[0] = to.previous ? Tensor<T>(std::move(previous_grad)) : Tensor<T>();
+  grads[0] = previous_grad;
   for (std::size_t k = 0; k < u.active_sinks.size(); ++k) grads[u.first_token + k] = u.active_sinks[k]->token_grad();
   return grads;
 }
@@ -225,7 +229,7 @@ Tensor<T> record_step(const std::shared_ptr<Unroll<T>>& unroll, std::size_t s, c
                       T* outputs) {
   Unroll<T>& u = *unroll;
   const std::size_t t = u.time(s), B = u.batch, H = u.hidden, W = u.width;
-  xt::xarray<T> value = xt::xarray<T>::from_shape({B, W});
+  xt::xarray<T> value = new_array<T>({B, W});
   u.kernel->forward(u.rows(t, previous.data()), u.projected_rows(t), value.data());
   T* out = outputs + t * B * H;
   for (std::size_t b = 0; b < B; ++b) {
@@ -236,8 +240,7 @@ Tensor<T> record_step(const std::shared_ptr<Unroll<T>>& unroll, std::size_t s, c
       std::copy_n(value.data() + b * W, H, out + b * H);
     }
   }
-  std::vector<Tensor<T>> inputs;
-  inputs.reserve(1 + u.sources.size() + u.active_sinks.size());
+  std::vector<Tensor<T>> inputs = new_input_list<T>(1 + u.sources.size() + u.active_sinks.size());
   inputs.push_back(previous);
   inputs.insert(inputs.end(), u.sources.begin(), u.sources.end());
   for (const auto* sink : u.active_sinks) inputs.push_back(sink->token());
@@ -271,7 +274,7 @@ Tensor<T> record_outputs(const std::shared_ptr<Unroll<T>>& unroll, xt::xarray<T>
         }
         unroll->pass.get().output_grad = grad;
         const std::size_t t = u.time(u.steps - 1);
-        xt::xarray<T> last = xt::zeros<T>({B, W});
+        xt::xarray<T> last = detail::filled_array<T>({B, W}, T(0));
         for (std::size_t b = 0; b < B; ++b)
           if (!u.padded(t, b)) std::copy_n(grad.data() + (t * B + b) * H, H, last.data() + b * W);
         grads.back() = Tensor<T>(std::move(last));
@@ -308,7 +311,7 @@ UnrollResult<T> unroll_with_fused_steps(const StepKernel<T>& kernel, const CellW
                                         const Tensor<T>& input, const RecurrentState<T>& state, bool reverse,
                                         const std::vector<std::size_t>& lengths) {
   check_arguments(kernel, weights, input, state, lengths);
-  auto unroll = std::make_shared<Unroll<T>>();
+  auto unroll = std::allocate_shared<Unroll<T>>(detail::NodeAllocator<Unroll<T>>());  // the tape's pooled blocks
   Unroll<T>& u = *unroll;
   u.kernel = &kernel;
   u.hidden = weights.weight_hh.size(1);
@@ -323,8 +326,8 @@ UnrollResult<T> unroll_with_fused_steps(const StepKernel<T>& kernel, const CellW
   u.weight_hh = weights.weight_hh;
   if (!kernel.bias_hh_in_projection) u.bias_hh = weights.bias_hh;
   const std::size_t B = u.batch, H = u.hidden;
-  u.saved = xt::xarray<T>::from_shape({u.steps * B, kernel.saved * H});
-  u.scratch = xt::xarray<T>::from_shape({B, kernel.scratch * H + 2 * u.gate_width + u.width});
+  u.saved = Tensor<T>(new_array<T>({u.steps * B, kernel.saved * H}));
+  u.scratch = Tensor<T>(new_array<T>({B, kernel.scratch * H + 2 * u.gate_width + u.width}));
 
   // The initial state as a step node's value: h, or [h | c].
   Tensor<T> previous = kernel.states == 1 ? state[0] : concat(state, 1);
@@ -337,18 +340,17 @@ UnrollResult<T> unroll_with_fused_steps(const StepKernel<T>& kernel, const CellW
   for (auto* sink : {&u.projected_grad, &u.weight_hh_grad, &u.bias_hh_grad})
     if (sink->active()) u.active_sinks.push_back(sink);
 
-  xt::xarray<T> outputs = xt::xarray<T>::from_shape({u.steps, B, H});
-  std::vector<Tensor<T>> step_nodes;
-  step_nodes.reserve(u.steps);
+  xt::xarray<T> outputs = new_array<T>({u.steps, B, H});
+  std::vector<Tensor<T>> step_nodes = new_input_list<T>(u.steps);  // the outputs node's inputs
   for (std::size_t s = 0; s < u.steps; ++s) {
     previous = record_step(unroll, s, previous, outputs.data());
     step_nodes.push_back(previous);
   }
-  u.projected = xt::xarray<T>();  // read by the forward steps only
+  u.projected = Tensor<T>();  // read by the forward steps only
 
   UnrollResult<T> result;
   result.steps.resize(u.steps);
-  for (std::size_t s = 0; s < u.steps; ++s) result.steps[u.time(s)] = {step_nodes[s]};
+  for (std::size_t s = 0; s < u.steps; ++s) result.steps[u.time(s)] = step_nodes[s];
   const Tensor<T> last = step_nodes.back();
   result.output = record_outputs(unroll, std::move(outputs), std::move(step_nodes));
   if (kernel.states == 1)

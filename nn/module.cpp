@@ -67,8 +67,9 @@ void Module<T>::train(bool on) {
 }
 
 template <class T>
-void Module<T>::zero_grad() {
-  for (auto& tensor : parameters()) tensor.zero_grad();
+void Module<T>::zero_grad() {  // walks the tree as train() does: no list of names built every step
+  for (auto& [_, tensor] : parameters_) tensor.zero_grad();
+  for (auto& [_, child] : children_) child->zero_grad();
 }
 
 template <class T>

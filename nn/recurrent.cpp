@@ -95,7 +95,7 @@ UnrollResult<T> unroll_direction(const std::string& name, const RecurrentCell<T>
                                     const std::vector<Tensor<T>>& masks, bool reverse) {
   const std::size_t count = masks.size();
   std::vector<Tensor<T>> outputs(count);
-  std::vector<RecurrentState<T>> steps(count);  // each step's new state before masking: its gradient is dL/dh_t
+  std::vector<Tensor<T>> steps(count * state.size());  // each step's new state before masking: its gradient is dL/dh_t
   for (std::size_t s = 0; s < count; ++s) {
     const std::size_t t = reverse ? count - 1 - s : s;
     RecurrentState<T> next = cell.step(projected_steps[t], state);
@@ -109,7 +109,7 @@ UnrollResult<T> unroll_direction(const std::string& name, const RecurrentCell<T>
         throw Error(name + ": the cell's step returned a state of shapes {" + got + "}, expected {" + expected + "}");
       }
     }
-    steps[t] = next;
+    std::copy(next.begin(), next.end(), steps.begin() + static_cast<std::ptrdiff_t>(t * next.size()));
     if (masks[t].defined()) {
       outputs[t] = next[0] * masks[t];
       for (std::size_t k = 0; k < next.size(); ++k) next[k] = where(masks[t], next[k], state[k]);
@@ -119,7 +119,8 @@ UnrollResult<T> unroll_direction(const std::string& name, const RecurrentCell<T>
     state = std::move(next);
   }
   const std::size_t batch = outputs[0].size(0), hidden = outputs[0].size(1);
-  return {reshape(concat(outputs, 0), {count, batch, hidden}), std::move(state), std::move(steps)};
+  const std::size_t per_step = state.size();
+  return {reshape(concat(outputs, 0), {count, batch, hidden}), std::move(state), std::move(steps), per_step};
 }
 
 // One layer, one direction, over `input` [T, B, I]: the cell's fused steps
@@ -357,10 +358,9 @@ RecurrentOutput<T> Recurrent<T>::forward(const Tensor<T>& input, const Recurrent
       UnrollResult<T> result = unroll_layer(name_, options_, cells_[j], layer_input,
                                             starting_state(initial, sizes, j, batch), masks, lengths, direction == 1);
       if (options_.retain_step_grads) {
-        for (auto& step : result.steps)
-          for (auto& tensor : step)
-            if (tensor.requires_grad()) tensor.retain_grad();
-        step_states_.push_back(std::move(result.steps));
+        for (auto& tensor : result.steps)
+          if (tensor.requires_grad()) tensor.retain_grad();
+        step_states_.push_back({std::move(result.steps), result.per_step});
       }
       for (std::size_t k = 0; k < sizes.size(); ++k) finals[k].push_back(std::move(result.state[k]));
       direction_outputs.push_back(std::move(result.output));
@@ -377,17 +377,17 @@ StepGradients<T> Recurrent<T>::step_gradients(std::size_t layer, bool reverse) c
   cell(layer, reverse);  // checks the layer and direction
   if (step_states_.empty())
     throw Error(name_ + ": step_gradients needs RecurrentOptions::retain_step_grads and a forward pass");
-  const std::vector<RecurrentState<T>>& steps = step_states_[layer * num_directions() + (reverse ? 1 : 0)];
+  const RetainedSteps& steps = step_states_[layer * num_directions() + (reverse ? 1 : 0)];
   const std::vector<std::size_t> sizes = cells_[0]->state_sizes();
   StepGradients<T> result;
-  for (std::size_t t = 0; t < steps.size(); ++t) {
-    const RecurrentState<T>& step = steps[t];
+  for (std::size_t t = 0; t < steps.count(); ++t) {
+    const Tensor<T>* step = steps.step(t);
     const std::size_t batch = step[0].size(0);
     // One tensor holding the states side by side (fused steps), or one per state.
     std::vector<xt::xarray<T>> grads;
     for (std::size_t k = 0, column = 0; k < sizes.size() && k < 2; column += sizes[k], ++k) {
-      const Tensor<T>& tensor = step.size() == 1 ? step[0] : step[k];
-      const std::size_t first = step.size() == 1 ? column : 0, width = tensor.size(1);
+      const Tensor<T>& tensor = steps.per_step == 1 ? step[0] : step[k];
+      const std::size_t first = steps.per_step == 1 ? column : 0, width = tensor.size(1);
       xt::xarray<T> g = xt::zeros<T>({batch, sizes[k]});
       if (const Tensor<T> total = tensor.grad(); total.defined())
         for (std::size_t b = 0; b < batch; ++b)
@@ -411,9 +411,8 @@ Recurrent<T>::~Recurrent() {
 template <class T>
 void Recurrent<T>::release_step_states() {
   for (auto& direction : step_states_)
-    for (auto& step : direction)
-      for (auto& tensor : step)
-        if (tensor.defined()) tensor.zero_grad();
+    for (auto& tensor : direction.tensors)
+      if (tensor.defined()) tensor.zero_grad();
   step_states_.clear();
 }
 
@@ -424,13 +423,15 @@ std::vector<RecurrentState<T>> Recurrent<T>::step_states(std::size_t layer, bool
     throw Error(name_ + ": step_states needs RecurrentOptions::retain_step_grads and a forward pass");
   const std::vector<std::size_t> sizes = cells_[0]->state_sizes();
   std::vector<RecurrentState<T>> result;
-  for (const RecurrentState<T>& step : step_states_[layer * num_directions() + (reverse ? 1 : 0)]) {
+  const RetainedSteps& steps = step_states_[layer * num_directions() + (reverse ? 1 : 0)];
+  for (std::size_t t = 0; t < steps.count(); ++t) {
+    const Tensor<T>* step = steps.step(t);
     RecurrentState<T> values;
-    if (step.size() == 1 && sizes.size() > 1) {  // fused: the states side by side
+    if (steps.per_step == 1 && sizes.size() > 1) {  // fused: the states side by side
       for (std::size_t k = 0, column = 0; k < sizes.size(); column += sizes[k], ++k)
         values.push_back(slice(step[0].detach(), 1, column, column + sizes[k]));
     } else {
-      for (const Tensor<T>& tensor : step) values.push_back(tensor.detach());
+      for (std::size_t k = 0; k < steps.per_step; ++k) values.push_back(step[k].detach());
     }
     result.push_back(std::move(values));
   }

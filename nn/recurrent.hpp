@@ -135,7 +135,13 @@ class Recurrent : public Module<T> {
   bool flat_names_;
   std::vector<std::shared_ptr<RecurrentCell<T>>> cells_;  // [layer · D + direction]
   // retain_step_grads: the last forward's step states [layer · D + direction][t], and its lengths
-  std::vector<std::vector<RecurrentState<T>>> step_states_;
+  struct RetainedSteps {  // one direction of one layer: UnrollResult's steps
+    std::vector<Tensor<T>> tensors;
+    std::size_t per_step = 1;
+    std::size_t count() const { return tensors.size() / per_step; }
+    const Tensor<T>* step(std::size_t t) const { return tensors.data() + t * per_step; }
+  };
+  std::vector<RetainedSteps> step_states_;
   void release_step_states();  // drops them and their gradients
   std::vector<std::size_t> step_lengths_;
 };

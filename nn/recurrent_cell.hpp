@@ -31,9 +31,12 @@ template <class T>
 struct UnrollResult {
   Tensor<T> output;
   RecurrentState<T> state;
-  // Each step's new state, in time order, for per-step gradients: the state
-  // tensors, or (fused steps) one tensor [B, Σ sizes] holding them side by side.
-  std::vector<RecurrentState<T>> steps;
+  // Each step's new state, in time order, for per-step gradients: step t's
+  // tensors are steps[t·per_step, (t+1)·per_step), the state tensors, or (fused
+  // steps, per_step = 1) one tensor [B, Σ sizes] holding them side by side.
+  // Flat, so that an unroll makes no vector per step.
+  std::vector<Tensor<T>> steps;
+  std::size_t per_step = 1;
 };
 
 template <class T>

@@ -413,12 +413,12 @@ TEST_SUITE("fused_steps") {
             for (std::size_t n = 0; n < 4; ++n) {
               const std::size_t t = reverse ? 3 - n : n;
               h = cell.step(slice(projected, 0, 3 * t, 3 * t + 3), h);
-              unrolled.steps[t] = {h.size() == 1 ? h[0] : concat(h, 1)};
+              unrolled.steps[t] = h.size() == 1 ? h[0] : concat(h, 1);  // per_step = 1
             }
           }
           const std::size_t middle = reverse ? 2 : 1;  // the second step to run
           Generator weights(23);  // the same loss weights on both paths
-          sum(unrolled.steps[middle][0] * randn<double>(unrolled.steps[middle][0].shape(), weights)).backward();
+          sum(unrolled.steps[middle] * randn<double>(unrolled.steps[middle].shape(), weights)).backward();
           std::vector<TensorD> g{x.grad()};
           for (const auto& p : own) g.push_back(p.grad());
           grads.push_back(g);

@@ -7,12 +7,16 @@
 // read below, not only caught by the value checks.
 #include <doctest/doctest.h>
 
+#include <array>
+#include <memory>
 #include <set>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
 #include <rewind/rewind.hpp>
 
+#include <rewind/autograd/inline_function.hpp>
 #include <rewind/autograd/tape_memory.hpp>
 
 using namespace rwd;
@@ -106,5 +110,122 @@ TEST_SUITE("tape memory") {
     const std::size_t settled = detail::cached_array_bytes();
     for (int i = 0; i < 10; ++i) step();
     CHECK(detail::cached_array_bytes() == settled);
+  }
+}
+
+namespace {
+// Counts its live copies, so a test sees every construction matched by one destruction.
+struct Counted {
+  static inline int live = 0;
+  int value;
+  explicit Counted(int v) : value(v) { ++live; }
+  Counted(const Counted& o) : value(o.value) { ++live; }
+  Counted(Counted&& o) noexcept : value(o.value) { ++live; }
+  ~Counted() { --live; }
+};
+using SmallFunction = detail::InlineFunction<int(int), 48>;
+}  // namespace
+
+TEST_SUITE("inline function") {
+  TEST_CASE("a small closure is stored in place, a large one in a node block, and both run") {
+    Counted::live = 0;
+    {
+      Counted small(3);
+      SmallFunction f = [small](int x) { return x + small.value; };  // 4 bytes: in place
+      std::array<double, 16> big{};                                  // 128 bytes: a pooled block
+      big[15] = 7;
+      SmallFunction g = [big, small](int x) { return x * static_cast<int>(big[15]) + small.value; };
+      CHECK(f(1) == 4);
+      CHECK(g(2) == 17);
+      CHECK(Counted::live == 3);  // `small` and one copy in each closure
+    }
+    CHECK(Counted::live == 0);
+  }
+
+  TEST_CASE("moving hands the callable over once; reset and nullptr destroy it") {
+    Counted::live = 0;
+    std::array<double, 16> big{};
+    SmallFunction f = [c = Counted(5)](int x) { return x * c.value; };
+    SmallFunction g = [big, c = Counted(2)](int x) { return x * c.value + static_cast<int>(big[0]); };
+    CHECK(Counted::live == 2);
+    SmallFunction moved = std::move(f);
+    CHECK(!f);  // NOLINT(bugprone-use-after-move): moved-from is empty, as specified
+    CHECK(moved(3) == 15);
+    SmallFunction moved_big = std::move(g);
+    CHECK(!g);  // NOLINT(bugprone-use-after-move)
+    CHECK(moved_big(3) == 6);
+    CHECK(Counted::live == 2);
+    moved = std::move(moved_big);  // the old callable is destroyed, the big one moves in
+    CHECK(Counted::live == 1);
+    CHECK(moved(4) == 8);
+    moved = nullptr;
+    CHECK(Counted::live == 0);
+    CHECK(!moved);
+    CHECK_THROWS_AS(moved(1), std::bad_function_call);
+  }
+
+  TEST_CASE("a closure may own move-only state") {
+    auto owned = std::make_unique<int>(11);
+    SmallFunction f = [p = std::move(owned)](int x) { return x + *p; };
+    SmallFunction g = std::move(f);
+    CHECK(g(1) == 12);
+  }
+
+  TEST_CASE("a closure that throws while being copied in leaves nothing behind") {
+    struct ThrowsOnCopy {
+      std::array<double, 16> padding{};  // pooled, so the block must be given back
+      ThrowsOnCopy() = default;
+      ThrowsOnCopy(const ThrowsOnCopy&) { throw std::runtime_error("copy"); }
+      int operator()(int x) const { return x + static_cast<int>(padding[0]); }
+    };
+    const ThrowsOnCopy callable;
+    CHECK_THROWS_AS(SmallFunction{callable}, std::runtime_error);  // ASan's leak check sees a lost block
+  }
+}
+
+TEST_SUITE("tape memory") {
+  TEST_CASE("zeros, ones and full from recycled buffers hold their own values, not the previous owner's") {
+    for (int round = 0; round < 3; ++round) {
+      { const TensorD garbage = row(100) * row(7); }  // dies: a 5-element buffer full of non-zeros is cached
+      CHECK(holds(zeros<double>({1, 5}), 0, 0));
+      { const TensorD garbage = row(100) * row(7); }
+      CHECK(holds(ones<double>({1, 5}), 0, 1));
+      { const TensorD garbage = row(100) * row(7); }
+      CHECK(holds(full<double>({1, 5}, -2.5), 0, -2.5));
+    }
+  }
+
+  TEST_CASE("an input list has the capacity asked for and starts empty") {
+    for (std::size_t capacity : {1u, 3u, 40u, 2u}) {
+      std::vector<TensorD> list = new_input_list<double>(capacity);
+      CHECK(list.empty());
+      CHECK(list.capacity() >= capacity);
+      list.push_back(row(1));
+    }
+  }
+}
+
+TEST_SUITE("pass-local state") {
+  TEST_CASE("several PassLocals in one pass, reached in any order, each keep their own state") {
+    PassLocal<int> first, second, third;  // ids in creation order; reached below out of it
+    std::vector<int> seen;
+    const TensorD x(xt::xarray<double>{1.0}, true);
+    auto op = [&](const TensorD& in) {
+      return record<double>("count", xt::xarray<double>(in.value()), {in},
+                            [&](const auto&, const auto&, const TensorD& g) {
+                              third.get() += 100;
+                              first.get() += 1;
+                              second.get() += 10;
+                              seen.push_back(*first.find() + *second.find() + *third.find());
+                              return Grads<double>{g};
+                            });
+    };
+    const TensorD y = op(op(op(x)));  // three nodes, one pass
+    CHECK(first.find() == nullptr);    // outside a pass: none
+    sum(y).backward();
+    CHECK(seen == std::vector<int>{111, 222, 333});  // one state per PassLocal, shared by the pass's nodes
+    sum(op(x)).backward();
+    CHECK(seen.back() == 111);  // a new pass starts from fresh state
+    CHECK_THROWS_AS(first.get(), Error);
   }
 }
