@@ -4,6 +4,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
+#include <string>
+
 namespace rwd::app {
 
 void add_gradcheck_command(CLI::App& cli, int& exit_code);
@@ -19,5 +22,9 @@ void add_graph_command(CLI::App& cli, int& exit_code);
 
 // The main job: what `rewind` does with no subcommand.
 int run_default_task();
+
+// Prints "rewind: error: <what>" on `to` as one line (a message listing several
+// problems on several lines is joined with "; ") and flushes it.
+void print_error(std::FILE* to, const std::string& what);
 
 }  // namespace rwd::app

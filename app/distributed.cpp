@@ -5,6 +5,10 @@
 #include <fmt/core.h>
 
 #include <rewind/dist/dist.hpp>
+
+#include <cstdio>
+
+#include "commands.hpp"
 #endif
 
 namespace rwd::app {
@@ -45,14 +49,21 @@ class MpiTeam final : public Team {
   }
 
   int run(const std::function<int()>& body) const override {
+    int code = 0;
     try {
-      return body();
-    } catch (const dist::CollectiveError&) {
-      if (leader()) throw;  // main prints it once
-      return 1;
+      code = body();
+    } catch (const dist::CollectiveError& e) {
+      if (leader()) print_error(stderr, e.what());
+      code = 1;
     } catch (const std::exception& e) {
       mpi_.abort(fmt::format("error: {}; ending the whole job", e.what()), 1, "rewind: ");
     }
+    // mpirun ends the job when the first process exits non-zero: the others
+    // wait here until rank 0 has printed why, or its message could be lost.
+    std::fflush(stdout);
+    std::fflush(stderr);
+    MPI_Barrier(mpi_.comm());
+    return code;
   }
 
  private:

@@ -48,6 +48,7 @@ class Team {
   // process agreed on is printed by rank 0 only (exit 1), and any other
   // exception -- one process failing alone mid-run -- ends the whole job,
   // naming the rank and the cause (MPI_Abort), so no process waits forever.
+  // No process returns before rank 0 has printed its message.
   virtual int run(const std::function<int()>& body) const { return body(); }
 };
 

@@ -65,16 +65,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "rewind: error: {}\n", e.what());
     return 2;
   } catch (const std::exception& e) {
-    // Every failure is one line naming what was wrong (a message listing
-    // several problems on several lines is joined with "; ").
-    std::string message = e.what();
-    for (std::size_t at; (at = message.find('\n')) != std::string::npos;) {
-      std::size_t end = at + 1;
-      while (end < message.size() && message[end] == ' ') ++end;
-      const bool after_colon = at > 0 && message[at - 1] == ':';
-      message.replace(at, end - at, end == message.size() ? "" : after_colon ? " " : "; ");
-    }
-    fmt::print(stderr, "rewind: error: {}\n", message);
+    rwd::app::print_error(stderr, e.what());
     return 1;
   }
   return exit_code;
