@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <vector>
 
 namespace rwd::blas {
 
@@ -11,6 +12,35 @@ void gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std:
 void gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std::size_t k, double alpha,
           const double* a, std::size_t lda, const double* b, std::size_t ldb, double beta, double* c,
           std::size_t ldc);
+
+// A recurrent layer multiplies h_t [m, k] by the same Wᵀ (W [n, k]) at every
+// step t. libxsmm's kernels take their second operand untransposed only and
+// beat OpenBLAS at a step's shapes, so there the layer transposes W once
+// (transpose_into) and passes W_t = Wᵀ [k, n] to every step's product.
+// True when this build's kernels make that faster at these sizes.
+bool keep_transposed_weight(std::size_t m, std::size_t n, std::size_t k);
+// to [cols, rows] = fromᵀ, from [rows, cols] (row-major, contiguous)
+void transpose_into(std::size_t rows, std::size_t cols, const float* from, float* to);
+void transpose_into(std::size_t rows, std::size_t cols, const double* from, double* to);
+// Wᵀ [k, n] of W [n, k] when keep_transposed_weight(m, n, k), else empty.
+template <class T>
+std::vector<T> kept_transpose(std::size_t m, std::size_t n, std::size_t k, const T* weight) {
+  std::vector<T> weight_t;
+  if (!keep_transposed_weight(m, n, k)) return weight_t;
+  weight_t.resize(n * k);
+  transpose_into(n, k, weight, weight_t.data());
+  return weight_t;
+}
+// c [m, n] (ldc) = h [m, k] (ldh) Wᵀ + beta c, through weight_t (Wᵀ [k, n])
+// when it is not null, else weight (W [n, k]) with a transpose flag.
+template <class T>
+void times_weight_transposed(std::size_t m, std::size_t n, std::size_t k, const T* h, std::size_t ldh, const T* weight,
+                             const T* weight_t, T beta, T* c, std::size_t ldc) {
+  if (weight_t)
+    gemm(false, false, m, n, k, T(1), h, ldh, weight_t, n, beta, c, ldc);
+  else
+    gemm(false, true, m, n, k, T(1), h, ldh, weight, k, beta, c, ldc);
+}
 
 // y [rows, out] = x [rows, in] Wᵀ + b, W [out, in], b [out] or null: the bias
 // rows are the GEMM's starting value (beta = 1).

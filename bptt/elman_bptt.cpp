@@ -289,8 +289,10 @@ ElmanLayerTrace<T> forward_layer(const ElmanLayer<T>& layer, const T* x, std::si
   else std::fill(h, h + BH, T(0));
   for (std::size_t r = 0; r < s.steps * s.batch; ++r) std::copy(layer.b.data(), layer.b.data() + H, a + r * H);
   blas::gemm(false, true, s.steps * s.batch, H, I, T(1), x, I, layer.U.data(), I, T(1), a, H);
+  const std::vector<T> W_t = blas::kept_transpose(s.batch, H, H, layer.W.data());
   for (std::size_t t = 0; t < s.steps; ++t) {
-    blas::gemm(false, true, s.batch, H, H, T(1), h + t * BH, H, layer.W.data(), H, T(1), a + t * BH, H);
+    blas::times_weight_transposed(s.batch, H, H, h + t * BH, H, layer.W.data(), W_t.empty() ? nullptr : W_t.data(),
+                                  T(1), a + t * BH, H);
     activate(layer.activation, a + t * BH, h + (t + 1) * BH, BH);
   }
   return trace;

@@ -38,9 +38,11 @@ void gru_forward_layer(const GatedLayer<T>& layer, const T* x, LayerSizes n, con
   for (std::size_t r = 0; r < n.steps * B; ++r) std::copy(layer.b_ih.data(), layer.b_ih.data() + G, a + r * G);
   blas::gemm(false, true, n.steps * B, G, n.input, T(1), x, n.input, layer.W_ih.data(), n.input, T(1), a, G);
   xt::xarray<T> m = xt::xarray<T>::from_shape({B, G});
+  const std::vector<T> W_hh_t = blas::kept_transpose(B, G, H, layer.W_hh.data());
   for (std::size_t t = 0; t < n.steps; ++t) {
     for (std::size_t b = 0; b < B; ++b) std::copy(layer.b_hh.data(), layer.b_hh.data() + G, m.data() + b * G);
-    blas::gemm(false, true, B, G, H, T(1), h + t * BH, H, layer.W_hh.data(), H, T(1), m.data(), G);
+    blas::times_weight_transposed(B, G, H, h + t * BH, H, layer.W_hh.data(), W_hh_t.empty() ? nullptr : W_hh_t.data(),
+                                  T(1), m.data(), G);
     for (std::size_t b = 0; b < B; ++b) {
       T* row = a + t * B * G + b * G;
       const T* mr = m.data() + b * G;

@@ -43,9 +43,11 @@ void lstm_forward_layer(const GatedLayer<T>& layer, const T* x, LayerSizes n, co
   for (std::size_t r = 0; r < n.steps * B; ++r)
     for (std::size_t j = 0; j < G; ++j) A[r * G + j] = layer.b_ih.data()[j] + layer.b_hh.data()[j];
   blas::gemm(false, true, n.steps * B, G, n.input, T(1), x, n.input, layer.W_ih.data(), n.input, T(1), A, G);
+  const std::vector<T> W_hh_t = blas::kept_transpose(B, G, H, layer.W_hh.data());
   for (std::size_t t = 0; t < n.steps; ++t) {
     T* At = A + t * B * G;
-    blas::gemm(false, true, B, G, H, T(1), h + t * BH, H, layer.W_hh.data(), H, T(1), At, G);
+    blas::times_weight_transposed(B, G, H, h + t * BH, H, layer.W_hh.data(), W_hh_t.empty() ? nullptr : W_hh_t.data(),
+                                  T(1), At, G);
     for (std::size_t b = 0; b < B; ++b) {
       T* row = At + b * G;
       vector_math::sigmoid_in_place(row, 2 * H);          // i, f

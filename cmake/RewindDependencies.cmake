@@ -30,6 +30,22 @@ endif()
 add_library(rewind_openblas INTERFACE)
 target_link_libraries(rewind_openblas INTERFACE ${REWIND_OPENBLAS})
 set(REWIND_BLAS_TARGET rewind_openblas)
+# libxsmm (Debian's libxsmm-dev, x86-64 only): JIT kernels for the small
+# products of a recurrent step, faster there than OpenBLAS (autograd/blas.cpp).
+# Without it (another architecture, or -DREWIND_USE_LIBXSMM=OFF) every product
+# goes to OpenBLAS. Its BLAS fallback links against OpenBLAS, so it comes first.
+option(REWIND_USE_LIBXSMM "Small GEMMs through libxsmm's JIT kernels when libxsmm-dev is installed" ON)
+set(REWIND_WITH_LIBXSMM OFF)
+if(REWIND_USE_LIBXSMM)
+  find_library(REWIND_LIBXSMM NAMES libxsmm.a xsmm)
+  find_path(REWIND_LIBXSMM_INCLUDE libxsmm.h)
+  if(REWIND_LIBXSMM AND REWIND_LIBXSMM_INCLUDE)
+    set(REWIND_WITH_LIBXSMM ON)
+    target_link_libraries(rewind_openblas INTERFACE ${REWIND_LIBXSMM} ${REWIND_OPENBLAS} ${CMAKE_DL_LIBS} pthread rt)
+  else()
+    message(STATUS "rewind: libxsmm-dev not found: every GEMM goes to OpenBLAS")
+  endif()
+endif()
 install(TARGETS rewind_openblas EXPORT rewindTargets)
 
 if(REWIND_BUILD_TESTS)

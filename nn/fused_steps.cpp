@@ -35,6 +35,7 @@ struct Unroll {
   std::vector<std::size_t> lengths;  // empty: no sequence is padded
   std::size_t shortest = none;       // steps t >= shortest have padded rows
   Tensor<T> weight_hh, bias_hh;
+  Tensor<T> weight_hh_t;  // W_hhᵀ while the forward steps run, when that is faster (blas::keep_transposed_weight)
   // The buffers are tensors for their memory only (a released tensor's buffer
   // goes back to the cache new_array draws from): no node takes them as input.
   // P = x W_ihᵀ + b [T·B, G·H], read by the steps' forward only, so it is freed
@@ -68,6 +69,7 @@ struct Unroll {
     return {batch,
             hidden,
             weight_hh.data(),
+            weight_hh_t.defined() ? weight_hh_t.data() : nullptr,
             bias_hh.defined() ? bias_hh.data() : nullptr,
             previous,
             saved.mutable_data() + t * batch * kernel->saved * hidden,
@@ -324,6 +326,10 @@ UnrollResult<T> unroll_with_fused_steps(const StepKernel<T>& kernel, const CellW
   u.lengths = lengths;
   if (!lengths.empty()) u.shortest = *std::min_element(lengths.begin(), lengths.end());
   u.weight_hh = weights.weight_hh;
+  if (blas::keep_transposed_weight(u.batch, u.gate_width, u.hidden)) {
+    u.weight_hh_t = Tensor<T>(new_array<T>({u.hidden, u.gate_width}));
+    blas::transpose_into(u.gate_width, u.hidden, u.weight_hh.data(), u.weight_hh_t.mutable_data());
+  }
   if (!kernel.bias_hh_in_projection) u.bias_hh = weights.bias_hh;
   const std::size_t B = u.batch, H = u.hidden;
   u.saved = Tensor<T>(new_array<T>({u.steps * B, kernel.saved * H}));
@@ -347,6 +353,7 @@ UnrollResult<T> unroll_with_fused_steps(const StepKernel<T>& kernel, const CellW
     step_nodes.push_back(previous);
   }
   u.projected = Tensor<T>();  // read by the forward steps only
+  u.weight_hh_t = Tensor<T>();
 
   UnrollResult<T> result;
   result.steps.resize(u.steps);

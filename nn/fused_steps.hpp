@@ -36,6 +36,7 @@ template <class T>
 struct StepRows {
   std::size_t batch, hidden;
   const T* weight_hh;  // [G·H, H]
+  const T* weight_hh_t;  // [H, G·H] = W_hhᵀ for the forward product, or null (blas::keep_transposed_weight)
   const T* bias_hh;    // [G·H], or null (read only by kernels with bias_hh_in_projection = false)
   const T* previous;   // [B, S·H]: the state the step starts from, [h] or [h | c]
   T* saved;            // [B, saved·H]: what forward keeps for backward

@@ -27,7 +27,8 @@ struct GRUStep final : StepKernel<T> {
     T* q = r.scratch;  // [B, 3H]
     if (r.bias_hh)
       for (std::size_t b = 0; b < B; ++b) std::copy_n(r.bias_hh, 3 * H, q + b * 3 * H);
-    blas::gemm(false, true, B, 3 * H, H, T(1), r.previous, H, r.weight_hh, H, r.bias_hh ? T(1) : T(0), q, 3 * H);
+    blas::times_weight_transposed(B, 3 * H, H, r.previous, H, r.weight_hh, r.weight_hh_t, r.bias_hh ? T(1) : T(0), q,
+                                  3 * H);
     for (std::size_t b = 0; b < B; ++b) {
       const T *pb = p + b * 3 * H, *qb = q + b * 3 * H, *hb = r.previous + b * H;
       T* keep = r.saved + b * 4 * H;  // r z n q_n

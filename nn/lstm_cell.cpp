@@ -21,7 +21,7 @@ struct LSTMStep final : StepKernel<T> {
 
   void forward(const StepRows<T>& r, T* a, T* hc_next) const override {
     const std::size_t B = r.batch, H = r.hidden;
-    blas::gemm(false, true, B, 4 * H, H, T(1), r.previous, 2 * H, r.weight_hh, H, T(1), a, 4 * H);
+    blas::times_weight_transposed(B, 4 * H, H, r.previous, 2 * H, r.weight_hh, r.weight_hh_t, T(1), a, 4 * H);
     for (std::size_t b = 0; b < B; ++b) {
       T* gate = r.saved + b * 5 * H;  // i f g o, then tanh(c')
       const T* pre = a + b * 4 * H;

@@ -24,7 +24,7 @@ struct RNNStep final : StepKernel<T> {
 
   void forward(const StepRows<T>& r, T* a, T* next) const override {
     const std::size_t B = r.batch, H = r.hidden;
-    blas::gemm(false, true, B, H, H, T(1), r.previous, H, r.weight_hh, H, T(1), a, H);
+    blas::times_weight_transposed(B, H, H, r.previous, H, r.weight_hh, r.weight_hh_t, T(1), a, H);
     if (act == Nonlinearity::tanh)
       vector_math::tanh(a, next, B * H);
     else

@@ -5,6 +5,8 @@ set -euo pipefail
 packages=(g++ cmake make pkg-config xtl-dev libxsimd-dev libxtensor-dev libxtensor-blas-dev libopenblas-dev
           doctest-dev libzip-dev libcli11-dev libfmt-dev gnuplot-nox graphviz openmpi-bin libopenmpi-dev
           clang libclang-rt-14-dev python3-numpy "$@")
+# libxsmm: JIT kernels for small GEMMs, packaged for x86-64 only (optional elsewhere)
+if [[ $(dpkg --print-architecture) == amd64 ]]; then packages+=(libxsmm-dev); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
