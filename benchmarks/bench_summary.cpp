@@ -12,6 +12,8 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -108,6 +110,14 @@ std::string counter(const std::map<std::string, Row>& m, const char* method, con
 
 bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
+// Google Benchmark writes a counter's undefined aggregate (the coefficient of
+// variation of a counter that is 0 in every repetition: 0/0) as a bare NaN,
+// which is not JSON; such values become null and are skipped.
+std::string without_nan(const std::string& text) {
+  static const std::regex non_finite(R"((:\s*)-?(NaN|nan|Infinity|inf)\b)");
+  return std::regex_replace(text, non_finite, "$1null");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -120,9 +130,11 @@ int main(int argc, char** argv) {
     std::cerr << "rewind_bench_summary: cannot read " << argv[1] << "\n";
     return 1;
   }
+  std::stringstream text;
+  text << in.rdbuf();
   json doc;
   try {
-    doc = json::parse(in);
+    doc = json::parse(without_nan(text.str()));
   } catch (const json::exception& e) {
     std::cerr << "rewind_bench_summary: " << argv[1] << ": " << e.what() << "\n";
     return 1;
