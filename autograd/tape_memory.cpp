@@ -73,13 +73,16 @@ struct ArrayCache {
   std::unordered_map<std::size_t, Bucket<T>> large;
 
   Bucket<T>& bucket(std::size_t count) { return count < small_counts ? small[count] : large[count]; }
-  ~ArrayCache() {
-    auto unpoison = [](Bucket<T>& bucket) {
+  // Frees every cached buffer; the buckets' limits stay as demand set them.
+  void release() noexcept {
+    auto empty = [](Bucket<T>& bucket) {
       for (auto& buffer : bucket.buffers) REWIND_UNPOISON(buffer.data(), buffer.size() * sizeof(T));
+      bucket.buffers.clear();
     };
-    for (auto& b : small) unpoison(b);
-    for (auto& [count, b] : large) unpoison(b);
+    for (auto& b : small) empty(b);
+    for (auto& [count, b] : large) empty(b);
   }
+  ~ArrayCache() { release(); }
 };
 
 struct TapeMemory {
@@ -115,13 +118,16 @@ struct TapeMemory {
     else
       return doubles;
   }
-  ~TapeMemory() {
-    for (std::size_t c = 0; c < block_classes; ++c)
+  void release_blocks() noexcept {
+    for (std::size_t c = 0; c < block_classes; ++c) {
       for (void* block : blocks[c]) {
         REWIND_UNPOISON(block, c * block_granule);
         ::operator delete(block);
       }
+      blocks[c].clear();
+    }
   }
+  ~TapeMemory() { release_blocks(); }
 };
 
 // This thread's TapeMemory, made on first use and freed at thread exit; null
@@ -267,6 +273,17 @@ void recycle_input_list(std::vector<Tensor<T>>& list) noexcept {
 std::size_t cached_array_bytes() {
   TapeMemory* memory = tape_memory();
   return memory ? memory->array_bytes : 0;
+}
+
+void release_cached_memory() noexcept {
+  TapeMemory* memory = tape_memory();
+  if (memory == nullptr) return;
+  memory->floats.release();
+  memory->doubles.release();
+  memory->array_bytes = 0;
+  memory->release_blocks();
+  for (auto& c : memory->float_lists) c.lists.clear();
+  for (auto& c : memory->double_lists) c.lists.clear();
 }
 
 template void recycle_array<float>(xt::xarray<float>&) noexcept;

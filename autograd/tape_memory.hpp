@@ -52,4 +52,10 @@ void recycle_input_list(std::vector<Tensor<T>>& list) noexcept;
 // Bytes of array buffers this thread holds in its cache (for tests).
 std::size_t cached_array_bytes();
 
+// Gives everything this thread's caches hold (array buffers, node blocks,
+// input lists) back to the allocator, as torch.cuda.empty_cache() does; the
+// caches refill as ops run. For measuring what a tape holds with a malloc
+// counter, which does not see buffers taken from a cache.
+void release_cached_memory() noexcept;
+
 }  // namespace rwd::detail

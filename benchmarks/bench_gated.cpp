@@ -12,6 +12,7 @@ namespace {
 
 template <class T>
 void run(benchmark::State& state, Cell cell, Config c, bool ops) {
+  start_row();
   auto body = [&](auto& model) {
     const double start = timer_seconds();
     for (auto _ : state) model.step();

@@ -20,6 +20,7 @@ void layer(benchmark::State& state, Cell cell, Config c, bool fused, std::size_t
   std::vector<std::size_t> lengths;
   if (ragged)
     for (long b = 0; b < c.B; ++b) lengths.push_back(std::size_t(b % 2 ? c.T / 2 : c.T));
+  start_row();
   RnnTapeModel<T> model(cell, c, fused, segment, lengths);
   const double start = timer_seconds();
   for (auto _ : state) model.step();

@@ -8,11 +8,17 @@
 #include <optional>
 #include <vector>
 
+#include <rewind/autograd/tape_memory.hpp>
 #include <rewind/rewind.hpp>
 
 #include "bench_common.hpp"
 
 namespace rwd::bench {
+
+// Each row starts as a fresh program would: the tape's caches emptied, not
+// holding buffers of the sizes earlier rows used (the cache is bounded, and
+// a cache filled by other sizes sent this row's arrays to malloc).
+inline void start_row() { detail::release_cached_memory(); }
 
 // nn::RNN / nn::LSTM / nn::GRU + nn::Linear(H, 1) on the tape, MSE over [T, B, 1].
 template <class T>

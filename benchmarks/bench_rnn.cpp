@@ -16,6 +16,7 @@ namespace {
 
 template <class T>
 void tape(benchmark::State& state, Config c, bool fused) {
+  start_row();
   RnnTapeModel<T> model(Cell::rnn, c, fused);
   const double start = timer_seconds();
   for (auto _ : state) model.step();
@@ -24,6 +25,7 @@ void tape(benchmark::State& state, Config c, bool fused) {
 
 template <class T>
 void hand(benchmark::State& state, Config c) {
+  start_row();
   HandModel<T> model(c);
   const double start = timer_seconds();
   for (auto _ : state) model.step();
@@ -32,6 +34,7 @@ void hand(benchmark::State& state, Config c) {
 
 template <class T>
 void ops_loop(benchmark::State& state, Config c) {
+  start_row();
   OpsLoopModel<T> model(Cell::rnn, c);
   const double start = timer_seconds();
   for (auto _ : state) model.step();

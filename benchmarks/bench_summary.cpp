@@ -8,6 +8,7 @@
 // Rows pair by name: everything before the last '/' is the configuration, the
 // last part the method (tape, hand, ops_loop, torch, …). With repetitions the
 // median aggregate is used.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -28,7 +29,8 @@ struct Row {
   std::map<std::string, double> counters;
 };
 
-// configuration → method → row, in first-seen order of configurations.
+// configuration → method → row; `order` lists the configurations in the order
+// their first rows were registered (not run: rows run randomly interleaved).
 struct Table {
   std::vector<std::string> order;
   std::map<std::string, std::map<std::string, Row>> rows;
@@ -61,6 +63,7 @@ Table read(const json& doc) {
   for (const auto& b : doc.at("benchmarks"))
     if (b.value("aggregate_name", "") == "median") has_median = true;
   Table table;
+  std::map<std::string, std::pair<int, int>> registered;  // configuration → its first (family, instance)
   for (const auto& b : doc.at("benchmarks")) {
     if (has_median ? b.value("aggregate_name", "") != "median" : b.value("run_type", "iteration") != "iteration")
       continue;
@@ -80,7 +83,12 @@ Table read(const json& doc) {
         row.counters[key] = value.get<double>();
     if (!table.rows.count(config)) table.order.push_back(config);
     table.rows[config][method] = row;
+    const std::pair<int, int> index{b.value("family_index", 0), b.value("per_family_instance_index", 0)};
+    auto [at, fresh] = registered.emplace(config, index);
+    if (!fresh) at->second = std::min(at->second, index);
   }
+  std::stable_sort(table.order.begin(), table.order.end(),
+                   [&](const std::string& a, const std::string& b) { return registered[a] < registered[b]; });
   return table;
 }
 

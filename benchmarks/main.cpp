@@ -4,6 +4,8 @@
 // instead of the default subset; --benchmark_filter=<regex> picks rows.
 // REWIND_BENCH_THREADS=n (default 1) gives libtorch n threads and switches the
 // rates to wall-clock time; OPENBLAS_NUM_THREADS must say the same (bench.sh does).
+#include <malloc.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -15,6 +17,12 @@
 extern "C" char* openblas_get_corename(void);
 
 int main(int argc, char** argv) {
+  // The rewind program's allocator settings (app/main.cpp), so every row runs
+  // as the program does. With glibc's defaults a row's large arrays were mapped
+  // and unmapped at every step, depending on which rows ran before: the hand
+  // BPTT at B=32/T=50/H=512 ran alone in 2.3x its time after other rows.
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  if (std::getenv("MALLOC_TRIM_THRESHOLD_") == nullptr) mallopt(M_TRIM_THRESHOLD, 512 << 20);
   std::vector<char*> args;
   const char* env = std::getenv("REWIND_BENCH_FULL");
   bool full = env != nullptr && std::strcmp(env, "0") != 0 && *env != '\0';

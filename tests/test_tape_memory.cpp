@@ -111,6 +111,23 @@ TEST_SUITE("tape memory") {
     for (int i = 0; i < 10; ++i) step();
     CHECK(detail::cached_array_bytes() == settled);
   }
+
+  TEST_CASE("release_cached_memory empties the cache, and ops refill it") {
+    Generator gen(6);
+    auto w = randn<double>({8, 8}, gen, true);
+    const auto x = randn<double>({4, 8}, gen);
+    auto gradient = [&] {
+      w.zero_grad();
+      sum(tanh(matmul(x, w))).backward();
+      return xt::xarray<double>(w.grad().value());
+    };
+    const xt::xarray<double> before = gradient();
+    REQUIRE(detail::cached_array_bytes() > 0);
+    detail::release_cached_memory();
+    CHECK(detail::cached_array_bytes() == 0);
+    CHECK(gradient() == before);  // on fresh buffers
+    CHECK(detail::cached_array_bytes() > 0);
+  }
 }
 
 namespace {
