@@ -25,22 +25,22 @@ template <class T>
 void check_closure(const std::vector<Tensor<T>>& outputs, const std::unordered_set<const void*>& allowed,
                    std::uint64_t first_recomputed) {
   std::unordered_set<const void*> seen;
-  std::vector<const detail::Node<T>*> todo;
+  std::vector<Tensor<T>> todo;
   for (const auto& out : outputs)
-    if (out.requires_grad()) todo.push_back(detail::node_ptr(out).get());
+    if (out.requires_grad()) todo.push_back(out);
   while (!todo.empty()) {
-    const detail::Node<T>* node = todo.back();
+    const Tensor<T> tensor = std::move(todo.back());
     todo.pop_back();
-    if (allowed.count(node) || !seen.insert(node).second) continue;
-    if (node->sequence < first_recomputed) {
-      const std::string what = node->is_leaf ? std::string("a leaf") : std::string("made by '") + node->op + "'";
-      throw Error("checkpoint: the function uses a tensor of shape " +
-                  format_shape(Shape(node->value.shape().begin(), node->value.shape().end())) + " (" + what +
+    if (allowed.count(tensor.id()) || !seen.insert(tensor.id()).second) continue;
+    const detail::Function<T>* fn = detail::function_of(tensor);
+    if (!fn || fn->sequence < first_recomputed) {
+      const std::string what = fn ? std::string("made by '") + fn->op + "'" : std::string("a leaf");
+      throw Error("checkpoint: the function uses a tensor of shape " + format_shape(tensor.shape()) + " (" + what +
                   ") that requires grad but is neither one of its inputs nor in params, so it would get no "
                   "gradient; list it in params (a leaf) or pass it as an input");
     }
-    for (const auto& input : node->inputs)
-      if (input.defined() && input.requires_grad()) todo.push_back(detail::node_ptr(input).get());
+    for (const auto& input : fn->inputs)
+      if (input.defined() && input.requires_grad()) todo.push_back(input);
   }
 }
 

@@ -9,6 +9,15 @@
 namespace rwd {
 
 namespace {
+// The tensors a tensor was computed from: its function's inputs (none for a
+// leaf, or once backward has freed the record).
+template <class T>
+const std::vector<Tensor<T>>& inputs_of(const Tensor<T>& t) {
+  static const std::vector<Tensor<T>> none;
+  const detail::Function<T>* fn = detail::function_of(t);
+  return fn ? fn->inputs : none;
+}
+
 std::string node_id(const void* p) {
   std::ostringstream out;
   out << "n" << reinterpret_cast<std::uintptr_t>(p);
@@ -26,7 +35,7 @@ std::map<const void*, std::size_t> cluster_members(const std::vector<Tensor<T>>&
     Tensor<T> t = pending.back();
     pending.pop_back();
     if (!t.defined() || !by_id.emplace(t.id(), t).second) continue;
-    for (const auto& input : detail::node_of(t).inputs) pending.push_back(input);
+    for (const auto& input : inputs_of(t)) pending.push_back(input);
   }
   const std::set<const void*> outside(options.outside.begin(), options.outside.end());
   for (std::size_t c = 0; c < options.clusters.size(); ++c) {
@@ -36,10 +45,9 @@ std::map<const void*, std::size_t> cluster_members(const std::vector<Tensor<T>>&
       todo.pop_back();
       auto it = by_id.find(id);
       if (it == by_id.end() || member.count(id) || outside.count(id)) continue;
-      const auto& node = detail::node_of(it->second);
-      if (node.is_leaf && it->second.requires_grad()) continue;  // a weight: shared, outside every cluster
+      if (it->second.is_leaf() && it->second.requires_grad()) continue;  // a weight: shared, outside every cluster
       member[id] = c;
-      for (const auto& input : node.inputs) todo.push_back(input.id());
+      for (const auto& input : inputs_of(it->second)) todo.push_back(input.id());
     }
   }
   return member;
@@ -59,16 +67,16 @@ std::string to_dot(const std::vector<Tensor<T>>& outputs, const DotOptions& opti
     Tensor<T> t = pending.back();
     pending.pop_back();
     if (!t.defined() || !seen.insert(t.id()).second) continue;
-    const auto& node = detail::node_of(t);
+    const detail::Function<T>* fn = detail::function_of(t);
     auto label = options.labels.find(t.id());
-    std::string text = label != options.labels.end() ? label->second : std::string(node.op);
+    std::string text = label != options.labels.end() ? label->second : std::string(t.op_name());
     if (options.show_shapes) text += "\\n" + format_shape(t.shape());
-    const bool leaf = node.is_leaf || node.released;
+    const bool leaf = !fn || fn->released;
     const auto cluster = member.find(t.id());
     std::ostream& node_out = cluster == member.end() ? static_cast<std::ostream&>(out) : cluster_nodes[cluster->second];
     node_out << "  " << node_id(t.id()) << " [label=\"" << text << "\", shape=" << (leaf ? "ellipse" : "box")
              << (label != options.labels.end() ? ", style=filled, fillcolor=\"#dde8f7\"" : "") << "];\n";
-    for (const auto& input : node.inputs) {
+    for (const auto& input : inputs_of(t)) {
       const auto from = member.find(input.id());
       const bool delay = cluster != member.end() && from != member.end() && from->second != cluster->second;
       out << "  " << node_id(input.id()) << " -> " << node_id(t.id())

@@ -39,7 +39,8 @@ class PassVector {
   }
   ~PassVector() {
     items.clear();
-    if (spares().size() >= 8 || items.capacity() == 0) return;
+    // A pass over a huge tape does not pin its peak for the rest of the thread's life.
+    if (spares().size() >= 8 || items.capacity() == 0 || items.capacity() * sizeof(V) > (std::size_t(4) << 20)) return;
     try {
       spares().push_back(std::move(items));
     } catch (...) {  // no memory for the spare list: the vector frees its capacity
@@ -134,14 +135,32 @@ bool any_requires_grad(const Tensor<T>* begin, const Tensor<T>* end) {
   return std::any_of(begin, end, [](const Tensor<T>& t) { return t.requires_grad(); });
 }
 
+// The function of an op recorded now, from the tape's pooled blocks.
+template <class T>
+std::shared_ptr<detail::Function<T>> new_function(const char* op, std::vector<Tensor<T>>&& inputs) {
+  auto fn = std::allocate_shared<detail::Function<T>>(detail::NodeAllocator<detail::Function<T>>());
+  fn->op = op;
+  fn->sequence = detail::next_sequence();
+  for (const auto& input : inputs)
+    if (input.defined()) fn->input_versions += detail::impl_of(input).version;
+  fn->inputs = std::move(inputs);
+  return fn;
+}
+
+// out becomes output `slot` of fn.
+template <class T>
+void link(Tensor<T>& out, std::shared_ptr<detail::Function<T>> fn, std::uint32_t slot) {
+  auto& impl = detail::impl_of(out);
+  impl.requires_grad = true;
+  impl.grad_fn = std::move(fn);
+  impl.output_nr = slot;
+}
+
 template <class T>
 void attach(Tensor<T>& out, const char* op, std::vector<Tensor<T>>&& inputs, BackwardFn<T>&& backward) {
-  auto& node = detail::node_of(out);
-  node.requires_grad = true;
-  node.is_leaf = false;
-  node.op = op;
-  node.inputs = std::move(inputs);
-  node.backward = std::move(backward);
+  auto fn = new_function<T>(op, std::move(inputs));
+  fn->backward = std::move(backward);
+  link(out, std::move(fn), 0);
 }
 }  // namespace
 
@@ -167,52 +186,20 @@ Tensor<T> record(const char* op, xt::xarray<T>&& value, std::initializer_list<Te
   return out;
 }
 
-// The op's node is a dummy scalar created before its outputs, each of which
-// is a node whose only input is it: the engine runs every output's backward
-// before the op's. An output's backward parks its gradient in this pass's
-// slots and hands the op's node a token gradient (the first one schedules it).
+// One function, each output an edge {function, slot} to it: the engine runs
+// the backward once, with every output's total gradient.
 template <class T>
 std::vector<Tensor<T>> record_multi(const char* op, std::vector<xt::xarray<T>>&& values, std::vector<Tensor<T>> inputs,
                                     MultiBackwardFn<T> backward) {
   std::vector<Tensor<T>> outputs;
   outputs.reserve(values.size());
   for (auto& value : values) check_anomaly(op, value);
-  if (!grad_enabled || !any_requires_grad(inputs.data(), inputs.data() + inputs.size())) {
-    for (auto& value : values) outputs.emplace_back(std::move(value));
-    return outputs;
-  }
-  struct Slots {
-    std::size_t count;
-    PassLocal<std::vector<Tensor<T>>> grads;  // this pass's gradient of each output
-  };
-  auto slots = std::allocate_shared<Slots>(detail::NodeAllocator<Slots>());
-  slots->count = values.size();
-  Tensor<T> node(detail::filled_array<T>({}, T(0)));
-  attach<T>(node, op, std::move(inputs),
-         [slots, backward = std::move(backward)](const auto& in, const auto&, const auto&) {
-           std::vector<Tensor<T>> grads;  // the lists are the tape's recycled ones
-           if (auto* parked = slots->grads.find()) std::swap(grads, *parked);
-           if (grads.empty()) grads = new_input_list<T>(slots->count);
-           grads.resize(slots->count);
-           Grads<T> result = backward(in, grads);
-           grads.clear();
-           detail::recycle_input_list(grads);
-           return result;
-         });
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    Tensor<T> out(std::move(values[i]));
-    attach<T>(out, op, {node}, [slots, i](const auto&, const auto&, const Tensor<T>& grad) {
-      std::vector<Tensor<T>>& parked = slots->grads.get();
-      const bool first = parked.empty();
-      if (first) {
-        parked = new_input_list<T>(slots->count);
-        parked.resize(slots->count);
-      }
-      parked[i] = grad;  // the engine hands each output its total gradient once per pass
-      return Grads<T>{first ? Tensor<T>::scalar(T(0)) : Tensor<T>()};
-    });
-    outputs.push_back(std::move(out));
-  }
+  for (auto& value : values) outputs.emplace_back(std::move(value));
+  if (!grad_enabled || !any_requires_grad(inputs.data(), inputs.data() + inputs.size())) return outputs;
+  auto fn = new_function<T>(op, std::move(inputs));
+  fn->outputs = static_cast<std::uint32_t>(outputs.size());
+  fn->multi_backward = std::move(backward);
+  for (std::size_t i = 0; i < outputs.size(); ++i) link(outputs[i], fn, static_cast<std::uint32_t>(i));
   return outputs;
 }
 
@@ -307,64 +294,95 @@ Tensor<T> fold_products(Tensor<T> pending, GradProducts<T>& products, bool creat
   return sum;
 }
 
-// The tensors with a pending gradient, latest-created first: a binary max-heap
-// on the creation sequence, kept next to each tensor so comparisons read no node.
+// Where a pass keeps what reached one output of a function (or one tensor
+// where the walk ends): the gradients summed so far and the products not yet
+// folded into them.
 template <class T>
-class ReadyQueue {
+struct PendingSlot {
+  Tensor<T> tensor;  // the output itself: it keeps its function alive until that runs
+  Tensor<T> grad;
+  GradProducts<T> products;
+  std::size_t product_elements = 0;  // held by products' operands: bounded (deliver)
+};
+
+// A function the pass has reached, with one slot per output; or, without a
+// function, a tensor where the walk ends (a leaf, or an input of grad_up_to),
+// whose one slot is finished when the pass has run every function.
+template <class T>
+struct PendingEntry {
+  detail::Function<T>* function;
+  std::size_t first_slot;
+};
+
+// Pointer -> index, open addressing in a reused table: the pass's map from a
+// function (or a terminal tensor) to its entry, without a heap block per entry.
+class PointerIndex {
  public:
-  bool empty() const { return heap().empty(); }
-  void push(const Tensor<T>& tensor) {
-    heap().push_back({detail::node_of(tensor).sequence, tensor});
-    std::push_heap(heap().begin(), heap().end(), earlier);
+  PointerIndex() {
+    std::size_t cells = 64;  // a power of two; as many as the reused table holds
+    while (2 * cells <= table_.items.capacity()) cells *= 2;
+    table_.items.assign(cells, {nullptr, 0});
   }
-  Tensor<T> pop() {
-    std::pop_heap(heap().begin(), heap().end(), earlier);
-    Tensor<T> top = std::move(heap().back().tensor);
-    heap().pop_back();
-    return top;
-  }
-  // Drops every pending gradient (a pass that failed).
-  void clear() {
-    for (auto& entry : heap()) {
-      detail::node_of(entry.tensor).pending_grad = Tensor<T>();
-      detail::node_of(entry.tensor).pending_products.clear();
-      detail::node_of(entry.tensor).pending_product_elements = 0;
-    }
-    heap().clear();
+  // The index stored for key; if none, stores `fresh` and says it was inserted.
+  std::pair<std::size_t, bool> find_or_insert(const void* key, std::size_t fresh) {
+    if (2 * (size_ + 1) > table_.items.size()) grow();
+    std::size_t i = probe(key);
+    if (table_.items[i].first == key) return {table_.items[i].second, false};
+    table_.items[i] = {key, fresh};
+    ++size_;
+    return {fresh, true};
   }
 
  private:
-  struct Entry {
-    std::uint64_t sequence;
-    Tensor<T> tensor;
-  };
-  static bool earlier(const Entry& a, const Entry& b) { return a.sequence < b.sequence; }
-  std::vector<Entry>& heap() { return heap_.items; }
-  const std::vector<Entry>& heap() const { return heap_.items; }
-  PassVector<Entry> heap_;
+  using Cell = std::pair<const void*, std::size_t>;
+  PassVector<Cell> table_;
+  std::size_t size_ = 0;
+
+  std::size_t probe(const void* key) const {
+    const std::size_t mask = table_.items.size() - 1;
+    std::uint64_t hash = (reinterpret_cast<std::uintptr_t>(key) >> 4) * 0x9E3779B97F4A7C15ull;
+    std::size_t i = static_cast<std::size_t>(hash ^ (hash >> 32)) & mask;
+    while (table_.items[i].first && table_.items[i].first != key) i = (i + 1) & mask;
+    return i;
+  }
+  void grow() {
+    std::vector<Cell> old(2 * table_.items.size(), Cell{nullptr, 0});
+    std::swap(old, table_.items);
+    for (const Cell& cell : old)
+      if (cell.first) table_.items[probe(cell.first)] = cell;
+  }
 };
 
-// One backward pass: seeds the outputs, then takes the ready tensors latest
-// first, each once its gradient is complete: folds it, runs its hooks, stores
-// it (.grad or grad()'s capture) and runs its node's backward, delivering the
-// results to the inputs.
+// One backward pass: seeds the outputs, then runs the functions it reaches
+// latest-created first (a max-heap on their sequence), each once every
+// consumer has delivered its gradient: folds each output's gradient, runs its
+// hooks, keeps it (.grad of a retained tensor, or grad()'s capture) and runs
+// the backward, delivering the results to the inputs. The tensors where the
+// walk ends (leaves) are finished last. Everything pending is this object's:
+// a pass that throws leaves nothing behind.
 template <class T>
 class PassRun {
  public:
-  PassRun(const Pass<T>& pass, ReadyQueue<T>& ready) : pass_(pass), ready_(ready) {}
+  explicit PassRun(const Pass<T>& pass) : pass_(pass) {}
 
   void run(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& seeds) {
     seed(outputs, seeds);
-    while (!ready_.empty()) {
-      Tensor<T> tensor = ready_.pop();
-      Tensor<T> grad = take_gradient(tensor);
-      if (grad.defined()) run_node(tensor, grad);
+    while (!ready_.items.empty()) {
+      std::pop_heap(ready_.items.begin(), ready_.items.end());
+      const std::size_t entry = ready_.items.back().second;
+      ready_.items.pop_back();
+      run_function(entries_.items[entry]);
     }
+    for (const PendingEntry<T>& entry : entries_.items)
+      if (!entry.function) finish_terminal(slots_.items[entry.first_slot]);
   }
 
  private:
   const Pass<T>& pass_;
-  ReadyQueue<T>& ready_;
+  PassVector<PendingEntry<T>> entries_;
+  PassVector<PendingSlot<T>> slots_;
+  PassVector<std::pair<std::uint64_t, std::size_t>> ready_;  // (sequence, entry) of the functions reached
+  PointerIndex index_;
 
   void seed(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& seeds) {
     if (seeds.size() != outputs.size())
@@ -389,10 +407,30 @@ class PassRun {
     }
   }
 
+  // The slot of `target` in this pass: its function's output slot, or its
+  // own where the walk ends there.
+  std::size_t slot_of(const Tensor<T>& target) {
+    const auto& impl = detail::impl_of(target);
+    detail::Function<T>* fn = impl.grad_fn.get();
+    if (fn && pass_.stop_at_captured && pass_.captured->count(target.id())) fn = nullptr;
+    const void* key = fn ? static_cast<const void*>(fn) : target.id();
+    const auto [entry, inserted] = index_.find_or_insert(key, entries_.items.size());
+    if (inserted) {
+      entries_.items.push_back({fn, slots_.items.size()});
+      slots_.items.resize(slots_.items.size() + (fn ? fn->outputs : 1));
+      if (fn) {
+        ready_.items.emplace_back(fn->sequence, entry);
+        std::push_heap(ready_.items.begin(), ready_.items.end());
+      }
+    }
+    const std::size_t slot = entries_.items[entry].first_slot + (fn ? impl.output_nr : 0);
+    if (!slots_.items[slot].tensor.defined()) slots_.items[slot].tensor = target;
+    return slot;
+  }
+
   void deliver(const Tensor<T>& target, const Tensor<T>& grad) {
-    auto& node = detail::node_of(target);
-    if (!node.pending_grad.defined() && node.pending_products.empty()) ready_.push(target);
-    accumulate(node.pending_grad, grad, pass_.create_graph);
+    PendingSlot<T>& slot = slots_.items[slot_of(target)];
+    accumulate(slot.grad, grad, pass_.create_graph);
   }
 
   // Products wait for the tensor's other gradients, so that they are folded
@@ -400,31 +438,28 @@ class PassRun {
   // and input) are bounded to 4 times the gradient's own size: past that they
   // are folded now, so checkpointing keeps its O(√T) memory.
   void deliver(const Tensor<T>& target, GradProduct<T>&& product) {
-    auto& node = detail::node_of(target);
-    if (!node.pending_grad.defined() && node.pending_products.empty()) ready_.push(target);
-    node.pending_product_elements += product.k * (product.m + product.n);
-    node.pending_products.push_back(std::move(product));
-    if (node.pending_product_elements > 4 * target.numel()) {
-      node.pending_grad = fold_products(std::move(node.pending_grad), node.pending_products, pass_.create_graph);
-      node.pending_product_elements = 0;
+    PendingSlot<T>& slot = slots_.items[slot_of(target)];
+    slot.product_elements += product.k * (product.m + product.n);
+    slot.products.push_back(std::move(product));
+    if (slot.product_elements > 4 * target.numel()) {
+      slot.grad = fold_products(std::move(slot.grad), slot.products, pass_.create_graph);
+      slot.product_elements = 0;
     }
   }
 
-  // The tensor's total gradient after its hooks, stored where the pass keeps
-  // it; undefined when the walk ends here (a leaf, or an input of grad_up_to).
-  Tensor<T> take_gradient(const Tensor<T>& tensor) {
-    auto& node = detail::node_of(tensor);
-    Tensor<T> grad = fold_products(std::move(node.pending_grad), node.pending_products, pass_.create_graph);
-    node.pending_grad = Tensor<T>();
-    node.pending_product_elements = 0;
-    if (pass_.stop_at_captured) {  // an input of grad_up_to: the walk ends here, the caller's pass goes on from it
-      auto it = pass_.captured->find(tensor.id());
-      if (it != pass_.captured->end()) {
-        accumulate(it->second, grad, pass_.create_graph);
-        return Tensor<T>();
-      }
-    }
-    for (auto& hook : node.hooks) {
+  // The slot's total gradient, folded; the slot is left empty.
+  Tensor<T> take(PendingSlot<T>& slot) {
+    Tensor<T> grad = fold_products(std::move(slot.grad), slot.products, pass_.create_graph);
+    slot.grad = Tensor<T>();
+    slot.product_elements = 0;
+    return grad;
+  }
+
+  // `grad` after the tensor's hooks, kept where the pass keeps it: grad()'s
+  // capture, or .grad for a leaf or a retained tensor.
+  Tensor<T> finish(const Tensor<T>& tensor, Tensor<T> grad) {
+    auto& impl = detail::impl_of(tensor);
+    for (auto& hook : impl.hooks) {
       Tensor<T> replaced = hook(grad);
       if (!replaced.defined()) continue;
       if (replaced.shape() != grad.shape())
@@ -435,65 +470,119 @@ class PassRun {
     if (pass_.captured) {
       auto it = pass_.captured->find(tensor.id());
       if (it != pass_.captured->end()) accumulate(it->second, grad, pass_.create_graph);
-    } else if (node.is_leaf || node.retains_grad) {
+    } else if (!impl.grad_fn || impl.retains_grad) {
       // .grad is a plain value unless the pass builds a graph of its own; it
       // never aliases a gradient that is still flowing elsewhere.
-      if (pass_.create_graph || node.grad.defined())
-        accumulate(node.grad, grad, pass_.create_graph);
+      if (pass_.create_graph || impl.grad.defined())
+        accumulate(impl.grad, grad, pass_.create_graph);
       else
-        node.grad = grad.sole_handle() && !grad.requires_grad() ? grad : grad.detach();
+        impl.grad = grad.sole_handle() && !grad.requires_grad() ? grad : grad.detach();
     }
-    return node.is_leaf ? Tensor<T>() : grad;
+    return grad;
   }
 
-  void run_node(const Tensor<T>& tensor, const Tensor<T>& grad) {
-    auto& node = detail::node_of(tensor);
-    if (node.released)
-      throw Error(std::string("backward: trying to backward through the graph a second time (the record of op '") +
-                  node.op + "' was freed after the first backward); pass retain_graph=true the first time");
-    Grads<T> grads;
-    {
-      InsideBackward scope;
-      grads = node.backward(node.inputs, tensor, grad);
+  // A tensor where the walk ends: an input of grad_up_to hands its gradient to
+  // the caller's pass as it is (no hooks); a leaf's goes through finish.
+  void finish_terminal(PendingSlot<T>& slot) {
+    Tensor<T> tensor = std::move(slot.tensor);
+    Tensor<T> grad = take(slot);
+    if (pass_.stop_at_captured) {
+      auto it = pass_.captured->find(tensor.id());
+      if (it != pass_.captured->end()) {
+        accumulate(it->second, grad, pass_.create_graph);
+        return;
+      }
     }
-    for (std::size_t i = 0; i < node.inputs.size() && i < grads.size(); ++i)
-      if (node.inputs[i].requires_grad() && grads[i].defined()) deliver(node.inputs[i], checked(node, i, grads[i]));
-    for (GradProduct<T>& product : grads.products()) deliver_product(node, std::move(product));
+    finish(tensor, std::move(grad));
+  }
+
+  void run_function(const PendingEntry<T> entry) {
+    detail::Function<T>& fn = *entry.function;
+    // The outputs the pass reached, held here: they keep fn alive until it has run.
+    std::vector<Tensor<T>> outputs = new_input_list<T>(fn.outputs), grads = new_input_list<T>(fn.outputs);
+    for (std::size_t k = 0; k < fn.outputs; ++k) {
+      PendingSlot<T>& slot = slots_.items[entry.first_slot + k];
+      outputs.push_back(std::move(slot.tensor));
+      grads.push_back(outputs.back().defined() ? take(slot) : Tensor<T>());
+      if (outputs.back().defined()) grads.back() = finish(outputs.back(), std::move(grads.back()));
+    }
+    Grads<T> input_grads = call_backward(fn, outputs, grads);
+    for (std::size_t i = 0; i < fn.inputs.size(); ++i)
+      if (fn.inputs[i].requires_grad() && input_grads[i].defined())
+        deliver(fn.inputs[i], checked(fn, i, input_grads[i]));
+    for (GradProduct<T>& product : input_grads.products()) deliver_product(fn, std::move(product));
     if (!pass_.retain_graph) {
       // Free the record eagerly: the tape's memory goes as backward proceeds.
-      node.released = true;
-      node.backward = nullptr;
-      node.inputs.clear();
+      fn.released = true;
+      fn.backward = nullptr;
+      fn.multi_backward = nullptr;
+      fn.inputs.clear();
     }
+    for (auto* list : {&outputs, &grads}) {
+      list->clear();
+      detail::recycle_input_list(*list);
+    }
+  }
+
+  static Grads<T> call_backward(detail::Function<T>& fn, const std::vector<Tensor<T>>& outputs,
+                                const std::vector<Tensor<T>>& grads) {
+    if (fn.released)
+      throw Error(std::string("backward: trying to backward through the graph a second time (the record of op '") +
+                  fn.op + "' was freed after the first backward); pass retain_graph=true the first time");
+    check_versions(fn);
+    Grads<T> input_grads;
+    {
+      InsideBackward scope;
+      input_grads = fn.outputs == 1 && fn.backward ? fn.backward(fn.inputs, outputs[0], grads[0])
+                                                   : fn.multi_backward(fn.inputs, grads);
+    }
+    if (input_grads.size() != fn.inputs.size())
+      throw Error(std::string("backward of '") + fn.op + "' returned an incorrect number of gradients (expected " +
+                  std::to_string(fn.inputs.size()) + ", got " + std::to_string(input_grads.size()) + ")");
+    return input_grads;
+  }
+
+  // An input written in place after the op recorded it: its backward would
+  // read the new value (PyTorch: "modified by an inplace operation").
+  static void check_versions(const detail::Function<T>& fn) {
+    std::uint64_t versions = 0;
+    for (const auto& input : fn.inputs)
+      if (input.defined()) versions += detail::impl_of(input).version;
+    if (versions == fn.input_versions) return;
+    std::string shapes;
+    for (const auto& input : fn.inputs) shapes += (shapes.empty() ? "" : ", ") + format_shape(input);
+    throw Error(std::string("backward of '") + fn.op +
+                "': one of its inputs was modified in place (mutable_value/mutable_data) after the op recorded it "
+                "(input shapes " + shapes + "); recompute the forward after changing a tensor, or change a copy");
   }
 
   // The gradient a backward returned for input i, checked.
-  static const Tensor<T>& checked(const detail::Node<T>& node, std::size_t i, const Tensor<T>& grad) {
-    const Tensor<T>& input = node.inputs[i];
+  static const Tensor<T>& checked(const detail::Function<T>& fn, std::size_t i, const Tensor<T>& grad) {
+    const Tensor<T>& input = fn.inputs[i];
     if (grad.shape() != input.shape())
-      throw Error(std::string("backward of '") + node.op + "': input " + std::to_string(i) + " has shape " +
+      throw Error(std::string("backward of '") + fn.op + "': input " + std::to_string(i) + " has shape " +
                   format_shape(input.shape()) + " whereas its gradient has shape " + format_shape(grad.shape()));
     if (anomaly_enabled && !all_finite(grad.value()))
-      throw Error(std::string("anomaly: backward of op '") + node.op + "' produced NaN or Inf in the gradient of input " +
+      throw Error(std::string("anomaly: backward of op '") + fn.op + "' produced NaN or Inf in the gradient of input " +
                   std::to_string(i) + " (shape " + format_shape(input.shape()) + ")");
     return grad;
   }
 
-  void deliver_product(const detail::Node<T>& node, GradProduct<T>&& product) {
+  void deliver_product(const detail::Function<T>& fn, GradProduct<T>&& product) {
     const std::size_t i = product.input;
-    if (i >= node.inputs.size())
-      throw Error(std::string("backward of '") + node.op + "': a gradient product for input " + std::to_string(i) +
-                  " of " + std::to_string(node.inputs.size()));
-    const Tensor<T>& input = node.inputs[i];
+    if (i >= fn.inputs.size())
+      throw Error(std::string("backward of '") + fn.op + "': a gradient product for input " + std::to_string(i) +
+                  " of " + std::to_string(fn.inputs.size()));
+    const Tensor<T>& input = fn.inputs[i];
     if (!input.requires_grad()) return;
     if (input.shape() != Shape{product.m, product.n} || product.a.numel() != product.m * product.k ||
         product.b.numel() != product.k * product.n)
-      throw Error(std::string("backward of '") + node.op + "': input " + std::to_string(i) + " has shape " +
+      throw Error(std::string("backward of '") + fn.op + "': input " + std::to_string(i) + " has shape " +
                   format_shape(input.shape()) + " whereas its gradient product is [" + std::to_string(product.m) +
                   ", " + std::to_string(product.n) + "]");
     if (anomaly_enabled) {  // computed now, to name this op if it is not finite
       GradProducts<T> one{std::move(product)};
-      deliver(input, checked(node, i, fold_products<T>(Tensor<T>(), one, false)));
+      deliver(input, checked(fn, i, fold_products<T>(Tensor<T>(), one, false)));
       return;
     }
     deliver(input, std::move(product));
@@ -501,19 +590,13 @@ class PassRun {
 };
 
 // Runs one pass. If it throws (anomaly, bad hook, freed graph) the gradients
-// still pending on the nodes are dropped, so a later pass starts clean.
+// still pending go with the PassRun, so a later pass starts clean.
 template <class T>
 void execute(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& seeds, const Pass<T>& pass) {
-  ReadyQueue<T> ready;
   PassScope scope(pass.create_graph);
   // Recording during the pass only when the backward itself is to be differentiated.
   GradModeGuard mode(pass.create_graph);
-  try {
-    PassRun<T>(pass, ready).run(outputs, seeds);
-  } catch (...) {
-    ready.clear();
-    throw;
-  }
+  PassRun<T>(pass).run(outputs, seeds);
 }
 
 }  // namespace

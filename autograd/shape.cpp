@@ -237,7 +237,8 @@ Tensor<T> stack(const std::vector<Tensor<T>>& xs, int axis) {
   return concat(expanded, axis);
 }
 
-// consecutive slices of the given sizes along axis
+// consecutive slices of the given sizes along axis, one function with an
+// output per slice                           dy/dx = the output gradients joined (zeros where none)
 template <class T>
 std::vector<Tensor<T>> split(const Tensor<T>& x, const std::vector<std::size_t>& sizes, int axis) {
   const std::size_t a = normalize_axis("split", axis, x.dim());
@@ -245,14 +246,33 @@ std::vector<Tensor<T>> split(const Tensor<T>& x, const std::vector<std::size_t>&
   if (total != x.shape()[a])
     throw Error("split: sizes add up to " + std::to_string(total) + " but axis " + std::to_string(axis) +
                 " of shape " + format_shape(x.shape()) + " has " + std::to_string(x.shape()[a]));
-  std::vector<Tensor<T>> parts;
-  parts.reserve(sizes.size());
+  std::vector<xt::xarray<T>> values;
+  values.reserve(sizes.size());
   std::size_t start = 0;
   for (auto size : sizes) {
-    parts.push_back(slice(x, axis, start, start + size));
+    Shape shape = x.shape();
+    shape[a] = size;
+    values.push_back(new_array<T>(shape));
+    move_rows(x.value(), start, values.back(), 0, size, a);
     start += size;
   }
-  return parts;
+  return record_multi<T>("split", std::move(values), {x}, [a, sizes](const auto& in, const auto& grads) {
+    if (detail::pass_creates_graph()) {  // recorded: the joined gradient is differentiable
+      std::vector<Tensor<T>> parts;
+      for (std::size_t k = 0; k < sizes.size(); ++k) {
+        Shape shape = in[0].shape();
+        shape[a] = sizes[k];
+        parts.push_back(grads[k].defined() ? grads[k] : zeros<T>(shape));
+      }
+      return Grads<T>{concat(parts, static_cast<int>(a))};
+    }
+    const bool all = std::all_of(grads.begin(), grads.end(), [](const Tensor<T>& g) { return g.defined(); });
+    xt::xarray<T> joined = all ? new_array<T>(in[0].shape()) : detail::filled_array<T>(in[0].shape(), T(0));
+    std::size_t first = 0;
+    for (std::size_t k = 0; k < sizes.size(); first += sizes[k++])
+      if (grads[k].defined()) move_rows(grads[k].value(), 0, joined, first, sizes[k], a);
+    return Grads<T>{Tensor<T>(std::move(joined))};
+  });
 }
 
 #define REWIND_INSTANTIATE(T)                                                                                          \

@@ -40,65 +40,81 @@ std::uint64_t next_sequence() {
 }
 
 namespace {
-// Per thread (nodes created by this thread minus nodes destroyed by it): they
-// measure one thread's computation, not whatever other threads run.
-thread_local std::int64_t live_node_count = 0;
-thread_local std::int64_t peak_live_node_count = 0;
+// Per thread (created by this thread minus destroyed by it): they measure one
+// thread's computation, not whatever other threads run.
+thread_local std::int64_t live_value_count = 0;
+thread_local std::int64_t peak_live_value_count = 0;
+thread_local std::int64_t live_function_count = 0;
 
-void count_new_node() { peak_live_node_count = std::max(peak_live_node_count, ++live_node_count); }
+void count_new_value() { peak_live_value_count = std::max(peak_live_value_count, ++live_value_count); }
+
+// Takes `fn` (the last owner) apart without recursion: a T-step unrolled RNN
+// is a chain thousands of functions deep, and letting each shared_ptr destroy
+// its inputs recursively would overflow the stack. The functions of inputs
+// this one solely owns go onto an explicit worklist.
+template <class T>
+void release_chain(std::shared_ptr<Function<T>>&& fn) {
+  std::vector<std::shared_ptr<Function<T>>> worklist;
+  worklist.push_back(std::move(fn));
+  while (!worklist.empty()) {
+    std::shared_ptr<Function<T>> f = std::move(worklist.back());
+    worklist.pop_back();
+    for (auto& input : f->inputs) {
+      std::shared_ptr<TensorImpl<T>> impl = std::move(NodeAccess::get(input));
+      input = Tensor<T>();
+      if (impl && impl.use_count() == 1 && impl->grad_fn && impl->grad_fn.use_count() == 1)
+        worklist.push_back(std::move(impl->grad_fn));
+      // impl is destroyed here with no function left: no recursion.
+    }
+    f->backward = nullptr;  // closures may hold tensors too
+    f->multi_backward = nullptr;
+  }
+}
 }  // namespace
 
-std::int64_t live_nodes() { return live_node_count; }
-std::int64_t peak_live_nodes() { return peak_live_node_count; }
-void reset_peak_live_nodes() { peak_live_node_count = live_node_count; }
+std::int64_t live_nodes() { return live_value_count; }
+std::int64_t peak_live_nodes() { return peak_live_value_count; }
+void reset_peak_live_nodes() { peak_live_value_count = live_value_count; }
+std::int64_t live_functions() { return live_function_count; }
 
 template <class T>
-Node<T>::Node() : sequence(next_sequence()) {
-  count_new_node();
+Function<T>::Function() {
+  ++live_function_count;
+}
+template <class T>
+Function<T>::~Function() {
+  inputs.clear();              // (an input that goes now takes its own chain apart)
+  recycle_input_list(inputs);  // the list's capacity serves the next ops
+  --live_function_count;
 }
 
 template <class T>
-Node<T>::Node(xt::xarray<T>&& initial_value) : value(std::move(initial_value)), sequence(next_sequence()) {
-  count_new_node();
+TensorImpl<T>::TensorImpl() {
+  count_new_value();
 }
-
-// A T-step unrolled RNN is a chain thousands of nodes deep; letting each
-// shared_ptr destroy its inputs recursively would overflow the stack. Instead,
-// inputs this node solely owns are moved onto an explicit worklist.
 template <class T>
-Node<T>::~Node() {
-  std::vector<std::shared_ptr<Node<T>>> worklist;
-  auto adopt = [&worklist](std::vector<Tensor<T>>& inputs) {
-    for (auto& input : inputs) {
-      auto node = node_ptr(input);
-      input = Tensor<T>();
-      if (node && node.use_count() == 1) worklist.push_back(std::move(node));
-    }
-    inputs.clear();
-  };
-  adopt(inputs);
-  while (!worklist.empty()) {
-    auto node = std::move(worklist.back());
-    worklist.pop_back();
-    adopt(node->inputs);
-    node->backward = nullptr;  // closures may hold tensors too
-    // node is destroyed here with no inputs left: no recursion.
-  }
-  // The value's buffer and the (now empty) input list's capacity serve the next ops.
-  recycle_array(value);
-  recycle_input_list(inputs);
-  --live_node_count;
+TensorImpl<T>::TensorImpl(xt::xarray<T>&& initial_value) : value(std::move(initial_value)) {
+  count_new_value();
+}
+template <class T>
+TensorImpl<T>::~TensorImpl() {
+  if (grad_fn && grad_fn.use_count() == 1) release_chain(std::move(grad_fn));
+  recycle_array(value);  // the buffer serves the next ops
+  --live_value_count;
 }
 
-template struct Node<float>;
-template struct Node<double>;
+template struct Function<float>;
+template struct Function<double>;
+template struct TensorImpl<float>;
+template struct TensorImpl<double>;
 
 }  // namespace detail
 
 template <class T>
 Tensor<T>::Tensor(Array&& value, bool requires_grad)
-    : node_(std::allocate_shared<detail::Node<T>>(detail::NodeAllocator<detail::Node<T>>(), std::move(value))) {
-  node_->requires_grad = requires_grad;
+    : impl_(std::allocate_shared<detail::TensorImpl<T>>(detail::NodeAllocator<detail::TensorImpl<T>>(),
+                                                        std::move(value))) {
+  impl_->requires_grad = requires_grad;
 }
 
 template <class T>
@@ -106,7 +122,7 @@ Tensor<T>::Tensor(const Array& value, bool requires_grad) : Tensor(Array(value),
 
 template <class T>
 Tensor<T>::Tensor(std::initializer_list<T> values) : Tensor(new_array<T>({values.size()})) {
-  std::copy(values.begin(), values.end(), node_->value.begin());
+  std::copy(values.begin(), values.end(), impl_->value.begin());
 }
 
 template <class T>
@@ -130,9 +146,9 @@ Tensor<T> Tensor<T>::scalar(T value, bool requires_grad) {
 }
 
 template <class T>
-detail::Node<T>& Tensor<T>::checked(const char* what) const {
-  if (!node_) throw Error(std::string(what) + ": the tensor is undefined");
-  return *node_;
+detail::TensorImpl<T>& Tensor<T>::checked(const char* what) const {
+  if (!impl_) throw Error(std::string(what) + ": the tensor is undefined");
+  return *impl_;
 }
 
 template <class T>
@@ -141,7 +157,9 @@ const typename Tensor<T>::Array& Tensor<T>::value() const {
 }
 template <class T>
 typename Tensor<T>::Array& Tensor<T>::mutable_value() {
-  return checked("mutable_value").value;
+  auto& impl = checked("mutable_value");
+  ++impl.version;
+  return impl.value;
 }
 template <class T>
 const T* Tensor<T>::data() const {
@@ -149,7 +167,9 @@ const T* Tensor<T>::data() const {
 }
 template <class T>
 T* Tensor<T>::mutable_data() {
-  return checked("mutable_data").value.data();
+  auto& impl = checked("mutable_data");
+  ++impl.version;
+  return impl.value.data();
 }
 
 template <class T>
@@ -172,36 +192,37 @@ std::size_t Tensor<T>::size(int axis) const {
   const int a = axis < 0 ? axis + rank : axis;
   if (a < 0 || a >= rank)
     throw Error("size: axis " + std::to_string(axis) + " is out of range for shape " + format_shape(shape()));
-  return node_->value.shape()[static_cast<std::size_t>(a)];
+  return impl_->value.shape()[static_cast<std::size_t>(a)];
 }
 template <class T>
 T Tensor<T>::item() const {
   if (numel() != 1)
     throw Error("item: tensor of shape " + format_shape(shape()) + " has " + std::to_string(numel()) +
                 " elements, expected 1");
-  return *node_->value.data();
+  return *impl_->value.data();
 }
 
 template <class T>
 bool Tensor<T>::requires_grad() const {
-  return node_ && node_->requires_grad;
+  return impl_ && impl_->requires_grad;
 }
 template <class T>
 Tensor<T>& Tensor<T>::requires_grad_(bool on) {
-  auto& node = checked("requires_grad_");
-  if (!node.is_leaf)
+  auto& impl = checked("requires_grad_");
+  if (impl.grad_fn)
     throw Error(std::string("requires_grad_: only leaf tensors can change requires_grad (this one is the result of '") +
-                node.op + "'); use detach() first");
-  node.requires_grad = on;
+                impl.grad_fn->op + "'); use detach() first");
+  impl.requires_grad = on;
   return *this;
 }
 template <class T>
 bool Tensor<T>::is_leaf() const {
-  return checked("is_leaf").is_leaf;
+  return !checked("is_leaf").grad_fn;
 }
 template <class T>
 const char* Tensor<T>::op_name() const {
-  return checked("op_name").op;
+  const auto& impl = checked("op_name");
+  return impl.grad_fn ? impl.grad_fn->op : "leaf";
 }
 template <class T>
 Tensor<T> Tensor<T>::grad() const {
@@ -209,11 +230,11 @@ Tensor<T> Tensor<T>::grad() const {
 }
 template <class T>
 void Tensor<T>::set_grad(const Tensor& grad) {
-  auto& node = checked("set_grad");
+  auto& impl = checked("set_grad");
   if (grad.defined() && grad.shape() != shape())
     throw Error("set_grad: gradient has shape " + format_shape(grad.shape()) + " whereas the tensor has shape " +
                 format_shape(shape()));
-  node.grad = grad;
+  impl.grad = grad;
 }
 template <class T>
 void Tensor<T>::zero_grad() {
@@ -226,15 +247,15 @@ Tensor<T> Tensor<T>::detach() const {
 }
 template <class T>
 void Tensor<T>::retain_grad() {
-  auto& node = checked("retain_grad");
-  if (!node.requires_grad) throw Error("retain_grad: the tensor does not require grad");
-  node.retains_grad = true;
+  auto& impl = checked("retain_grad");
+  if (!impl.requires_grad) throw Error("retain_grad: the tensor does not require grad");
+  impl.retains_grad = true;
 }
 template <class T>
 void Tensor<T>::register_hook(GradHook<T> hook) {
-  auto& node = checked("register_hook");
-  if (!node.requires_grad) throw Error("register_hook: the tensor does not require grad");
-  node.hooks.push_back(std::move(hook));
+  auto& impl = checked("register_hook");
+  if (!impl.requires_grad) throw Error("register_hook: the tensor does not require grad");
+  impl.hooks.push_back(std::move(hook));
 }
 
 template <class T>

@@ -1,9 +1,11 @@
-// Tensor: a cheap-to-copy handle on one node of the autograd graph.
+// Tensor: a cheap-to-copy handle on a value of the autograd graph.
 //
-// A Tensor holds a value (an xtensor array) and, when it takes part in
-// differentiation, the record of the op that produced it: the op's inputs and
-// its backward function. Nodes own their inputs, never their consumers, so the
-// graph is acyclic in ownership and freeing the loss frees the whole tape.
+// A Tensor holds a value (an xtensor array), its gradient and flags and, only
+// when an op produced it while recording, an edge to that op's record (the
+// function: its inputs and its backward). Functions own their inputs, never
+// their consumers, so the graph is acyclic in ownership and freeing the loss
+// frees the whole tape. Gradients and values made without grad carry no
+// function at all.
 #pragma once
 
 #include <cstdint>
@@ -123,7 +125,7 @@ using GradHook = std::function<Tensor<T>(const Tensor<T>& grad)>;
 
 namespace detail {
 template <class T>
-struct Node;  // the record behind a Tensor: autograd/node.hpp, the engine's own header
+struct TensorImpl;  // the record behind a Tensor: autograd/node.hpp, the engine's own header
 struct NodeAccess;
 }
 
@@ -133,17 +135,18 @@ class Tensor {
   using value_type = T;
   using Array = xt::xarray<T>;
 
-  Tensor() = default;  // undefined: holds no node
+  Tensor() = default;  // undefined: holds no value
   explicit Tensor(Array&& value, bool requires_grad = false);
   explicit Tensor(const Array& value, bool requires_grad = false);
   Tensor(std::initializer_list<T> values);                                 // 1-D
   Tensor(std::initializer_list<std::initializer_list<T>> rows);            // 2-D
   static Tensor scalar(T value, bool requires_grad = false);               // 0-D
 
-  bool defined() const { return node_ != nullptr; }
+  bool defined() const { return impl_ != nullptr; }
   const Array& value() const;
-  // Writable value, for optimizers and initialisers; never use it on a tensor
-  // whose value a recorded op still needs.
+  // Writable value, for optimizers and initialisers. Each call counts as a
+  // write (the tensor's version): a backward that needs the value as it was
+  // when an op recorded it throws instead of using the changed one.
   Array& mutable_value();
   const T* data() const;
   T* mutable_data();
@@ -171,16 +174,16 @@ class Tensor {
   void backward(bool retain_graph = false, bool create_graph = false) const;
   void backward(const Tensor& seed, bool retain_graph = false, bool create_graph = false) const;
 
-  // Identity of the underlying node (for maps and tests).
-  const void* id() const { return node_.get(); }
-  // No other Tensor shares this one's node: the engine may then add into its
-  // value in place (copy-on-write for gradients, as PyTorch's AccumulateGrad).
-  bool sole_handle() const { return node_.use_count() == 1; }
+  // Identity of the underlying value (for maps and tests).
+  const void* id() const { return impl_.get(); }
+  // No other Tensor shares this one's value: the engine may then add into it
+  // in place (copy-on-write for gradients, as PyTorch's AccumulateGrad).
+  bool sole_handle() const { return impl_.use_count() == 1; }
 
  private:
   friend struct detail::NodeAccess;  // the engine's way in (autograd/node.hpp, not installed)
-  detail::Node<T>& checked(const char* what) const;
-  std::shared_ptr<detail::Node<T>> node_;
+  detail::TensorImpl<T>& checked(const char* what) const;
+  std::shared_ptr<detail::TensorImpl<T>> impl_;
 };
 
 using TensorF = Tensor<float>;
@@ -188,7 +191,7 @@ using TensorD = Tensor<double>;
 
 namespace detail {
 
-// Debug counter: Nodes (of either scalar type) alive right now, counted per
+// Debug counter: tensor values (of either scalar type) alive right now, counted per
 // thread (created by this thread minus destroyed by this thread), so that it
 // measures this thread's computation while other threads train their own
 // models. A training loop whose count keeps growing is leaking its tape.

@@ -6,7 +6,6 @@
 #include "../autograd/checkpoint.hpp"
 #include "../autograd/engine.hpp"
 #include "../autograd/grad_mode.hpp"
-#include "../autograd/gradient_sink.hpp"
 #include "../autograd/ops.hpp"
 #include "dropout.hpp"
 
@@ -47,34 +46,17 @@ std::vector<Tensor<T>> step_masks(const std::string& name, const std::vector<std
 
 // The row ranges [bounds[k], bounds[k+1]) of x [N, C] as separate tensors: the
 // time steps of a layer's projected input, the cells' initial states, the
-// segments of a checkpointed unroll.
-// With slice, backward would cost O(N²/rows): each block's gradient reaches x
-// as a full-size zero-padded copy. Here the blocks' backwards write their rows
-// of one shared buffer, which a gradient sink hands to x once. Under
-// create_graph the blocks return pad_slice instead, so that the gradient is
-// itself differentiable.
+// segments of a checkpointed unroll. One split: its backward writes each
+// block's gradient into one buffer for x (slices would each pad a full-size
+// copy: O(N²/rows)).
 template <class T>
 std::vector<Tensor<T>> row_ranges(const Tensor<T>& x, const std::vector<std::size_t>& bounds) {
-  GradientSink<T> sink(x, "gather_row_blocks");
-  const std::size_t columns = x.size(1);
-  std::vector<Tensor<T>> blocks;
-  for (std::size_t k = 0; k + 1 < bounds.size(); ++k) {
-    const std::size_t first = bounds[k], rows = bounds[k + 1] - bounds[k], block_size = rows * columns;
-    xt::xarray<T> value = xt::xarray<T>::from_shape({rows, columns});
-    std::copy_n(x.data() + first * columns, block_size, value.data());
-    std::vector<Tensor<T>> inputs{x};
-    if (sink.active()) inputs.push_back(sink.token());
-    blocks.push_back(record<T>(
-        "row_block", std::move(value), std::move(inputs),
-        [sink, first, columns, block_size](const auto& in, const auto&, const Tensor<T>& g) mutable {
-          if (detail::pass_creates_graph()) return Grads<T>{pad_slice(g, 0, first, in[0].shape())};
-          T* target = sink.buffer().data() + first * columns;
-          const T* source = g.data();
-          for (std::size_t i = 0; i < block_size; ++i) target[i] += source[i];
-          return Grads<T>{Tensor<T>(), sink.token_grad()};
-        }));
-  }
-  return blocks;
+  // Rows before the first range and after the last are split off and dropped.
+  std::vector<std::size_t> sizes{bounds.front()};
+  for (std::size_t k = 0; k + 1 < bounds.size(); ++k) sizes.push_back(bounds[k + 1] - bounds[k]);
+  sizes.push_back(x.size(0) - bounds.back());
+  std::vector<Tensor<T>> blocks = split(x, sizes, 0);
+  return std::vector<Tensor<T>>(blocks.begin() + 1, blocks.end() - 1);
 }
 
 // The row blocks [k·rows, (k+1)·rows) of x [N, C].

@@ -33,18 +33,18 @@ TEST_SUITE("memory") {
     double first_loss = 0, last_loss = 0;
     int first_leak = -1;
     for (int iteration = 0; iteration < 10000; ++iteration) {
-      std::weak_ptr<detail::Node<double>> pre_node, h_node, loss_node;
+      std::weak_ptr<detail::TensorImpl<double>> pre_node, h_node, loss_node;
       {
         // loss = mean((tanh(x Wᵀ + b) - target)²)
         TensorD h;
         {
           TensorD pre = linear(x, weight, bias);
-          pre_node = detail::node_ptr(pre);
+          pre_node = detail::impl_ptr(pre);
           h = tanh(pre);
         }
         TensorD loss = mean((h - target) * (h - target));
-        h_node = detail::node_ptr(h);
-        loss_node = detail::node_ptr(loss);
+        h_node = detail::impl_ptr(h);
+        loss_node = detail::impl_ptr(loss);
         highest = std::max(highest, detail::live_nodes());
         loss.backward();
         // Backward released the records: `pre` was only held by h's record.

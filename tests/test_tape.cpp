@@ -71,10 +71,10 @@ TEST_SUITE("tape") {
 
   TEST_CASE("freeing the loss frees the tape") {
     auto w = TensorD::scalar(1.5, true);
-    std::weak_ptr<detail::Node<double>> intermediate;
+    std::weak_ptr<detail::TensorImpl<double>> intermediate;
     {
       auto h = tanh(w);
-      intermediate = detail::node_ptr(h);
+      intermediate = detail::impl_ptr(h);
       auto loss = h * h;
       h = TensorD();
       CHECK_FALSE(intermediate.expired());  // the loss owns it
