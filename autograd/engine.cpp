@@ -25,7 +25,7 @@ thread_local bool anomaly_enabled = false;
 thread_local bool inside_backward = false;
 
 // A vector whose capacity this thread keeps from one backward pass to the
-// next (a pass's ready heap and PassLocal slots): a training loop's passes are
+// next (a pass's pending entries, slots and ready heap): a training loop's passes are
 // alike, so after the first they allocate nothing. A nested pass (a
 // checkpoint's recomputation) takes a vector of its own.
 template <class V>
@@ -57,22 +57,13 @@ class PassVector {
   }
 };
 
-// The backward pass running on this thread (null outside one): its flags and
-// the PassLocal state of its nodes, sorted by id. A pass nested in another's
-// backward (a checkpoint's recomputation) has its own and restores the outer
-// one at its end.
+// The backward pass running on this thread (null outside one): its flags. A
+// pass nested in another's backward (a checkpoint's recomputation) has its own
+// and restores the outer one at its end.
 struct PassState {
-  using Slot = std::pair<std::uint64_t, std::shared_ptr<void>>;
   bool create_graph = false;
-  PassVector<Slot> locals;
-
-  std::vector<Slot>::iterator lower_bound(std::uint64_t id) {
-    return std::lower_bound(locals.items.begin(), locals.items.end(), id,
-                            [](const Slot& slot, std::uint64_t key) { return slot.first < key; });
-  }
 };
 thread_local PassState* running_pass = nullptr;
-std::atomic<std::uint64_t> pass_local_ids{0};
 
 struct PassScope {
   PassState state;
@@ -101,21 +92,6 @@ bool all_finite(const xt::xarray<T>& a) {
 }  // namespace
 
 bool detail::pass_creates_graph() { return running_pass && running_pass->create_graph; }
-
-std::uint64_t detail::new_pass_local_id() { return ++pass_local_ids; }
-
-std::shared_ptr<void>& detail::pass_local_slot(std::uint64_t id) {
-  if (!running_pass) throw Error("PassLocal: used outside a backward pass");
-  auto it = running_pass->lower_bound(id);
-  if (it == running_pass->locals.items.end() || it->first != id) it = running_pass->locals.items.insert(it, {id, nullptr});
-  return it->second;
-}
-
-std::shared_ptr<void>* detail::find_pass_local_slot(std::uint64_t id) {
-  if (!running_pass) return nullptr;
-  auto it = running_pass->lower_bound(id);
-  return it == running_pass->locals.items.end() || it->first != id ? nullptr : &it->second;
-}
 
 bool GradMode::is_enabled() { return grad_enabled; }
 void GradMode::set_enabled(bool enabled) { grad_enabled = enabled; }

@@ -49,10 +49,10 @@ xt::xarray<T> new_array(const Shape& shape);
 template <class T>
 std::vector<Tensor<T>> new_input_list(std::size_t capacity);
 
-// An op with several outputs (a recurrent step's h and c, a layer's output
-// and final states, a checkpointed function's results) is one node holding
-// the inputs and one backward: backward(inputs, output_grads) runs once per
-// pass, after every output the pass reaches has its total gradient, with
+// An op with several outputs (split's parts, a fused layer's output and final
+// states, a checkpointed function's results) is one function: each output is
+// an edge {function, slot} to it, and backward(inputs, output_grads) runs once
+// per pass, after every output the pass reaches has its total gradient, with
 // output_grads[i] undefined where output i got none.
 template <class T>
 using MultiBackwardFn =
@@ -96,42 +96,6 @@ template <class T>
 Grads<T> grad_up_to(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& inputs,
                                   const std::vector<Tensor<T>>& seeds, bool create_graph);
 
-// Storage for PassLocal (below): the slot of `id` in the running pass.
-std::shared_ptr<void>& pass_local_slot(std::uint64_t id);
-std::shared_ptr<void>* find_pass_local_slot(std::uint64_t id);
-std::uint64_t new_pass_local_id();
 }  // namespace detail
-
-// State that lives for one backward pass, owned by the engine: a node's
-// backward calls get() to reach this pass's S (value-initialised on first use
-// in the pass), and the engine destroys it when the pass ends, finished or
-// failed. Nodes that cooperate in a pass (the steps of a fused unroll adding
-// into one gradient buffer) share it, and nothing of one pass can leak into
-// the next. A pass nested in a backward (a checkpoint's recomputation) has
-// its own. Using it outside a backward pass throws.
-template <class S>
-class PassLocal {
- public:
-  PassLocal() : id_(detail::new_pass_local_id()) {}
-  PassLocal(const PassLocal&) = delete;
-  PassLocal& operator=(const PassLocal&) = delete;
-  S& get() {
-    if (S* existing = find()) return *existing;
-    // Made before its slot is looked up: S's constructor may reach another
-    // PassLocal, whose slot would move this one's.
-    auto made = std::allocate_shared<S>(detail::NodeAllocator<S>());
-    S& state = *made;
-    detail::pass_local_slot(id_) = std::move(made);
-    return state;
-  }
-  // This pass's S if get() made it, else null.
-  S* find() const {
-    std::shared_ptr<void>* slot = detail::find_pass_local_slot(id_);
-    return slot && *slot ? static_cast<S*>(slot->get()) : nullptr;
-  }
-
- private:
-  std::uint64_t id_;  // unique, never reused: a new PassLocal at a freed one's address is a stranger
-};
 
 }  // namespace rwd

@@ -22,7 +22,6 @@ set(REWIND_PUBLIC_HEADERS
   autograd/grad_mode.hpp
   autograd/gradcheck.hpp
   autograd/gradcheck_doctest.hpp
-  autograd/gradient_sink.hpp
   autograd/inline_function.hpp
   autograd/ops.hpp
   autograd/random.hpp

@@ -1,3 +1,5 @@
+// One direction of one layer as one function on the tape: the forward loop
+// over a StepKernel, and its backward, the loop bptt/gated_bptt.cpp is.
 #include "fused_steps.hpp"
 
 #include <algorithm>
@@ -6,7 +8,7 @@
 
 #include "../autograd/blas.hpp"
 #include "../autograd/engine.hpp"
-#include "../autograd/gradient_sink.hpp"
+#include "../autograd/grad_mode.hpp"
 #include "../autograd/ops.hpp"
 #include "../autograd/instantiate.hpp"
 #include "../autograd/tape_memory.hpp"
@@ -23,265 +25,313 @@ namespace {
 
 constexpr std::size_t none = static_cast<std::size_t>(-1);
 
-// What the step nodes of one direction share. Row blocks of [T·B, ·] buffers
-// are indexed by time t; the steps run in order s = 0..T-1 at time t = time(s).
-template <class T>
-struct Unroll {
-  const StepKernel<T>* kernel = nullptr;
+// The unroll's sizes and its time order: steps s = 0..T-1 run at times
+// t = time(s). Row blocks of [T·B, ·] buffers are indexed by time.
+struct Layout {
   std::size_t steps = 0, batch = 0, hidden = 0, inputs = 0;
-  std::size_t width = 0;       // S·H: columns of a step node's value, [h] or [h | c]
+  std::size_t width = 0;       // S·H: a state's columns, [h] or [h | c]
   std::size_t gate_width = 0;  // G·H: columns of P and of δ
   bool reverse = false;
   std::vector<std::size_t> lengths;  // empty: no sequence is padded
   std::size_t shortest = none;       // steps t >= shortest have padded rows
-  Tensor<T> weight_hh, bias_hh;
-  Tensor<T> weight_hh_t;  // W_hhᵀ while the forward steps run, when that is faster (blas::keep_transposed_weight)
-  // The buffers are tensors for their memory only (a released tensor's buffer
-  // goes back to the cache new_array draws from): no node takes them as input.
-  // P = x W_ihᵀ + b [T·B, G·H], read by the steps' forward only, so it is freed
-  // once they have run; its sink hands dL/dP, written by the steps' backward,
-  // to x, W_ih and b.
-  Tensor<T> projected;
-  GradientSink<T> projected_grad, weight_hh_grad, bias_hh_grad;
-  Tensor<T> saved;    // [T·B, saved·H]
-  Tensor<T> scratch;  // the kernel's [B, scratch·H], then the unroll's: two δ blocks and a masked gradient
-  // A step node's inputs: the previous state, then `sources` (the layer input
-  // and weights, differentiated under create_graph), then the active sinks' tokens.
-  std::vector<Tensor<T>> sources;
-  std::size_t first_token = 0;
-  std::vector<GradientSink<T>*> active_sinks;
-
-  struct Pass {
-    Tensor<T> output_grad;          // dL/d(outputs), from the outputs' node (which runs before every step)
-    std::size_t first_step = none;  // the first step whose backward ran (the highest s)
-    Tensor<T> previous_h;           // [T·B, H]: h_{t-1}, for dL/dW_hh = Σ_t δ_tᵀ h_{t-1}
-    Tensor<T> hidden_delta;         // [T·B, G·H]: δ_t on the W_hh side, unless dL/dP's rows hold it
-  };
-  PassLocal<Pass> pass;
 
   std::size_t time(std::size_t s) const { return reverse ? steps - 1 - s : s; }
   bool any_padded(std::size_t t) const { return t >= shortest; }
   bool padded(std::size_t t, std::size_t b) const { return t >= shortest && t >= lengths[b]; }
-  T* projected_rows(std::size_t t) { return projected.mutable_data() + t * batch * gate_width; }
-  T* kernel_scratch() { return scratch.mutable_data(); }
-  T* unroll_scratch() { return scratch.mutable_data() + batch * kernel->scratch * hidden; }
-  StepRows<T> rows(std::size_t t, const T* previous) {
-    return {batch,
-            hidden,
-            weight_hh.data(),
-            weight_hh_t.defined() ? weight_hh_t.data() : nullptr,
-            bias_hh.defined() ? bias_hh.data() : nullptr,
-            previous,
-            saved.mutable_data() + t * batch * kernel->saved * hidden,
-            kernel_scratch()};
+};
+
+// Where the function's inputs are: the projection's sources first (linear_grads
+// takes them as they stand), then W_hh, a b_hh that is not in P, and the
+// initial state tensors.
+struct InputSlots {
+  std::size_t projection = 2;  // x, W_ih [, b_ih [, b_hh]]
+  std::size_t weight_hh = 2, bias_hh = none, state = 3;
+};
+
+// What forward keeps for backward, held by the function's closure (and only
+// by it: no struct is shared between records).
+template <class T>
+struct Saved {
+  const StepKernel<T>* kernel = nullptr;
+  Layout layout;
+  InputSlots slots;
+  Tensor<T> before;          // [T·B, W]: the state the step at time t starts from, block t
+  Tensor<T> final_state;     // [B, W]: the state after the last step
+  Tensor<T> saved;           // [T·B, saved·H]: the kernel's own
+  // Each step's state [B, W] by time, values off the tape whose .grad the
+  // backward sets to the state's total gradient (retain_step_grads).
+  std::vector<Tensor<T>> reports;
+  std::size_t first_step_output = none;  // the function's output of step s = 0 (time order), if kept
+
+  // The state after the step at time t.
+  const T* next(std::size_t t) const {
+    const std::size_t after = layout.reverse ? t - 1 : t + 1;
+    const bool last = layout.reverse ? t == 0 : t + 1 == layout.steps;
+    return last ? final_state.data() : before.data() + after * layout.batch * layout.width;
   }
-  // 1 where step t lies within sequence b, else 0: [B, 1]
-  Tensor<T> mask(std::size_t t) const {
-    xt::xarray<T> m = new_array<T>({batch, 1});
-    for (std::size_t b = 0; b < batch; ++b) m(b, 0) = padded(t, b) ? T(0) : T(1);
-    return Tensor<T>(std::move(m));
+  const T* previous(std::size_t t) const { return before.data() + t * layout.batch * layout.width; }
+  StepRows<T> rows(std::size_t t, const T* weight_hh, const T* weight_hh_t, const T* bias_hh, T* scratch) const {
+    return {layout.batch,
+            layout.hidden,
+            weight_hh,
+            weight_hh_t,
+            bias_hh,
+            previous(t),
+            const_cast<T*>(saved.data()) + t * layout.batch * kernel->saved * layout.hidden,
+            scratch};
   }
 };
 
-// P = x W_ihᵀ + b for all T·B rows in one GEMM (b = b_ih + b_hh when the kernel
-// puts b_hh there). Its backward, from dL/dP [T·B, G·H]: dL/dx = dL/dP W_ih,
-// dL/dW_ih = dL/dPᵀ x, dL/db = Σ_rows dL/dP.
 template <class T>
-void project_input(Unroll<T>& u, const CellWeights<T>& weights, const Tensor<T>& input) {
-  const std::size_t rows = u.steps * u.batch, in = weights.weight_ih.size(1), width = u.gate_width;
-  std::vector<Tensor<T>> sources{input, weights.weight_ih};
-  Tensor<T> bias;  // b_ih (+ b_hh)
+Layout layout_of(const StepKernel<T>& kernel, const CellWeights<T>& weights, const Tensor<T>& input,
+                 const RecurrentState<T>& state, bool reverse, const std::vector<std::size_t>& lengths) {
+  Layout l;
+  l.hidden = weights.weight_hh.size(1);
+  l.batch = state[0].size(0);
+  l.inputs = weights.weight_ih.size(1);
+  l.steps = input.numel() / (l.batch * l.inputs);
+  l.width = kernel.states * l.hidden;
+  l.gate_width = kernel.gates * l.hidden;
+  l.reverse = reverse;
+  l.lengths = lengths;
+  if (!lengths.empty()) l.shortest = *std::min_element(lengths.begin(), lengths.end());
+  return l;
+}
+
+template <class T>
+std::vector<Tensor<T>> function_inputs(const StepKernel<T>& kernel, const CellWeights<T>& weights,
+                                       const Tensor<T>& input, const RecurrentState<T>& state, InputSlots& slots) {
+  std::vector<Tensor<T>> in{input, weights.weight_ih};
   if (weights.bias_ih.defined()) {
-    sources.push_back(weights.bias_ih);
-    bias = weights.bias_ih;
-    if (u.kernel->bias_hh_in_projection) {
-      sources.push_back(weights.bias_hh);
-      bias = Tensor<T>(new_array<T>({width}));
-      for (std::size_t j = 0; j < width; ++j) bias.mutable_data()[j] = weights.bias_ih.data()[j] + weights.bias_hh.data()[j];
+    in.push_back(weights.bias_ih);
+    if (kernel.bias_hh_in_projection) in.push_back(weights.bias_hh);
+  }
+  slots.projection = in.size();
+  slots.weight_hh = in.size();
+  in.push_back(weights.weight_hh);
+  if (weights.bias_hh.defined() && !kernel.bias_hh_in_projection) {
+    slots.bias_hh = in.size();
+    in.push_back(weights.bias_hh);
+  }
+  slots.state = in.size();
+  in.insert(in.end(), state.begin(), state.end());
+  return in;
+}
+
+// The forward loop. P = x W_ihᵀ + b for all T·B rows in one GEMM first
+// (b = b_ih + b_hh when the kernel puts b_hh there).
+template <class T>
+void run_forward(Saved<T>& s, const std::vector<Tensor<T>>& in, T* outputs) {
+  const Layout& l = s.layout;
+  const StepKernel<T>& kernel = *s.kernel;
+  const std::size_t B = l.batch, H = l.hidden, W = l.width, rows = l.steps * B;
+  const bool has_bias = s.slots.projection > 2;
+  xt::xarray<T> bias = new_array<T>({has_bias ? l.gate_width : 0});
+  if (has_bias) {
+    for (std::size_t j = 0; j < l.gate_width; ++j)
+      bias.data()[j] = in[2].data()[j] + (s.slots.projection > 3 ? in[3].data()[j] : T(0));
+  }
+  xt::xarray<T> projected = new_array<T>({rows, l.gate_width});
+  blas::linear_rows(rows, l.inputs, l.gate_width, in[0].data(), in[1].data(), has_bias ? bias.data() : nullptr,
+                    projected.data());
+  const Tensor<T>& weight_hh = in[s.slots.weight_hh];
+  // Wᵀ once for every step, where that is faster (blas.hpp)
+  const bool transposed = blas::keep_transposed_weight(B, l.gate_width, H);
+  xt::xarray<T> weight_hh_t = new_array<T>({transposed ? H * l.gate_width : 0});
+  if (transposed) blas::transpose_into(l.gate_width, H, weight_hh.data(), weight_hh_t.data());
+  const T* bias_hh = s.slots.bias_hh == none ? nullptr : in[s.slots.bias_hh].data();
+  xt::xarray<T> scratch = new_array<T>({B, std::max<std::size_t>(1, kernel.scratch * H)});
+  T* start = s.before.mutable_data() + l.time(0) * B * W;  // the initial state as [h | c] rows
+  for (std::size_t k = 0; k < kernel.states; ++k)
+    for (std::size_t b = 0; b < B; ++b) std::copy_n(in[s.slots.state + k].data() + b * H, H, start + b * W + k * H);
+  for (std::size_t step = 0; step < l.steps; ++step) {
+    const std::size_t t = l.time(step);
+    T* next = const_cast<T*>(s.next(t));
+    const StepRows<T> r = s.rows(t, weight_hh.data(), transposed ? weight_hh_t.data() : nullptr, bias_hh,
+                                 scratch.data());
+    kernel.forward(r, projected.data() + t * B * l.gate_width, next);
+    T* out = outputs + t * B * H;
+    for (std::size_t b = 0; b < B; ++b) {
+      if (l.padded(t, b)) {  // sequence b has ended: it keeps its state and outputs zeros
+        std::copy_n(r.previous + b * W, W, next + b * W);
+        std::fill_n(out + b * H, H, T(0));
+      } else {
+        std::copy_n(next + b * W, H, out + b * H);
+      }
     }
   }
-  u.projected = Tensor<T>(new_array<T>({rows, width}));
-  blas::linear_rows(rows, in, width, input.data(), weights.weight_ih.data(), bias.defined() ? bias.data() : nullptr,
-                    u.projected.mutable_data());
-  u.projected_grad = GradientSink<T>(
-      std::move(sources), Shape{rows, width},
-      [rows](xt::xarray<T>&& dp, const std::vector<Tensor<T>>& sources) {
-        return detail::linear_grads(rows, Tensor<T>(std::move(dp)), sources);
-      },
-      "fused_input_projection");
+  for (auto* buffer : {&bias, &projected, &scratch, &weight_hh_t}) detail::recycle_array(*buffer);
 }
 
-// After the last step of a pass (s = 0, created first) has run backward:
-// dL/dW_hh += Σ_t δ_tᵀ h_{t-1} as one GEMM over the rows of the steps that ran
-// (all of them, unless the pass began at a step's own node), and dL/dP's rows
-// of the steps that did not run, never written, are zeroed.
+// The backward loop over t from the last step to the first: dL/dP [T·B, G·H]
+// local (its rows are the δ_t), dL/dW_hh = Σ_t δ_tᵀ h_{t-1} as one gradient
+// product over all T·B rows, linear_grads for x, W_ih and the biases in P.
+// output_grads: {output [T, B, H], the final state tensors, [each step's state]}.
 template <class T>
-void finish_pass(Unroll<T>& u, typename Unroll<T>::Pass& pass) {
-  const std::size_t B = u.batch, H = u.hidden, GH = u.gate_width, ran = pass.first_step + 1;
-  const std::size_t first_row = u.reverse ? (u.steps - ran) * B : 0, rows = ran * B;
-  if (u.projected_grad.active() && ran < u.steps) {
-    T* dp = u.projected_grad.buffer(/*zeroed=*/false).data();
-    const std::size_t skipped_first = u.reverse ? 0 : rows;
-    std::fill_n(dp + skipped_first * GH, (u.steps - ran) * B * GH, T(0));
-  }
-  if (!u.weight_hh_grad.active()) return;
-  const bool in_projected_grad = !u.kernel->separate_hidden_delta && u.projected_grad.active();
-  const T* deltas = in_projected_grad ? u.projected_grad.buffer().data() : pass.hidden_delta.data();
-  blas::gemm(true, false, GH, H, rows, T(1), deltas + first_row * GH, GH, pass.previous_h.data() + first_row * H, H,
-             T(1), u.weight_hh_grad.buffer().data(), H);
-  pass.previous_h = Tensor<T>();
-  pass.hidden_delta = Tensor<T>();
-}
+class BackwardLoop {
+ public:
+  BackwardLoop(const Saved<T>& s, const std::vector<Tensor<T>>& in, const std::vector<Tensor<T>>& output_grads)
+      : s_(s), l_(s.layout), in_(in), grads_(output_grads) {}
 
-// A step's backward: the kernel's, with padded rows passing their gradient
-// straight to the previous state, and the direct gradient of h_{t-1} (its rows
-// of dL/d(outputs)) added to what goes back.
-template <class T>
-Grads<T> step_backward(Unroll<T>& u, std::size_t s, const std::vector<Tensor<T>>& in, const Tensor<T>& out,
-                       const Tensor<T>& grad) {
-  auto& pass = u.pass.get();
-  if (pass.first_step == none) pass.first_step = s;
-  const std::size_t t = u.time(s), B = u.batch, H = u.hidden, W = u.width, GH = u.gate_width;
-  const bool separate = u.kernel->separate_hidden_delta;
-  T* work = u.unroll_scratch();  // [B, GH] δ, [B, GH] hidden δ, [B, W] masked gradient
-  auto pass_rows = [&](Tensor<T>& buffer, std::size_t columns) {
-    if (!buffer.defined()) buffer = Tensor<T>(new_array<T>({u.steps * B, columns}));
-    return buffer.mutable_data() + t * B * columns;
-  };
-  StepGrads<T> to;
-  if (u.projected_grad.active())
-    to.delta = u.projected_grad.buffer(/*zeroed=*/false).data() + t * B * GH;
-  else
-    to.delta = !separate && u.weight_hh_grad.active() ? pass_rows(pass.hidden_delta, GH) : work;
-  if (!separate)
-    to.hidden_delta = to.delta;
-  else
-    to.hidden_delta = u.weight_hh_grad.active() ? pass_rows(pass.hidden_delta, GH) : work + B * GH;
-  to.bias_hh = u.bias_hh_grad.active() ? u.bias_hh_grad.buffer().data() : nullptr;
-  Tensor<T> previous_grad;
-  if (in[0].requires_grad()) previous_grad = Tensor<T>(new_array<T>({B, W}));
-  to.previous = previous_grad.defined() ? previous_grad.mutable_data() : nullptr;
-
-  const T* g = grad.data();
-  if (u.any_padded(t)) {  // a padded row's step did not happen: no gradient through it
-    T* masked = work + 2 * B * GH;
-    std::copy_n(g, B * W, masked);
-    for (std::size_t b = 0; b < B; ++b)
-      if (u.padded(t, b)) std::fill_n(masked + b * W, W, T(0));
-    g = masked;
+  Grads<T> run() {
+    const std::size_t B = l_.batch, W = l_.width, GH = l_.gate_width;
+    const bool separate = s_.kernel->separate_hidden_delta;
+    const bool wants_whh = in_[s_.slots.weight_hh].requires_grad();
+    delta_ = Tensor<T>(new_array<T>({l_.steps * B, GH}));
+    if (separate) hidden_delta_ = Tensor<T>(new_array<T>({l_.steps * B, GH}));
+    if (s_.slots.bias_hh != none && in_[s_.slots.bias_hh].requires_grad())
+      bias_hh_grad_ = Tensor<T>(detail::filled_array<T>({GH}, T(0)));
+    carry_ = final_state_grad();
+    xt::xarray<T> previous = new_array<T>({B, W}), masked = new_array<T>({B, W});
+    xt::xarray<T> scratch = new_array<T>({B, std::max<std::size_t>(1, s_.kernel->scratch * l_.hidden) + GH});
+    for (std::size_t step = l_.steps; step-- > 0;) run_step(l_.time(step), previous.data(), masked.data(), scratch.data());
+    for (auto* buffer : {&previous, &masked, &scratch}) detail::recycle_array(*buffer);
+    return input_grads(wants_whh);
   }
-  u.kernel->backward(u.rows(t, in[0].data()), out.data(), g, to);
-  if (to.previous) {
-    T* dp = to.previous;
-    for (std::size_t b = 0; b < B && u.any_padded(t); ++b)  // ... it carried the state unchanged
-      if (u.padded(t, b)) std::copy_n(grad.data() + b * W, W, dp + b * W);
-    if (s > 0 && pass.output_grad.defined()) {  // h_{t-1} also reached the layer's output
-      const std::size_t before = u.time(s - 1);
-      const T* direct = pass.output_grad.data() + before * B * H;
+
+ private:
+  const Saved<T>& s_;
+  const Layout& l_;
+  const std::vector<Tensor<T>>& in_;
+  const std::vector<Tensor<T>>& grads_;
+  Tensor<T> delta_, hidden_delta_, bias_hh_grad_;
+  xt::xarray<T> carry_;  // dL/d(the state after the step being run), [B, W]
+
+  xt::xarray<T> final_state_grad() const {
+    const std::size_t B = l_.batch, H = l_.hidden, W = l_.width;
+    xt::xarray<T> g = detail::filled_array<T>({B, W}, T(0));
+    for (std::size_t k = 0; k < s_.kernel->states; ++k)
+      if (const Tensor<T>& gk = grads_[1 + k]; gk.defined())
+        for (std::size_t b = 0; b < B; ++b) std::copy_n(gk.data() + b * H, H, g.data() + b * W + k * H);
+    return g;
+  }
+
+  // carry_ += what reached the state after the step at time t from outside
+  // the recursion: its rows of dL/d(output), and a kept step output's gradient.
+  void add_direct(std::size_t t) {
+    const std::size_t B = l_.batch, H = l_.hidden, W = l_.width;
+    if (const Tensor<T>& g = grads_[0]; g.defined())
       for (std::size_t b = 0; b < B; ++b)
-        if (!u.padded(before, b))
-          for (std::size_t j = 0; j < H; ++j) dp[b * W + j] += direct[b * H + j];
+        if (!l_.padded(t, b))
+          for (std::size_t j = 0; j < H; ++j) carry_.data()[b * W + j] += g.data()[(t * B + b) * H + j];
+    if (s_.first_step_output == none) return;
+    if (const Tensor<T>& g = grads_[s_.first_step_output + t]; g.defined())
+      for (std::size_t i = 0; i < B * W; ++i) carry_.data()[i] += g.data()[i];
+  }
+
+  void run_step(std::size_t t, T* previous, T* masked, T* scratch) {
+    const std::size_t B = l_.batch, W = l_.width, GH = l_.gate_width;
+    add_direct(t);
+    const T* g = carry_.data();
+    if (l_.any_padded(t)) {  // a padded row's step did not happen: no gradient through it
+      std::copy_n(g, B * W, masked);
+      for (std::size_t b = 0; b < B; ++b)
+        if (l_.padded(t, b)) std::fill_n(masked + b * W, W, T(0));
+      g = masked;
     }
+    const Tensor<T>& weight_hh = in_[s_.slots.weight_hh];
+    const StepRows<T> r = s_.rows(t, weight_hh.data(), nullptr,
+                                  s_.slots.bias_hh == none ? nullptr : in_[s_.slots.bias_hh].data(), scratch);
+    if (!s_.reports.empty()) report(t, r, g);
+    StepGrads<T> to;
+    to.delta = delta_.mutable_data() + t * B * GH;
+    to.hidden_delta = hidden_delta_.defined() ? hidden_delta_.mutable_data() + t * B * GH : to.delta;
+    to.bias_hh = bias_hh_grad_.defined() ? bias_hh_grad_.mutable_data() : nullptr;
+    to.previous = previous;
+    s_.kernel->backward(r, s_.next(t), g, to);
+    for (std::size_t b = 0; b < B && l_.any_padded(t); ++b)  // ... it carried the state unchanged
+      if (l_.padded(t, b)) std::copy_n(carry_.data() + b * W, W, previous + b * W);
+    std::copy_n(previous, B * W, carry_.data());
   }
-  if (u.weight_hh_grad.active()) {
-    T* previous_h = pass_rows(pass.previous_h, H);
-    for (std::size_t b = 0; b < B; ++b) std::copy_n(in[0].data() + b * W, H, previous_h + b * H);
+
+  // retain_step_grads: the state's total gradient, with the paths inside the
+  // step that reach a later state tensor through h (an LSTM's dL/dc_t).
+  void report(std::size_t t, const StepRows<T>& r, const T* masked_grad) {
+    xt::xarray<T> total = carry_;
+    s_.kernel->add_inner_paths(r, masked_grad, total.data());
+    Tensor<T>(s_.reports[t]).set_grad(Tensor<T>(std::move(total)));
   }
-  if (s == 0) finish_pass(u, pass);
-  if (Tensor<T> retained = out.grad(); retained.defined())  // retain_step_grads: report totals
-    u.kernel->add_inner_paths(u.rows(t, in[0].data()), g, retained.mutable_data());
 
-  Grads<T> grads(in.size());
-  grads[0] = previous_grad;
-  for (std::size_t k = 0; k < u.active_sinks.size(); ++k) grads[u.first_token + k] = u.active_sinks[k]->token_grad();
-  return grads;
-}
+  Grads<T> input_grads(bool wants_whh) {
+    const std::size_t B = l_.batch, H = l_.hidden, W = l_.width, rows = l_.steps * B;
+    const std::vector<Tensor<T>> sources(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(s_.slots.projection));
+    Grads<T> grads = detail::linear_grads(rows, delta_, sources);
+    grads.resize(in_.size());
+    if (wants_whh) {
+      Tensor<T> previous_h = s_.before;  // h_{t-1} by time: [T·B, H] (the h columns of [h | c])
+      if (W != H) {
+        previous_h = Tensor<T>(new_array<T>({rows, H}));
+        for (std::size_t r = 0; r < rows; ++r) std::copy_n(s_.before.data() + r * W, H, previous_h.mutable_data() + r * H);
+      }
+      const Tensor<T>& deltas = hidden_delta_.defined() ? hidden_delta_ : delta_;
+      grads.add_product({s_.slots.weight_hh, deltas, previous_h, true, false, l_.gate_width, H, rows});
+    }
+    if (bias_hh_grad_.defined()) grads[s_.slots.bias_hh] = bias_hh_grad_;
+    for (std::size_t k = 0; k < s_.kernel->states; ++k) {
+      if (!in_[s_.slots.state + k].requires_grad()) continue;
+      xt::xarray<T> g = new_array<T>({B, H});
+      for (std::size_t b = 0; b < B; ++b) std::copy_n(carry_.data() + b * W + k * H, H, g.data() + b * H);
+      grads[s_.slots.state + k] = Tensor<T>(std::move(g));
+    }
+    return grads;
+  }
+};
 
-// A step's backward under create_graph: the step again as ops (the kernel's
-// as_ops on the node's own inputs), differentiated with its gradient recorded.
+// The unroll again as ops from the function's inputs (the kernel's as_ops),
+// for the backward under create_graph: its gradients are then recorded.
 template <class T>
-Grads<T> step_backward_as_ops(Unroll<T>& u, std::size_t s, const std::vector<Tensor<T>>& in,
-                              const Tensor<T>& out, const Tensor<T>& grad) {
-  const std::size_t t = u.time(s), B = u.batch, H = u.hidden;
-  const Tensor<T>& previous = in[0];
-  const RecurrentState<T> state =
-      u.kernel->states == 1 ? RecurrentState<T>{previous} : split(previous, std::vector<std::size_t>(u.kernel->states, H), 1);
-  const Tensor<T>& input = in[1];
-  const Tensor<T> x_t = slice(reshape(input, {u.steps * B, u.inputs}), 0, t * B, (t + 1) * B);
-  CellWeights<T> weights{in[2], in[3]};
-  if (u.sources.size() > 3) weights.bias_ih = in[4];
-  if (u.sources.size() > 4) weights.bias_hh = in[5];
-  const RecurrentState<T> next = u.kernel->as_ops(u.kernel->project(x_t, weights), state, weights.weight_hh,
-                                             weights.bias_hh);
-  Tensor<T> packed = next.size() == 1 ? next[0] : concat(next, 1);
-  if (u.any_padded(t)) packed = where(u.mask(t), packed, previous);
-  if (Tensor<T> retained = out.grad(); retained.defined()) {  // retain_step_grads: report totals, as step_backward does
-    xt::xarray<T> g = grad.value(), total = retained.value();
-    for (std::size_t b = 0; b < B; ++b)
-      if (u.padded(t, b)) std::fill_n(g.data() + b * u.width, u.width, T(0));
-    u.kernel->add_inner_paths(u.rows(t, in[0].data()), g.data(), total.data());
-    Tensor<T>(out).set_grad(Tensor<T>(std::move(total)));  // a report: a value, not part of the recorded graph
-  }
-  return detail::grad_up_to<T>({packed}, in, {grad}, /*create_graph=*/true);
-}
-
-// Step s of the unroll as a node.
-template <class T>
-Tensor<T> record_step(const std::shared_ptr<Unroll<T>>& unroll, std::size_t s, const Tensor<T>& previous,
-                      T* outputs) {
-  Unroll<T>& u = *unroll;
-  const std::size_t t = u.time(s), B = u.batch, H = u.hidden, W = u.width;
-  xt::xarray<T> value = new_array<T>({B, W});
-  u.kernel->forward(u.rows(t, previous.data()), u.projected_rows(t), value.data());
-  T* out = outputs + t * B * H;
-  for (std::size_t b = 0; b < B; ++b) {
-    if (u.padded(t, b)) {  // sequence b has ended: it keeps its state and outputs zeros
-      std::copy_n(previous.data() + b * W, W, value.data() + b * W);
-      std::fill_n(out + b * H, H, T(0));
+std::vector<Tensor<T>> unroll_as_ops(const Saved<T>& s, const std::vector<Tensor<T>>& in) {
+  const Layout& l = s.layout;
+  const StepKernel<T>& kernel = *s.kernel;
+  const std::size_t B = l.batch;
+  CellWeights<T> weights{in[1], in[s.slots.weight_hh]};
+  if (s.slots.projection > 2) weights.bias_ih = in[2];
+  if (s.slots.projection > 3) weights.bias_hh = in[3];
+  if (s.slots.bias_hh != none) weights.bias_hh = in[s.slots.bias_hh];
+  const Tensor<T> projected = kernel.project(reshape(in[0], {l.steps * B, l.inputs}), weights);
+  const std::vector<Tensor<T>> p = split(projected, std::vector<std::size_t>(l.steps, B), 0);
+  RecurrentState<T> state(in.begin() + static_cast<std::ptrdiff_t>(s.slots.state), in.end());
+  std::vector<Tensor<T>> outputs(l.steps);
+  for (std::size_t step = 0; step < l.steps; ++step) {
+    const std::size_t t = l.time(step);
+    RecurrentState<T> next = kernel.as_ops(p[t], state, weights.weight_hh, weights.bias_hh);
+    if (l.any_padded(t)) {
+      xt::xarray<T> m = new_array<T>({B, 1});
+      for (std::size_t b = 0; b < B; ++b) m(b, 0) = l.padded(t, b) ? T(0) : T(1);
+      const Tensor<T> mask(std::move(m));
+      for (std::size_t k = 0; k < next.size(); ++k) next[k] = where(mask, next[k], state[k]);
+      outputs[t] = next[0] * mask;
     } else {
-      std::copy_n(value.data() + b * W, H, out + b * H);
+      outputs[t] = next[0];
     }
+    state = std::move(next);
   }
-  std::vector<Tensor<T>> inputs = new_input_list<T>(1 + u.sources.size() + u.active_sinks.size());
-  inputs.push_back(previous);
-  inputs.insert(inputs.end(), u.sources.begin(), u.sources.end());
-  for (const auto* sink : u.active_sinks) inputs.push_back(sink->token());
-  return record<T>(u.kernel->name, std::move(value), std::move(inputs),
-                   [unroll, s](const std::vector<Tensor<T>>& in, const Tensor<T>& out, const Tensor<T>& grad) {
-                     if (detail::pass_creates_graph()) return step_backward_as_ops(*unroll, s, in, out, grad);
-                     return step_backward(*unroll, s, in, out, grad);
-                   });
+  std::vector<Tensor<T>> result{reshape(concat(outputs, 0), {l.steps, B, l.hidden})};
+  result.insert(result.end(), state.begin(), state.end());
+  return result;
 }
 
-// The outputs' node [T, B, H] over every step. Its backward keeps dL/d(outputs)
-// for the steps to read and passes only the last step's rows on (step s+1
-// adds step s's); under create_graph it hands each step its rows as ops.
 template <class T>
-Tensor<T> record_outputs(const std::shared_ptr<Unroll<T>>& unroll, xt::xarray<T>&& outputs,
-                         std::vector<Tensor<T>> step_nodes) {
-  return record<T>(
-      "fused_outputs", std::move(outputs), std::move(step_nodes),
-      [unroll](const std::vector<Tensor<T>>& in, const Tensor<T>&, const Tensor<T>& grad) {
-        const Unroll<T>& u = *unroll;
-        const std::size_t B = u.batch, H = u.hidden, W = u.width;
-        Grads<T> grads(in.size());
-        if (detail::pass_creates_graph()) {
-          for (std::size_t s = 0; s < u.steps; ++s) {
-            const std::size_t t = u.time(s);
-            Tensor<T> rows = reshape(slice(grad, 0, t, t + 1), {B, H});
-            if (u.any_padded(t)) rows = rows * u.mask(t);
-            grads[s] = W == H ? rows : concat(std::vector<Tensor<T>>{rows, zeros<T>({B, W - H})}, 1);
-          }
-          return grads;
-        }
-        unroll->pass.get().output_grad = grad;
-        const std::size_t t = u.time(u.steps - 1);
-        xt::xarray<T> last = detail::filled_array<T>({B, W}, T(0));
-        for (std::size_t b = 0; b < B; ++b)
-          if (!u.padded(t, b)) std::copy_n(grad.data() + (t * B + b) * H, H, last.data() + b * W);
-        grads.back() = Tensor<T>(std::move(last));
-        return grads;
-      });
+Grads<T> backward_as_ops(const Saved<T>& s, const std::vector<Tensor<T>>& in,
+                         const std::vector<Tensor<T>>& output_grads) {
+  const std::vector<Tensor<T>> outputs = unroll_as_ops(s, in);
+  std::vector<Tensor<T>> reached, seeds;
+  for (std::size_t k = 0; k < outputs.size(); ++k) {
+    if (!output_grads[k].defined()) continue;
+    reached.push_back(outputs[k]);
+    seeds.push_back(output_grads[k]);
+  }
+  if (s.first_step_output != none)
+    for (std::size_t k = s.first_step_output; k < output_grads.size(); ++k)
+      if (output_grads[k].defined())
+        throw Error(std::string(s.kernel->name) +
+                    ": a gradient through a step's state output under create_graph (use the layer's output)");
+  if (!s.reports.empty()) {  // the per-step report, as values: the fast loop's
+    NoGradGuard values_only;
+    BackwardLoop<T>(s, in, output_grads).run();
+  }
+  if (reached.empty()) return Grads<T>(in.size());
+  return detail::grad_up_to<T>(reached, in, seeds, /*create_graph=*/true);
 }
 
 template <class T>
@@ -311,66 +361,53 @@ void check_arguments(const StepKernel<T>& kernel, const CellWeights<T>& weights,
 template <class T>
 UnrollResult<T> unroll_with_fused_steps(const StepKernel<T>& kernel, const CellWeights<T>& weights,
                                         const Tensor<T>& input, const RecurrentState<T>& state, bool reverse,
-                                        const std::vector<std::size_t>& lengths) {
+                                        const std::vector<std::size_t>& lengths, bool keep_steps) {
   check_arguments(kernel, weights, input, state, lengths);
-  auto unroll = std::allocate_shared<Unroll<T>>(detail::NodeAllocator<Unroll<T>>());  // the tape's pooled blocks
-  Unroll<T>& u = *unroll;
-  u.kernel = &kernel;
-  u.hidden = weights.weight_hh.size(1);
-  u.batch = state[0].size(0);
-  u.inputs = weights.weight_ih.size(1);
-  u.steps = input.numel() / (u.batch * u.inputs);
-  u.width = kernel.states * u.hidden;
-  u.gate_width = kernel.gates * u.hidden;
-  u.reverse = reverse;
-  u.lengths = lengths;
-  if (!lengths.empty()) u.shortest = *std::min_element(lengths.begin(), lengths.end());
-  u.weight_hh = weights.weight_hh;
-  if (blas::keep_transposed_weight(u.batch, u.gate_width, u.hidden)) {
-    u.weight_hh_t = Tensor<T>(new_array<T>({u.hidden, u.gate_width}));
-    blas::transpose_into(u.gate_width, u.hidden, u.weight_hh.data(), u.weight_hh_t.mutable_data());
+  auto saved = std::allocate_shared<Saved<T>>(detail::NodeAllocator<Saved<T>>());  // the tape's pooled blocks
+  Saved<T>& s = *saved;
+  s.kernel = &kernel;
+  s.layout = layout_of(kernel, weights, input, state, reverse, lengths);
+  const Layout& l = s.layout;
+  const std::size_t B = l.batch, H = l.hidden, W = l.width;
+  std::vector<Tensor<T>> in = function_inputs(kernel, weights, input, state, s.slots);
+  s.before = Tensor<T>(new_array<T>({l.steps * B, W}));
+  s.final_state = Tensor<T>(new_array<T>({B, W}));
+  s.saved = Tensor<T>(new_array<T>({l.steps * B, std::max<std::size_t>(1, kernel.saved) * H}));
+  std::vector<xt::xarray<T>> values;
+  values.push_back(new_array<T>({l.steps, B, H}));
+  run_forward(s, in, values[0].data());
+  for (std::size_t k = 0; k < kernel.states; ++k) {
+    values.push_back(new_array<T>({B, H}));
+    for (std::size_t b = 0; b < B; ++b) std::copy_n(s.final_state.data() + b * W + k * H, H, values.back().data() + b * H);
   }
-  if (!kernel.bias_hh_in_projection) u.bias_hh = weights.bias_hh;
-  const std::size_t B = u.batch, H = u.hidden;
-  u.saved = Tensor<T>(new_array<T>({u.steps * B, kernel.saved * H}));
-  u.scratch = Tensor<T>(new_array<T>({B, kernel.scratch * H + 2 * u.gate_width + u.width}));
-
-  // The initial state as a step node's value: h, or [h | c].
-  Tensor<T> previous = kernel.states == 1 ? state[0] : concat(state, 1);
-  project_input(u, weights, input);
-  u.weight_hh_grad = GradientSink<T>(weights.weight_hh, "fused_weight_hh_grad");
-  if (u.bias_hh.defined()) u.bias_hh_grad = GradientSink<T>(u.bias_hh, "fused_bias_hh_grad");
-  u.sources = {input, weights.weight_ih, weights.weight_hh};
-  if (weights.bias_ih.defined()) u.sources.insert(u.sources.end(), {weights.bias_ih, weights.bias_hh});
-  u.first_token = 1 + u.sources.size();
-  for (auto* sink : {&u.projected_grad, &u.weight_hh_grad, &u.bias_hh_grad})
-    if (sink->active()) u.active_sinks.push_back(sink);
-
-  xt::xarray<T> outputs = new_array<T>({u.steps, B, H});
-  std::vector<Tensor<T>> step_nodes = new_input_list<T>(u.steps);  // the outputs node's inputs
-  for (std::size_t s = 0; s < u.steps; ++s) {
-    previous = record_step(unroll, s, previous, outputs.data());
-    step_nodes.push_back(previous);
+  if (keep_steps) {  // each step's state [B, W], by time: outputs whose gradient joins the recursion
+    s.first_step_output = values.size();
+    for (std::size_t t = 0; t < l.steps; ++t) {
+      values.push_back(new_array<T>({B, W}));
+      std::copy_n(s.next(t), B * W, values.back().data());
+    }
   }
-  u.projected = Tensor<T>();  // read by the forward steps only
-  u.weight_hh_t = Tensor<T>();
-
+  std::vector<Tensor<T>> outputs = record_multi<T>(
+      kernel.name, std::move(values), std::move(in), [saved](const auto& inputs, const auto& output_grads) {
+        if (detail::pass_creates_graph()) return backward_as_ops(*saved, inputs, output_grads);
+        return BackwardLoop<T>(*saved, inputs, output_grads).run();
+      });
   UnrollResult<T> result;
-  result.steps.resize(u.steps);
-  for (std::size_t s = 0; s < u.steps; ++s) result.steps[u.time(s)] = step_nodes[s];
-  const Tensor<T> last = step_nodes.back();
-  result.output = record_outputs(unroll, std::move(outputs), std::move(step_nodes));
-  if (kernel.states == 1)
-    result.state = {last};
-  else
-    for (std::size_t k = 0; k < kernel.states; ++k) result.state.push_back(slice(last, 1, k * H, (k + 1) * H));
+  result.output = outputs[0];
+  result.state.assign(outputs.begin() + 1, outputs.begin() + 1 + static_cast<std::ptrdiff_t>(kernel.states));
+  if (keep_steps) {
+    result.steps.assign(outputs.begin() + static_cast<std::ptrdiff_t>(s.first_step_output), outputs.end());
+    for (const Tensor<T>& step : result.steps) s.reports.push_back(step.detach());
+    result.reports = s.reports;
+  }
   return result;
 }
 
 #define REWIND_INSTANTIATE(T)                                                                                       \
   template struct StepKernel<T>;                                                                                   \
   template UnrollResult<T> unroll_with_fused_steps<T>(const StepKernel<T>&, const CellWeights<T>&, const Tensor<T>&, \
-                                                      const RecurrentState<T>&, bool, const std::vector<std::size_t>&);
+                                                      const RecurrentState<T>&, bool, const std::vector<std::size_t>&, \
+                                                      bool);
 REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
 #undef REWIND_INSTANTIATE
 

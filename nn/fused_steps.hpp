@@ -1,23 +1,20 @@
-// Fused step nodes: a cell's time loop with one ordinary tape node per step.
+// Fused unrolls: a cell's whole time loop as one function on the tape.
 //
 // The generic unroll (recurrent.cpp) records each step of a cell as a handful
-// of primitive ops. A cell with a StepKernel runs each step as one node
-// instead, whose forward and hand-written backward are the kernel's. The
-// recursion through time is still the tape's: step t is a node whose input is
-// step t-1's output, and backward walks them in reverse. What fusion buys is
-// the cost per step:
-//   - one node instead of 4 to 20, and no per-step gradient of a weight: each
-//     step writes its pre-activation gradient into row block t of dL/dP, so the
-//     input projection P = x W_ihᵀ + b gets its gradient once and passes it on
-//     as two GEMMs over all T·B rows, and dL/dW_hh = Σ_t δ_tᵀ h_{t-1} is one
-//     GEMM over all T·B rows after the last step's backward (gradient sinks,
-//     autograd/gradient_sink.hpp; their buffers are the pass's, PassLocal);
-//   - the gradient reaching the layer's output [T, B, H] is not split into T
-//     tensors: step t's backward reads row block t-1 of it when it passes
-//     dL/dh_{t-1} on.
-// Under create_graph a step's backward re-runs the kernel's equations as ops
-// (as_ops) and differentiates them, recording: second derivatives pass
-// through fused layers. Variable lengths are masked inside the steps.
+// of primitive ops. A cell with a StepKernel runs one direction of one layer
+// as one function instead, with outputs {h_t for every t [T, B, H], the final
+// state tensors}: its forward is a loop over the kernel's forward, its
+// backward the loop bptt/gated_bptt.cpp is, from t = T-1 down to 0:
+//   - dL/dP [T·B, G·H] is local: step t writes its rows (the δ_t), and the
+//     input projection P = x W_ihᵀ + b hands it to x, W_ih and b as two GEMMs
+//     over all T·B rows (linear_grads);
+//   - dL/dW_hh = Σ_t δ_tᵀ h_{t-1} is one gradient product over all T·B rows,
+//     which the engine folds with any other use of W_hh;
+//   - the gradient reaching the output [T, B, H] joins the recursion at its
+//     step, row block t.
+// Under create_graph the backward runs the kernel's equations again as ops
+// (as_ops) over the whole sequence and differentiates them, recording: second
+// derivatives pass through fused layers. Variable lengths are masked inside.
 //
 // A new fused cell is one StepKernel: its widths, forward, backward and the
 // same equations as ops. The built-in ones sit beside their cells
@@ -54,7 +51,7 @@ struct StepGrads {
 
 template <class T>
 struct StepKernel {
-  const char* name;                    // the step node's op name
+  const char* name;                    // the unroll function's op name
   std::size_t gates;                   // G: P and h W_hhᵀ have G·H columns
   std::size_t states;                  // S: state tensors, h first (an LSTM's [h | c]: 2)
   std::size_t saved;                   // columns (·H) a step keeps for backward
@@ -95,11 +92,13 @@ struct StepKernel {
 // T-1..0 when `reverse`. lengths: empty (all T) or one per sequence in
 // [0, T]; at a padded step (t >= lengths[b]) sequence b keeps its state and
 // outputs zeros (a checkpointed segment may hold none of a sequence's steps).
-// Returns the outputs h_t as [T, B, H], the final state, and each step's node
-// (time order, one [B, S·H] tensor each: its gradient is dL/d[h_t | c_t]).
+// Returns the outputs h_t as [T, B, H] and the final state; with keep_steps
+// also each step's state [h_t | c_t] (time order, [B, S·H]) as further outputs
+// of the function (UnrollResult::steps: a backward may start from them) and as
+// values whose .grad() the backward sets to dL/d[h_t | c_t] (reports).
 template <class T>
 UnrollResult<T> unroll_with_fused_steps(const StepKernel<T>& kernel, const CellWeights<T>& weights,
                                         const Tensor<T>& input, const RecurrentState<T>& state, bool reverse,
-                                        const std::vector<std::size_t>& lengths = {});
+                                        const std::vector<std::size_t>& lengths = {}, bool keep_steps = false);
 
 }  // namespace rwd::nn

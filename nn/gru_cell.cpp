@@ -102,19 +102,9 @@ GRUCell<T>::GRUCell(CellWeights<T> weights) : GatedCell<T>("GRUCell", 3, std::mo
 
 // p = x W_ihᵀ + b_ih = [x W_irᵀ + b_ir | x W_izᵀ + b_iz | x W_inᵀ + b_in]
 template <class T>
-Tensor<T> GRUCell<T>::project_input(const Tensor<T>& x) const {
-  return gru_step<T>.project(x, {this->weight_ih_, this->weight_hh_, this->bias_ih_, this->bias_hh_});
-}
-
-template <class T>
-RecurrentState<T> GRUCell<T>::step(const Tensor<T>& p, const RecurrentState<T>& state) const {
-  return gru_step<T>.as_ops(p, state, this->weight_hh_, this->bias_hh_);
-}
-
-template <class T>
 Tensor<T> GRUCell<T>::forward(const Tensor<T>& x, const Tensor<T>& h) const {
   this->check_step(x, {h}, {"hidden state h"});
-  return step(project_input(x), {h})[0];
+  return this->step(this->project_input(x), {h})[0];
 }
 
 template <class T>
@@ -124,10 +114,8 @@ Tensor<T> GRUCell<T>::forward(const Tensor<T>& x) const {
 }
 
 template <class T>
-std::optional<UnrollResult<T>> GRUCell<T>::fused_unroll(const Tensor<T>& input, const RecurrentState<T>& state,
-                                                        bool reverse, const std::vector<std::size_t>& lengths) const {
-  return unroll_with_fused_steps<T>(gru_step<T>, {this->weight_ih_, this->weight_hh_, this->bias_ih_, this->bias_hh_},
-                                    input, state, reverse, lengths);
+const StepKernel<T>& GRUCell<T>::step_kernel() const {
+  return gru_step<T>;
 }
 
 template class GRUCell<float>;

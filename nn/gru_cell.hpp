@@ -23,10 +23,9 @@ class GRUCell : public GatedCell<T> {
   Tensor<T> forward(const Tensor<T>& x, const Tensor<T>& h) const;
   Tensor<T> forward(const Tensor<T>& x) const;
 
-  Tensor<T> project_input(const Tensor<T>& x) const override;
-  RecurrentState<T> step(const Tensor<T>& projected_input, const RecurrentState<T>& state) const override;
-  std::optional<UnrollResult<T>> fused_unroll(const Tensor<T>& input, const RecurrentState<T>& state, bool reverse,
-                                              const std::vector<std::size_t>& lengths) const override;
+
+ protected:
+  const StepKernel<T>& step_kernel() const override;
 };
 
 }  // namespace rwd::nn

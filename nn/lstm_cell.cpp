@@ -103,19 +103,9 @@ LSTMCell<T>::LSTMCell(CellWeights<T> weights) : GatedCell<T>("LSTMCell", 4, std:
 // p = x W_ihᵀ + (b_ih + b_hh), all four gates at once: both biases enter
 // every gate's pre-activation unchanged, so they are added here once.
 template <class T>
-Tensor<T> LSTMCell<T>::project_input(const Tensor<T>& x) const {
-  return lstm_step<T>.project(x, {this->weight_ih_, this->weight_hh_, this->bias_ih_, this->bias_hh_});
-}
-
-template <class T>
-RecurrentState<T> LSTMCell<T>::step(const Tensor<T>& p, const RecurrentState<T>& state) const {
-  return lstm_step<T>.as_ops(p, state, this->weight_hh_, Tensor<T>());
-}
-
-template <class T>
 LSTMState<T> LSTMCell<T>::forward(const Tensor<T>& x, const LSTMState<T>& state) const {
   this->check_step(x, {state.h, state.c}, {"hidden state h", "cell state c"});
-  RecurrentState<T> next = step(project_input(x), {state.h, state.c});
+  RecurrentState<T> next = this->step(this->project_input(x), {state.h, state.c});
   return {next[0], next[1]};
 }
 
@@ -127,10 +117,8 @@ LSTMState<T> LSTMCell<T>::forward(const Tensor<T>& x) const {
 }
 
 template <class T>
-std::optional<UnrollResult<T>> LSTMCell<T>::fused_unroll(const Tensor<T>& input, const RecurrentState<T>& state,
-                                                         bool reverse, const std::vector<std::size_t>& lengths) const {
-  return unroll_with_fused_steps<T>(lstm_step<T>, {this->weight_ih_, this->weight_hh_, this->bias_ih_, this->bias_hh_},
-                                    input, state, reverse, lengths);
+const StepKernel<T>& LSTMCell<T>::step_kernel() const {
+  return lstm_step<T>;
 }
 
 template class LSTMCell<float>;

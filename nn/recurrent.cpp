@@ -102,7 +102,7 @@ UnrollResult<T> unroll_direction(const std::string& name, const RecurrentCell<T>
   }
   const std::size_t batch = outputs[0].size(0), hidden = outputs[0].size(1);
   const std::size_t per_step = state.size();
-  return {reshape(concat(outputs, 0), {count, batch, hidden}), std::move(state), std::move(steps), per_step};
+  return {reshape(concat(outputs, 0), {count, batch, hidden}), std::move(state), std::move(steps), per_step, {}};
 }
 
 // One layer, one direction, over `input` [T, B, I]: the cell's fused steps
@@ -110,9 +110,10 @@ UnrollResult<T> unroll_direction(const std::string& name, const RecurrentCell<T>
 template <class T>
 UnrollResult<T> run_direction(const std::string& name, const RecurrentCell<T>& cell, const Tensor<T>& input,
                               RecurrentState<T> state, const std::vector<Tensor<T>>& masks,
-                              const std::vector<std::size_t>& lengths, bool reverse, bool fused) {
+                              const std::vector<std::size_t>& lengths, bool reverse, bool fused,
+                              bool keep_steps = false) {
   if (fused)
-    if (std::optional<UnrollResult<T>> result = cell.fused_unroll(input, state, reverse, lengths))
+    if (std::optional<UnrollResult<T>> result = cell.fused_unroll(input, state, reverse, lengths, keep_steps))
       return std::move(*result);
   const std::size_t steps = masks.size(), batch = state[0].size(0);
   const Tensor<T> projected = cell.project_input(input);
@@ -171,7 +172,7 @@ UnrollResult<T> checkpointed_direction(const std::string& name, const std::share
     state = std::move(outputs);
   }
   Tensor<T> output = segment_outputs.size() == 1 ? segment_outputs[0] : concat(segment_outputs, 0);
-  return {std::move(output), std::move(state), {}};
+  return {std::move(output), std::move(state), {}, 1, {}};
 }
 
 // `input` [T, B, I] time-major, whatever the caller's layout (batch_first, or
@@ -231,7 +232,9 @@ UnrollResult<T> unroll_layer(const std::string& name, const RecurrentOptions& op
                              RecurrentState<T> state, const std::vector<Tensor<T>>& masks,
                              const std::vector<std::size_t>& lengths, bool reverse) {
   const std::size_t segment = options.checkpoint_segment;
-  if (segment == 0) return run_direction(name, *cell, layer_input, std::move(state), masks, lengths, reverse, options.fused);
+  if (segment == 0)
+    return run_direction(name, *cell, layer_input, std::move(state), masks, lengths, reverse, options.fused,
+                         options.retain_step_grads);
   const std::size_t rows = layer_input.size(0) * layer_input.size(1);
   return checkpointed_direction(name, cell, reshape(layer_input, {rows, layer_input.size(-1)}), std::move(state), masks,
                                 lengths, reverse, options.fused, segment);
@@ -340,9 +343,10 @@ RecurrentOutput<T> Recurrent<T>::forward(const Tensor<T>& input, const Recurrent
       UnrollResult<T> result = unroll_layer(name_, options_, cells_[j], layer_input,
                                             starting_state(initial, sizes, j, batch), masks, lengths, direction == 1);
       if (options_.retain_step_grads) {
-        for (auto& tensor : result.steps)
-          if (tensor.requires_grad()) tensor.retain_grad();
-        step_states_.push_back({std::move(result.steps), result.per_step});
+        if (result.reports.empty())
+          for (auto& tensor : result.steps)
+            if (tensor.requires_grad()) tensor.retain_grad();
+        step_states_.push_back({std::move(result.reports.empty() ? result.steps : result.reports), result.per_step});
       }
       for (std::size_t k = 0; k < sizes.size(); ++k) finals[k].push_back(std::move(result.state[k]));
       direction_outputs.push_back(std::move(result.output));

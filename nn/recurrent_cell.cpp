@@ -4,6 +4,7 @@
 #include <xtensor/xview.hpp>
 
 #include "../autograd/engine.hpp"
+#include "fused_steps.hpp"
 #include "init.hpp"
 
 namespace rwd::nn {
@@ -119,6 +120,25 @@ void GatedCell<T>::check_step(const Tensor<T>& x, const RecurrentState<T>& state
       throw Error(name_ + ": " + state_names[k] + " has shape " +
                   format_shape(state[k]) + ", expected " +
                   format_shape(expected) + " (input batch " + std::to_string(x.size(0)) + ")");
+}
+
+template <class T>
+Tensor<T> GatedCell<T>::project_input(const Tensor<T>& x) const {
+  return step_kernel().project(x, {weight_ih_, weight_hh_, bias_ih_, bias_hh_});
+}
+
+template <class T>
+RecurrentState<T> GatedCell<T>::step(const Tensor<T>& p, const RecurrentState<T>& state) const {
+  const StepKernel<T>& kernel = step_kernel();
+  return kernel.as_ops(p, state, weight_hh_, kernel.bias_hh_in_projection ? Tensor<T>() : bias_hh_);
+}
+
+template <class T>
+std::optional<UnrollResult<T>> GatedCell<T>::fused_unroll(const Tensor<T>& input, const RecurrentState<T>& state,
+                                                          bool reverse, const std::vector<std::size_t>& lengths,
+                                                          bool keep_steps) const {
+  return unroll_with_fused_steps(step_kernel(), {weight_ih_, weight_hh_, bias_ih_, bias_hh_}, input, state, reverse,
+                                 lengths, keep_steps);
 }
 
 template class RecurrentCell<float>;

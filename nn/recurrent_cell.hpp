@@ -25,6 +25,9 @@
 
 namespace rwd::nn {
 
+template <class T>
+struct StepKernel;  // a cell's fused step: nn/fused_steps.hpp
+
 // One direction of one layer, unrolled: the outputs h_t as [T, B, H] and the
 // state after the last step.
 template <class T>
@@ -37,6 +40,10 @@ struct UnrollResult {
   // Flat, so that an unroll makes no vector per step.
   std::vector<Tensor<T>> steps;
   std::size_t per_step = 1;
+  // Fused steps: the steps' states as values off the tape, whose .grad() the
+  // backward sets to each state's total gradient (the steps' own .grad would
+  // hold only what reached them from outside the unroll). Empty otherwise.
+  std::vector<Tensor<T>> reports;
 };
 
 template <class T>
@@ -58,13 +65,14 @@ class RecurrentCell : public Module<T> {
   RecurrentState<T> zero_state(std::size_t batch) const;
 
   // The whole time loop over a layer input [T, B, input_size] (its own input
-  // projection included) with a fused node per step (nn/fused_steps.hpp), for
+  // projection included) as one fused function (nn/fused_steps.hpp), for
   // cells that have one; nullopt (the default) lets nn::Recurrent project the
   // input and record the steps op by op.
   // lengths: as nn::Recurrent's (empty: every sequence runs all T steps).
+  // keep_steps: also each step's state, as outputs (UnrollResult::steps, reports).
   virtual std::optional<UnrollResult<T>> fused_unroll(const Tensor<T>& /*input*/, const RecurrentState<T>& /*state*/,
-                                                      bool /*reverse*/,
-                                                      const std::vector<std::size_t>& /*lengths*/) const {
+                                                      bool /*reverse*/, const std::vector<std::size_t>& /*lengths*/,
+                                                      bool /*keep_steps*/ = true) const {
     return std::nullopt;
   }
 };
@@ -109,6 +117,15 @@ class GatedCell : public RecurrentCell<T> {
   const Tensor<T>& bias_ih() const { return bias_ih_; }  // undefined without bias
   const Tensor<T>& bias_hh() const { return bias_hh_; }
 
+  // P = x W_ihᵀ + b_ih (+ b_hh where it enters P unchanged), and the step on
+  // P's rows, as ops: the equations of the cell's step_kernel().
+  Tensor<T> project_input(const Tensor<T>& x) const override;
+  RecurrentState<T> step(const Tensor<T>& projected_input, const RecurrentState<T>& state) const override;
+  // The whole loop as one fused function over the cell's step_kernel().
+  std::optional<UnrollResult<T>> fused_unroll(const Tensor<T>& input, const RecurrentState<T>& state, bool reverse,
+                                              const std::vector<std::size_t>& lengths,
+                                              bool keep_steps = true) const override;
+
   // Draws every parameter afresh (in registration order).
   void reset_parameters(Generator& generator = default_generator(), RecurrentInit init = RecurrentInit::uniform);
 
@@ -121,6 +138,8 @@ class GatedCell : public RecurrentCell<T> {
 
   // Throws unless x is [B, input_size] and each state tensor is [B, H].
   void check_step(const Tensor<T>& x, const RecurrentState<T>& state, const std::vector<const char*>& state_names) const;
+  // This cell's step as a fused kernel (its forward, backward and as_ops).
+  virtual const StepKernel<T>& step_kernel() const = 0;
   std::string name_;
   std::size_t gates_, input_size_, hidden_size_;
   Tensor<T> weight_ih_, weight_hh_, bias_ih_, bias_hh_;

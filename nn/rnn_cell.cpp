@@ -69,19 +69,9 @@ RNNCell<T>::RNNCell(CellWeights<T> weights, Nonlinearity nonlinearity)
 // p = x W_ihᵀ + (b_ih + b_hh): both biases are added to every step's
 // pre-activation, so they join the input projection and cost no per-step op.
 template <class T>
-Tensor<T> RNNCell<T>::project_input(const Tensor<T>& x) const {
-  return rnn_step<T>(nonlinearity_).project(x, {this->weight_ih_, this->weight_hh_, this->bias_ih_, this->bias_hh_});
-}
-
-template <class T>
-RecurrentState<T> RNNCell<T>::step(const Tensor<T>& p, const RecurrentState<T>& state) const {
-  return rnn_step<T>(nonlinearity_).as_ops(p, state, this->weight_hh_, Tensor<T>());
-}
-
-template <class T>
 Tensor<T> RNNCell<T>::forward(const Tensor<T>& x, const Tensor<T>& h) const {
   this->check_step(x, {h}, {"hidden state h"});
-  return step(project_input(x), {h})[0];
+  return this->step(this->project_input(x), {h})[0];
 }
 
 template <class T>
@@ -98,11 +88,8 @@ std::string RNNCell<T>::extra_repr() const {
 }
 
 template <class T>
-std::optional<UnrollResult<T>> RNNCell<T>::fused_unroll(const Tensor<T>& input, const RecurrentState<T>& state,
-                                                        bool reverse, const std::vector<std::size_t>& lengths) const {
-  return unroll_with_fused_steps(rnn_step<T>(nonlinearity_),
-                                 {this->weight_ih_, this->weight_hh_, this->bias_ih_, this->bias_hh_}, input, state,
-                                 reverse, lengths);
+const StepKernel<T>& RNNCell<T>::step_kernel() const {
+  return rnn_step<T>(nonlinearity_);
 }
 
 template class RNNCell<float>;

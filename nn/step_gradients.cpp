@@ -25,8 +25,9 @@ class SameCell : public RecurrentCell<T> {
     return inner_.step(projected_input, state);
   }
   std::optional<UnrollResult<T>> fused_unroll(const Tensor<T>& input, const RecurrentState<T>& state, bool reverse,
-                                              const std::vector<std::size_t>& lengths) const override {
-    return inner_.fused_unroll(input, state, reverse, lengths);
+                                              const std::vector<std::size_t>& lengths,
+                                              bool keep_steps = true) const override {
+    return inner_.fused_unroll(input, state, reverse, lengths, keep_steps);
   }
 
  private:

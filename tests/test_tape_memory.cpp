@@ -221,28 +221,3 @@ TEST_SUITE("tape memory") {
     }
   }
 }
-
-TEST_SUITE("pass-local state") {
-  TEST_CASE("several PassLocals in one pass, reached in any order, each keep their own state") {
-    PassLocal<int> first, second, third;  // ids in creation order; reached below out of it
-    std::vector<int> seen;
-    const TensorD x(xt::xarray<double>{1.0}, true);
-    auto op = [&](const TensorD& in) {
-      return record<double>("count", xt::xarray<double>(in.value()), {in},
-                            [&](const auto&, const auto&, const TensorD& g) {
-                              third.get() += 100;
-                              first.get() += 1;
-                              second.get() += 10;
-                              seen.push_back(*first.find() + *second.find() + *third.find());
-                              return Grads<double>{g};
-                            });
-    };
-    const TensorD y = op(op(op(x)));  // three nodes, one pass
-    CHECK(first.find() == nullptr);    // outside a pass: none
-    sum(y).backward();
-    CHECK(seen == std::vector<int>{111, 222, 333});  // one state per PassLocal, shared by the pass's nodes
-    sum(op(x)).backward();
-    CHECK(seen.back() == 111);  // a new pass starts from fresh state
-    CHECK_THROWS_AS(first.get(), Error);
-  }
-}
