@@ -35,9 +35,10 @@ template <class T>
 Tensor<T> tanh(const Tensor<T>& x) {
   xt::xarray<T> value = new_array<T>(x.shape());
   vector_math::tanh(x.data(), value.data(), value.size());
-  return record<T>("tanh", std::move(value), {x}, [](const auto&, const Tensor<T>& y, const Tensor<T>& g) {
-    return Grads<T>{pointwise_grad(g, y, [](T v) { return T(1) - v * v; }, [&] { return g * (T(1) - y * y); })};
-  });
+  return record<T>(
+      "tanh", std::move(value), {x},
+      [](const auto&, const Tensor<T>& y, const Tensor<T>& g) { return Grads<T>{pointwise_grad(g, y, [](T v) { return T(1) - v * v; })}; },
+      [](const auto&, const Tensor<T>& y, const Tensor<T>& g) { return Grads<T>{g * (T(1) - y * y)}; });
 }
 
 // y = 1 / (1 + e^-x)            dy/dx = g ⊙ y ⊙ (1 - y)
@@ -45,9 +46,10 @@ template <class T>
 Tensor<T> sigmoid(const Tensor<T>& x) {
   xt::xarray<T> value = new_array<T>(x.shape());
   vector_math::sigmoid(x.data(), value.data(), value.size());
-  return record<T>("sigmoid", std::move(value), {x}, [](const auto&, const Tensor<T>& y, const Tensor<T>& g) {
-    return Grads<T>{pointwise_grad(g, y, [](T v) { return v * (T(1) - v); }, [&] { return g * y * (T(1) - y); })};
-  });
+  return record<T>(
+      "sigmoid", std::move(value), {x},
+      [](const auto&, const Tensor<T>& y, const Tensor<T>& g) { return Grads<T>{pointwise_grad(g, y, [](T v) { return v * (T(1) - v); })}; },
+      [](const auto&, const Tensor<T>& y, const Tensor<T>& g) { return Grads<T>{g * y * (T(1) - y)}; });
 }
 
 // y = max(x, 0)                 dy/dx = g ⊙ [x > 0]

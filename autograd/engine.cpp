@@ -141,7 +141,8 @@ void attach(Tensor<T>& out, const char* op, std::vector<Tensor<T>>&& inputs, Bac
 }  // namespace
 
 template <class T>
-Tensor<T> record(const char* op, xt::xarray<T>&& value, std::vector<Tensor<T>> inputs, BackwardFn<T> backward) {
+Tensor<T> record(const char* op, xt::xarray<T>&& value, std::vector<Tensor<T>> inputs,
+                 std::type_identity_t<BackwardFn<T>> backward) {
   check_anomaly(op, value);
   Tensor<T> out(std::move(value));
   if (grad_enabled && any_requires_grad(inputs.data(), inputs.data() + inputs.size()))
@@ -151,7 +152,7 @@ Tensor<T> record(const char* op, xt::xarray<T>&& value, std::vector<Tensor<T>> i
 
 template <class T>
 Tensor<T> record(const char* op, xt::xarray<T>&& value, std::initializer_list<Tensor<T>> inputs,
-                 BackwardFn<T> backward) {
+                 std::type_identity_t<BackwardFn<T>> backward) {
   check_anomaly(op, value);
   Tensor<T> out(std::move(value));
   if (grad_enabled && any_requires_grad(inputs.begin(), inputs.end())) {
@@ -166,7 +167,7 @@ Tensor<T> record(const char* op, xt::xarray<T>&& value, std::initializer_list<Te
 // the backward once, with every output's total gradient.
 template <class T>
 std::vector<Tensor<T>> record_multi(const char* op, std::vector<xt::xarray<T>>&& values, std::vector<Tensor<T>> inputs,
-                                    MultiBackwardFn<T> backward) {
+                                    std::type_identity_t<MultiBackwardFn<T>> backward) {
   std::vector<Tensor<T>> outputs;
   outputs.reserve(values.size());
   for (auto& value : values) check_anomaly(op, value);
@@ -627,10 +628,12 @@ Grads<T> detail::grad_up_to(const std::vector<Tensor<T>>& outputs, const std::ve
 }
 
 #define REWIND_INSTANTIATE(T)                                                                                     \
-  template Tensor<T> record<T>(const char*, xt::xarray<T>&&, std::vector<Tensor<T>>, BackwardFn<T>);              \
-  template Tensor<T> record<T>(const char*, xt::xarray<T>&&, std::initializer_list<Tensor<T>>, BackwardFn<T>);    \
+  template Tensor<T> record<T>(const char*, xt::xarray<T>&&, std::vector<Tensor<T>>,                            \
+                               std::type_identity_t<BackwardFn<T>>);                                              \
+  template Tensor<T> record<T>(const char*, xt::xarray<T>&&, std::initializer_list<Tensor<T>>,                    \
+                               std::type_identity_t<BackwardFn<T>>);                                              \
   template std::vector<Tensor<T>> record_multi<T>(const char*, std::vector<xt::xarray<T>>&&,                    \
-                                                 std::vector<Tensor<T>>, MultiBackwardFn<T>);                  \
+                                                 std::vector<Tensor<T>>, std::type_identity_t<MultiBackwardFn<T>>); \
   template void run_backward<T>(const std::vector<Tensor<T>>&, const std::vector<Tensor<T>>&, bool, bool);        \
   template std::vector<Tensor<T>> grad<T>(const std::vector<Tensor<T>>&, const std::vector<Tensor<T>>&,           \
                                           const std::vector<Tensor<T>>&, bool, bool, bool);          \

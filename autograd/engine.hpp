@@ -12,6 +12,7 @@
 #include <initializer_list>
 #include <memory>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 #include "tensor.hpp"
@@ -26,16 +27,59 @@ class Error : public std::runtime_error {
 };
 
 // Records an op: wraps `value` as the op's result and, if recording is on and
-// some input requires grad, attaches `inputs` and `backward` to it. This is the
-// one mechanism every built-in op uses, and the way to add your own op (see
-// README "Writing your own op").
+// some input requires grad, attaches a function with `inputs` and `backward` to
+// it. This is the one mechanism every built-in op uses, and the way to add
+// your own op (docs/writing-an-op.md). T comes from `value`, an xt::xarray<T>.
 template <class T>
-Tensor<T> record(const char* op, xt::xarray<T>&& value, std::vector<Tensor<T>> inputs, BackwardFn<T> backward);
+Tensor<T> record(const char* op, xt::xarray<T>&& value, std::vector<Tensor<T>> inputs,
+                 std::type_identity_t<BackwardFn<T>> backward);
 // The same for a fixed list of inputs, `record(op, value, {a, b}, ...)`: no
 // input list is built at all when nothing is recorded (no grad needed).
 template <class T>
 Tensor<T> record(const char* op, xt::xarray<T>&& value, std::initializer_list<Tensor<T>> inputs,
-                 BackwardFn<T> backward);
+                 std::type_identity_t<BackwardFn<T>> backward);
+
+namespace detail {
+template <class V>
+constexpr bool is_xarray = false;
+template <class T>
+constexpr bool is_xarray<xt::xarray<T>> = true;
+bool pass_creates_graph();
+}  // namespace detail
+
+// A value that is not an xt::xarray (an xtensor expression, a scalar) leaves
+// T unknown: this says so in one line instead of a page of candidates.
+template <class V, class... Rest>
+  requires(!detail::is_xarray<std::remove_cvref_t<V>>)
+void record(const char*, V&&, Rest&&...) {
+  static_assert(detail::is_xarray<std::remove_cvref_t<V>>,
+                "rwd::record: the value must be an xt::xarray<T> (evaluate an expression into one first), "
+                "or name the scalar type: rwd::record<T>(...)");
+}
+
+// An op whose backward has a fast path that writes plain arrays (not
+// differentiable) declares it beside the same gradients written as Tensor ops:
+// the engine runs `fast` in an ordinary backward pass and `recorded` in one
+// that is itself differentiated (create_graph). Both have BackwardFn's
+// signature; the choice is made here, once, for every such op.
+template <class T, class Fast, class Recorded>
+Tensor<T> record(const char* op, xt::xarray<T>&& value, std::initializer_list<Tensor<T>> inputs, Fast fast,
+                 Recorded recorded) {
+  return record<T>(op, std::move(value), inputs,
+                   [fast = std::move(fast), recorded = std::move(recorded)](
+                       const std::vector<Tensor<T>>& in, const Tensor<T>& out, const Tensor<T>& grad) -> Grads<T> {
+                     return detail::pass_creates_graph() ? Grads<T>(recorded(in, out, grad)) : Grads<T>(fast(in, out, grad));
+                   });
+}
+template <class T, class Fast, class Recorded>
+Tensor<T> record(const char* op, xt::xarray<T>&& value, std::vector<Tensor<T>> inputs, Fast fast,
+                 Recorded recorded) {
+  return record<T>(op, std::move(value), std::move(inputs),
+                   [fast = std::move(fast), recorded = std::move(recorded)](
+                       const std::vector<Tensor<T>>& in, const Tensor<T>& out, const Tensor<T>& grad) -> Grads<T> {
+                     return detail::pass_creates_graph() ? Grads<T>(recorded(in, out, grad)) : Grads<T>(fast(in, out, grad));
+                   });
+}
 
 // An array of `shape` whose values are unspecified (xt::xarray::from_shape's),
 // from this thread's cache of the buffers that destroyed tensors left: the
@@ -59,7 +103,17 @@ using MultiBackwardFn =
     detail::InlineFunction<Grads<T>(const std::vector<Tensor<T>>& inputs, const std::vector<Tensor<T>>& output_grads)>;
 template <class T>
 std::vector<Tensor<T>> record_multi(const char* op, std::vector<xt::xarray<T>>&& values, std::vector<Tensor<T>> inputs,
-                                    MultiBackwardFn<T> backward);
+                                    std::type_identity_t<MultiBackwardFn<T>> backward);
+// With a fast backward and a recorded one, as record's.
+template <class T, class Fast, class Recorded>
+std::vector<Tensor<T>> record_multi(const char* op, std::vector<xt::xarray<T>>&& values, std::vector<Tensor<T>> inputs,
+                                    Fast fast, Recorded recorded) {
+  return record_multi<T>(op, std::move(values), std::move(inputs),
+                         [fast = std::move(fast), recorded = std::move(recorded)](
+                             const std::vector<Tensor<T>>& in, const std::vector<Tensor<T>>& grads) -> Grads<T> {
+                           return detail::pass_creates_graph() ? Grads<T>(recorded(in, grads)) : Grads<T>(fast(in, grads));
+                         });
+}
 
 // Backpropagates from `outputs`, seeded with `seeds` (one per output; an
 // undefined seed means 1 for a one-element output). Gradients accumulate into
@@ -80,9 +134,9 @@ std::vector<Tensor<T>> grad(const std::vector<Tensor<T>>& outputs, const std::ve
 namespace detail {
 // Whether the backward pass running now records the ops of its backward
 // functions (create_graph), so that its gradients can be differentiated
-// again. A backward that has a fast path writing into buffers of its own must
-// take its recorded path instead when this is true. False outside a pass.
-bool pass_creates_graph();
+// again; false outside a pass. Ops choose by declaring both backwards (record
+// with `fast` and `recorded`); a nested pass (checkpoint) reads it to record
+// as its caller does.
 
 // The gradients of `outputs` (seeded with `seeds`) with respect to `inputs`,
 // through the part of the graph between them only: the pass stops at the

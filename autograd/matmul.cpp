@@ -49,23 +49,26 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool tb) {
       blas::gemm(ta, tb, m, n, k, T(1), a.data() + (A.batch ? i * m * k : 0), A.stored_cols,
                  b.data() + (B.batch ? i * k * n : 0), B.stored_cols, T(0), value.data() + i * m * n, n);
   }
-  return record<T>("matmul", std::move(value), {a, b}, [ta, tb](const auto& in, const auto&, const Tensor<T>& g) {
-    if (in[0].dim() == 2 && in[1].dim() == 2 && !detail::pass_creates_graph()) {
-      // Products for the engine to fold (a weight used at every step: one GEMM).
-      const std::size_t m = g.size(0), n = g.size(1);
-      Grads<T> grads(2);
-      if (in[0].requires_grad())
-        grads.add_product(ta ? GradProduct<T>{0, in[1], g, tb, true, in[0].size(0), in[0].size(1), n}
-                             : GradProduct<T>{0, g, in[1], false, !tb, in[0].size(0), in[0].size(1), n});
-      if (in[1].requires_grad())
-        grads.add_product(tb ? GradProduct<T>{1, g, in[0], true, ta, in[1].size(0), in[1].size(1), m}
-                             : GradProduct<T>{1, in[0], g, !ta, false, in[1].size(0), in[1].size(1), m});
-      return grads;
-    }
+  // Recorded ops: batched operands, and under create_graph.
+  auto as_ops = [ta, tb](const auto& in, const auto&, const Tensor<T>& g) {
     return Grads<T>{
         if_needed(in, 0, [&] { return sum_to(ta ? matmul(in[1], g, tb, true) : matmul(g, in[1], false, !tb), in[0].shape()); }),
         if_needed(in, 1, [&] { return sum_to(tb ? matmul(g, in[0], true, ta) : matmul(in[0], g, !ta, false), in[1].shape()); })};
-  });
+  };
+  // Products for the engine to fold (a weight used at every step: one GEMM).
+  auto products = [ta, tb, as_ops](const auto& in, const auto& out, const Tensor<T>& g) {
+    if (in[0].dim() != 2 || in[1].dim() != 2) return as_ops(in, out, g);
+    const std::size_t m = g.size(0), n = g.size(1);
+    Grads<T> grads(2);
+    if (in[0].requires_grad())
+      grads.add_product(ta ? GradProduct<T>{0, in[1], g, tb, true, in[0].size(0), in[0].size(1), n}
+                           : GradProduct<T>{0, g, in[1], false, !tb, in[0].size(0), in[0].size(1), n});
+    if (in[1].requires_grad())
+      grads.add_product(tb ? GradProduct<T>{1, g, in[0], true, ta, in[1].size(0), in[1].size(1), m}
+                           : GradProduct<T>{1, in[0], g, !ta, false, in[1].size(0), in[1].size(1), m});
+    return grads;
+  };
+  return record<T>("matmul", std::move(value), {a, b}, products, as_ops);
 }
 
 // y = x Wᵀ + b, x [..., I] (any leading axes: all rows in one GEMM), W [O, I], b [O]
@@ -92,20 +95,22 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
   inputs.push_back(weight);
   if (bias.defined()) inputs.push_back(bias);
   // The closure captures nothing: the sizes come from the inputs.
-  return record<T>("linear", std::move(value), std::move(inputs),
-                   [](const auto& args, const auto&, const Tensor<T>& g) {
-                     const Tensor<T>&x = args[0], &w = args[1];
-                     const std::size_t in = w.size(1), out = w.size(0), rows = x.numel() / std::max<std::size_t>(in, 1);
-                     Grads<T> grads(args.size());
-                     if (detail::pass_creates_graph()) {  // recorded ops
-                       const Tensor<T> g2 = reshape(g, {rows, out}), x2 = reshape(x, {rows, in});
-                       if (x.requires_grad()) grads[0] = reshape(matmul(g2, w), x.shape());
-                       if (w.requires_grad()) grads[1] = matmul(g2, x2, true, false);
-                       if (args.size() > 2 && args[2].requires_grad()) grads[2] = sum(g2, {0});
-                       return grads;
-                     }
-                     return detail::linear_grads(rows, g, args);
-                   });
+  return record<T>(
+      "linear", std::move(value), std::move(inputs),
+      [](const auto& args, const auto&, const Tensor<T>& g) {
+        const std::size_t in = args[1].size(1), rows = args[0].numel() / std::max<std::size_t>(in, 1);
+        return detail::linear_grads(rows, g, args);
+      },
+      [](const auto& args, const auto&, const Tensor<T>& g) {  // recorded ops
+        const Tensor<T>&x = args[0], &w = args[1];
+        const std::size_t in = w.size(1), out = w.size(0), rows = x.numel() / std::max<std::size_t>(in, 1);
+        const Tensor<T> g2 = reshape(g, {rows, out}), x2 = reshape(x, {rows, in});
+        Grads<T> grads(args.size());
+        if (x.requires_grad()) grads[0] = reshape(matmul(g2, w), x.shape());
+        if (w.requires_grad()) grads[1] = matmul(g2, x2, true, false);
+        if (args.size() > 2 && args[2].requires_grad()) grads[2] = sum(g2, {0});
+        return grads;
+      });
 }
 
 template <class T>

@@ -54,12 +54,10 @@ xt::xarray<T> zip_values(const xt::xarray<T>& a, const xt::xarray<T>& b, F f) {
   return out;
 }
 
-// A backward's gradient g ⊙ f(y) (y the op's output, same shape as g): one
-// loop when the backward is not itself recorded, else the recorded ops
-// `recorded()` builds (create_graph).
-template <class T, class F, class R>
-Tensor<T> pointwise_grad(const Tensor<T>& g, const Tensor<T>& y, F f, R recorded) {
-  if (pass_creates_graph()) return recorded();
+// A fast backward's gradient g ⊙ f(y) (y the op's output, same shape as g):
+// one loop of plain values (record's `fast`; its `recorded` is the same as ops).
+template <class T, class F>
+Tensor<T> pointwise_grad(const Tensor<T>& g, const Tensor<T>& y, F f) {
   return Tensor<T>(zip_values<T>(g.value(), y.value(), [f](T gi, T yi) { return gi * f(yi); }));
 }
 

@@ -256,23 +256,25 @@ std::vector<Tensor<T>> split(const Tensor<T>& x, const std::vector<std::size_t>&
     move_rows(x.value(), start, values.back(), 0, size, a);
     start += size;
   }
-  return record_multi<T>("split", std::move(values), {x}, [a, sizes](const auto& in, const auto& grads) {
-    if (detail::pass_creates_graph()) {  // recorded: the joined gradient is differentiable
-      std::vector<Tensor<T>> parts;
-      for (std::size_t k = 0; k < sizes.size(); ++k) {
-        Shape shape = in[0].shape();
-        shape[a] = sizes[k];
-        parts.push_back(grads[k].defined() ? grads[k] : zeros<T>(shape));
-      }
-      return Grads<T>{concat(parts, static_cast<int>(a))};
-    }
-    const bool all = std::all_of(grads.begin(), grads.end(), [](const Tensor<T>& g) { return g.defined(); });
-    xt::xarray<T> joined = all ? new_array<T>(in[0].shape()) : detail::filled_array<T>(in[0].shape(), T(0));
-    std::size_t first = 0;
-    for (std::size_t k = 0; k < sizes.size(); first += sizes[k++])
-      if (grads[k].defined()) move_rows(grads[k].value(), 0, joined, first, sizes[k], a);
-    return Grads<T>{Tensor<T>(std::move(joined))};
-  });
+  return record_multi<T>(
+      "split", std::move(values), {x},
+      [a, sizes](const auto& in, const auto& grads) {
+        const bool all = std::all_of(grads.begin(), grads.end(), [](const Tensor<T>& g) { return g.defined(); });
+        xt::xarray<T> joined = all ? new_array<T>(in[0].shape()) : detail::filled_array<T>(in[0].shape(), T(0));
+        std::size_t first = 0;
+        for (std::size_t k = 0; k < sizes.size(); first += sizes[k++])
+          if (grads[k].defined()) move_rows(grads[k].value(), 0, joined, first, sizes[k], a);
+        return Grads<T>{Tensor<T>(std::move(joined))};
+      },
+      [a, sizes](const auto& in, const auto& grads) {  // recorded: the joined gradient is differentiable
+        std::vector<Tensor<T>> parts;
+        for (std::size_t k = 0; k < sizes.size(); ++k) {
+          Shape shape = in[0].shape();
+          shape[a] = sizes[k];
+          parts.push_back(grads[k].defined() ? grads[k] : zeros<T>(shape));
+        }
+        return Grads<T>{concat(parts, static_cast<int>(a))};
+      });
 }
 
 #define REWIND_INSTANTIATE(T)                                                                                          \

@@ -388,10 +388,9 @@ UnrollResult<T> unroll_with_fused_steps(const StepKernel<T>& kernel, const CellW
     }
   }
   std::vector<Tensor<T>> outputs = record_multi<T>(
-      kernel.name, std::move(values), std::move(in), [saved](const auto& inputs, const auto& output_grads) {
-        if (detail::pass_creates_graph()) return backward_as_ops(*saved, inputs, output_grads);
-        return BackwardLoop<T>(*saved, inputs, output_grads).run();
-      });
+      kernel.name, std::move(values), std::move(in),
+      [saved](const auto& inputs, const auto& output_grads) { return BackwardLoop<T>(*saved, inputs, output_grads).run(); },
+      [saved](const auto& inputs, const auto& output_grads) { return backward_as_ops(*saved, inputs, output_grads); });
   UnrollResult<T> result;
   result.output = outputs[0];
   result.state.assign(outputs.begin() + 1, outputs.begin() + 1 + static_cast<std::ptrdiff_t>(kernel.states));
