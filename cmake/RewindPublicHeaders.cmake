@@ -56,8 +56,10 @@ set(REWIND_PUBLIC_HEADERS
   optim/adagrad.hpp
   optim/adam.hpp
   optim/clip_grad.hpp
+  optim/data_parallel.hpp
   optim/lr_scheduler.hpp
   optim/optimizer.hpp
   optim/rmsprop.hpp
   optim/sgd.hpp
+  optim/shard.hpp
   optim/tbptt.hpp)
