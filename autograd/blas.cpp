@@ -115,6 +115,8 @@ void one_call(const Product<T>& p) {
 // 0.3-0.6x (B's panel left the cache). Slicing K keeps each element's sum in
 // one order: the slices are added one after the other, on one thread.
 detail::Blocking blocking{64, 512, 256, double(1 << 22)};
+// Products of fewer than 4 row blocks (a recurrent step's, B <= 255 rows)
+// keep one kernel call: the copy of B into panels would come at every step.
 // A weight gradient gᵀ x over more than 8192 rows (K) stays with OpenBLAS:
 // blocked, its transposed copy of g made it 0.56x OpenBLAS on one thread, 0.9x on two.
 constexpr std::size_t max_blocked_transposed_depth = 8192;
@@ -186,20 +188,26 @@ void blocked(Product<T> p) {
   // B in panels of blocking.cols columns, each [k, cols] contiguous, and a
   // transposed A as op(A): the kernels run at their rate on such operands and
   // slowly on a wide or transposed one. The copies are O(k (m + n)), the product O(m n k).
-  std::vector<T> panels(p.k * p.n), rows_of_a(p.ta ? p.m * p.k : 0);
+  // Kept per calling thread (a layer's products come at every step); the
+  // lambdas below run on other threads too, so they see pointers, not the names.
+  thread_local std::vector<T> panel_buffer, row_buffer;
+  panel_buffer.resize(p.k * p.n);
+  row_buffer.resize(p.ta ? p.m * p.k : 0);
+  T* const panels = panel_buffer.data();
+  T* const rows_of_a = row_buffer.data();
   threads->run(col_blocks + (p.ta ? row_blocks : 0), [&](std::size_t q) {
     if (q < col_blocks) {
       const std::size_t j = q * blocking.cols;
-      return pack_panel(p, j, std::min(blocking.cols, p.n - j), panels.data() + p.k * j);
+      return pack_panel(p, j, std::min(blocking.cols, p.n - j), panels + p.k * j);
     }
     const std::size_t i = (q - col_blocks) * blocking.rows;
-    pack_rows_of_transposed(p, i, std::min(blocking.rows, p.m - i), rows_of_a.data() + i * p.k);
+    pack_rows_of_transposed(p, i, std::min(blocking.rows, p.m - i), rows_of_a + i * p.k);
   });
-  if (p.ta) p.a = rows_of_a.data(), p.lda = p.k, p.ta = false;
+  if (p.ta) p.a = rows_of_a, p.lda = p.k, p.ta = false;
   // Consecutive indices share a panel.
   threads->run(row_blocks * col_blocks, [&](std::size_t index) {
     const std::size_t i = (index % row_blocks) * blocking.rows, j = (index / row_blocks) * blocking.cols;
-    one_block(p, panels.data() + p.k * j, i, std::min(blocking.rows, p.m - i), j, std::min(blocking.cols, p.n - j));
+    one_block(p, panels + p.k * j, i, std::min(blocking.rows, p.m - i), j, std::min(blocking.cols, p.n - j));
   });
 }
 
@@ -219,7 +227,7 @@ void gemm_rows(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T 
       break;
     case detail::Route::by_shape: break;
   }
-  if (k > 0 && multiply_adds >= blocking.min_multiply_adds && (m > blocking.rows || n > blocking.cols) &&
+  if (k > 0 && multiply_adds >= blocking.min_multiply_adds && m >= 4 * blocking.rows &&
       !(ta && k > max_blocked_transposed_depth))
     return blocked(p);
 #ifdef REWIND_WITH_LIBXSMM

@@ -57,7 +57,7 @@ void linear_rows_backward(std::size_t rows, std::size_t in, std::size_t out, con
 namespace detail {
 // Benchmarks and tests: send every product one way (by_shape: the library's
 // choice), and the blocks' sizes (returns the previous ones). Products of at
-// least min_multiply_adds with m > rows or n > cols are blocked.
+// least min_multiply_adds and 4 row blocks are blocked.
 enum class Route { by_shape, openblas, one_kernel, blocked };
 void set_route(Route route);
 struct Blocking {

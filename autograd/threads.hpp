@@ -1,6 +1,6 @@
 // The threads of one process's large products (PyTorch's torch.set_num_threads).
 //
-// A product of more than about 2^22 multiply-adds (a layer's input projection
+// A product of at least 2^22 multiply-adds and 256 rows (a layer's input projection
 // over all T·B rows, its weight gradients) is split into blocks of the output,
 // each computed whole (every sum over K in one order) by one kernel; the
 // blocks run on these threads. The blocks depend on the shapes only, so the
