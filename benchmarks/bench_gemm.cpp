@@ -76,7 +76,7 @@ void sequence_rate(benchmark::State& state, SequenceProduct p, blas::detail::Rou
   }
   const double seconds = timer_seconds() - start;
   blas::detail::set_route(blas::detail::Route::by_shape);
-  set_num_threads(1);
+  set_num_threads(std::size_t(thread_count()));  // the other rows' (REWIND_BENCH_THREADS)
   state.counters["GFLOPs"] = 2.0 * double(p.m) * double(p.n) * double(p.k) * double(state.iterations()) / seconds / 1e9;
 }
 
