@@ -10,6 +10,7 @@
 #include "autograd/gradcheck.hpp"
 #include "autograd/ops.hpp"
 #include "autograd/random.hpp"
+#include "autograd/threads.hpp"
 #include "autograd/tensor.hpp"
 #include "autograd/tolerance.hpp"
 #include "io/npz.hpp"

@@ -80,19 +80,7 @@ class MpiTeam final : public Team {
 
   template <class T>
   Batch<T> slice(const Batch<T>& whole) const {
-    const std::size_t batch = whole.x.shape()[1];
-    const dist::Shard s = dist::shard_of(batch, mpi_);
-    Batch<T> part;
-    part.x = dist::shard_batch(whole.x, 1, s);
-    // y: [T, B, O], or [B, 1] (the adding task's last step)
-    if (whole.y.defined()) part.y = dist::shard_batch(whole.y, whole.y.dim() == 3 ? 1 : 0, s);
-    if (!whole.classes.empty()) {
-      const std::size_t steps = whole.classes.size() / batch;
-      for (std::size_t t = 0; t < steps; ++t)
-        part.classes.insert(part.classes.end(), whole.classes.begin() + std::ptrdiff_t(t * batch + s.begin),
-                            whole.classes.begin() + std::ptrdiff_t(t * batch + s.end));
-    }
-    return part;
+    return batch_rows(whole, dist::shard_of(whole.x.shape()[1], mpi_));
   }
 
   dist::Context mpi_;

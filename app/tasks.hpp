@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <rewind/optim/shard.hpp>
 #include <rewind/rewind.hpp>
 
 namespace rwd::app {
@@ -30,6 +31,23 @@ struct Batch {
   Tensor<T> y;                         // regression targets: [T, B, O] (sine) or [B, 1] (adding, last step only)
   std::vector<std::int64_t> classes;   // cross-entropy targets, t-major [T·B] (chars; files with --loss cross_entropy)
 };
+
+// Rows `s` of the batch axis of a batch (a data-parallel shard: optim/shard.hpp).
+template <class T>
+Batch<T> batch_rows(const Batch<T>& whole, const optim::Shard& s) {
+  const std::size_t batch = whole.x.shape()[1];
+  Batch<T> part;
+  part.x = optim::shard_batch(whole.x, 1, s);
+  // y: [T, B, O], or [B, 1] (the adding task's last step)
+  if (whole.y.defined()) part.y = optim::shard_batch(whole.y, whole.y.dim() == 3 ? 1 : 0, s);
+  if (!whole.classes.empty()) {
+    const std::size_t steps = whole.classes.size() / batch;
+    for (std::size_t t = 0; t < steps; ++t)
+      part.classes.insert(part.classes.end(), whole.classes.begin() + std::ptrdiff_t(t * batch + s.begin),
+                          whole.classes.begin() + std::ptrdiff_t(t * batch + s.end));
+  }
+  return part;
+}
 
 inline std::uint64_t batch_seed(std::uint64_t seed, std::uint64_t step) {
   return seed * 0x9E3779B97F4A7C15ULL + step * 0xBF58476D1CE4E5B9ULL + 1;

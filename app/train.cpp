@@ -21,6 +21,8 @@
 #include <fmt/core.h>
 #include <xtensor/xadapt.hpp>
 
+#include <rewind/optim/data_parallel.hpp>
+
 #include "model_file.hpp"
 #include "npy_files.hpp"
 #include "optimizer_factory.hpp"
@@ -77,6 +79,7 @@ class Trainer {
   TrainSummary run(const std::function<void(SequenceModel<T>&)>& after) {
     team_.agree_on([&] { prepare(); });  // under mpirun: one process's bad input stops all, naming it
     team_.share_model(*model_, start_step_);
+    make_replicas();
     return loop(after);
   }
 
@@ -114,6 +117,18 @@ class Trainer {
     if (!(c_.clip_norm >= 0) || !std::isfinite(c_.clip_norm)) fail("--clip-norm must be a finite number >= 0");
     if (c_.lr && (!std::isfinite(*c_.lr) || *c_.lr < 0)) fail(fmt::format("--lr must be finite and >= 0, got {}", *c_.lr));
     if (c_.checkpoint_every == 0) fail("--checkpoint-every must be >= 1");
+    if (c_.threads == 0) fail("--threads must be >= 1");
+    if (c_.threads > 1 && c_.tbptt) fail("--threads applies to full BPTT; with --tbptt, train on processes (mpiexec)");
+  }
+
+  // The team's check of the batch, then this process's share of it over --threads.
+  void check_batch(std::size_t batch) const {
+    team_.check_batch(batch);
+    try {
+      (void)optim::shard_of(batch / std::size_t(team_.size()), 0, int(c_.threads), "threads");
+    } catch (const Error& e) {
+      fail(e.what());
+    }
   }
 
   // --input/--target: the whole data set, this process's slice of its batch axis.
@@ -123,7 +138,7 @@ class Trainer {
            "the whole [T, B, I] array, in its dtype");
     data_.task = TaskKind::files;
     load_files();
-    team_.check_batch(data_.fixed.x.shape()[1]);
+    check_batch(data_.fixed.x.shape()[1]);
     data_.whole = data_.fixed;
     data_.fixed = team_.shard(data_.fixed);  // this process's slice of the batch axis
   }
@@ -133,7 +148,7 @@ class Trainer {
     if (!c_.target.empty()) fail("--target needs --input");
     if (c_.loss != "mse") fail("--loss applies to --input/--target data; the built-in tasks define their own");
     if (c_.batch_size == 0) fail("--batch-size must be >= 1");
-    team_.check_batch(c_.batch_size);
+    check_batch(c_.batch_size);
     if (c_.seq_len < 2) fail("--seq-len must be >= 2");
     const bool task_given = std::find(c_.task_flags_given.begin(), c_.task_flags_given.end(), "--task") !=
                             c_.task_flags_given.end();
@@ -243,6 +258,30 @@ class Trainer {
     if (weights) load_parameters(*model_, weights->entries, weights->source);
     optimizer_ = make_optimizer<T>(c_, *model_);
     params_ = model_->parameters();
+  }
+
+  // --threads N: N - 1 more models of the same architecture holding model_'s
+  // values, one per thread (optim/data_parallel.hpp), model_ the one stepped.
+  void make_replicas() {
+    if (c_.threads < 2) return;
+    std::vector<std::vector<Tensor<T>>> params{params_};
+    Generator gen(c_.seed);
+    for (std::size_t i = 1; i < c_.threads; ++i) {
+      replicas_.push_back(std::make_unique<SequenceModel<T>>(model_->options(), gen));
+      params.push_back(replicas_.back()->parameters());
+    }
+    parallel_ = std::make_unique<optim::DataParallel<T>>(std::move(params));
+    parallel_->copy_parameters();
+  }
+
+  // --threads: thread i's shard of this process's batch b: forward, loss, backward; its loss.
+  double shard_step(std::size_t i, const Batch<T>& b) const {
+    const Batch<T> part = batch_rows(b, optim::shard_of(b.x.shape()[1], int(i), int(c_.threads), "threads"));
+    const SequenceModel<T>& model = i == 0 ? *model_ : *replicas_[i - 1];
+    const std::size_t length = part.x.shape()[0];
+    Tensor<T> loss = loss_of(model.forward(part.x).output, part, 0, length);
+    loss.backward();
+    return static_cast<double>(loss.item());
   }
 
   // --resume: the optimizer's state, the step reached and the history so far,
@@ -377,6 +416,7 @@ class Trainer {
     if (!std::isfinite(norm)) diverged(step, "gradient norm", norm);
     optimizer_->step();
     optimizer_->zero_grad();
+    if (parallel_) parallel_->copy_parameters();
     return norm;
   }
 
@@ -393,6 +433,11 @@ class Trainer {
     const Batch<T> b = my_batch(step);
     optimizer_->zero_grad();
     const std::size_t length = b.x.shape()[0];
+    if (parallel_) {  // --threads: the shards on their threads, their mean gradient in model_
+      const double value = team_.mean(parallel_->step([&](std::size_t i) { return shard_step(i, b); }));
+      if (!std::isfinite(value)) diverged(step, "loss", value);
+      return {value, update(step)};
+    }
     if (!c_.tbptt || c_.tbptt >= length) {
       Tensor<T> loss = loss_of(model_->forward(b.x).output, b, 0, length);
       const double value = team_.mean(static_cast<double>(loss.item()));
@@ -477,10 +522,11 @@ class Trainer {
 
   // The first lines of output: what trains on what, and the --tbptt note.
   void print_start() const {
-    fmt::print("training a {} ({}) on {} with {}: steps {}..{}{}{}\n", to_string(model_->kind()), describe_layer(),
+    fmt::print("training a {} ({}) on {} with {}: steps {}..{}{}{}{}\n", to_string(model_->kind()), describe_layer(),
                data_name(), optimizer_->name(), start_step_ + 1, c_.steps,
                c_.tbptt ? fmt::format(", truncated BPTT k={}", c_.tbptt) : "",
-               team_.size() > 1 ? fmt::format(", {} processes", team_.size()) : "");
+               team_.size() > 1 ? fmt::format(", {} processes", team_.size()) : "",
+               c_.threads > 1 ? fmt::format("{} {} threads", team_.size() > 1 ? " ×" : ",", c_.threads) : "");
     fmt::print("{}", note_);
   }
 
@@ -544,6 +590,8 @@ class Trainer {
   std::unique_ptr<SequenceModel<T>> model_;
   std::unique_ptr<optim::Optimizer<T>> optimizer_;
   std::vector<Tensor<T>> params_;
+  std::vector<std::unique_ptr<SequenceModel<T>>> replicas_;  // --threads: the other threads' models
+  std::unique_ptr<optim::DataParallel<T>> parallel_;
   std::vector<double> losses_, grad_norms_;
   std::size_t start_step_ = 0;
   std::optional<std::size_t> last_checkpoint_;

@@ -34,6 +34,7 @@ struct TrainConfig {
   std::size_t tbptt = 0;   // 0: full BPTT
   std::size_t checkpoint_segment = 0;  // recompute segments of k steps in backward (0: keep every step)
   std::size_t steps = 500;
+  std::size_t threads = 1;  // --threads: data-parallel threads in this process, each a shard of the batch
   std::size_t batch_size = 32, seq_len = 50;
   std::uint64_t seed = 0;
   std::string task = "sine";  // sine | adding | reber (ignored with --input, --text, --csv)

@@ -42,6 +42,8 @@ void add_train_options(CLI::App& cmd, TrainConfig& c) {
   auto* steps = cmd.add_option("--steps", c.steps, "Training steps (optimizer updates of full BPTT)")
                     ->capture_default_str();
   cmd.add_option("--epochs", c.steps, "Alias of --steps (each step is one pass over the batch)")->excludes(steps);
+  cmd.add_option("--threads", c.threads, "Data-parallel threads, each a shard of the batch (= mpiexec -n N, bit for "
+                 "bit; with mpiexec: per process)")->capture_default_str();
   cmd.add_option("--batch-size", c.batch_size, "Sequences per step (built-in tasks, --text, --csv)")->capture_default_str();
   cmd.add_option("--seq-len", c.seq_len, "Time steps per sequence (built-in tasks, --text, --csv)")->capture_default_str();
   cmd.add_option("--seed", c.seed, "Seed of the initial weights and the generated data")->capture_default_str();

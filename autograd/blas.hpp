@@ -54,4 +54,17 @@ template <class T>
 void linear_rows_backward(std::size_t rows, std::size_t in, std::size_t out, const T* g, const T* weight, T* dx,
                           T* dbias);
 
+namespace detail {
+// Benchmarks and tests: send every product one way (by_shape: the library's
+// choice), and the blocks' sizes (returns the previous ones). Products of at
+// least min_multiply_adds and 4 row blocks are blocked.
+enum class Route { by_shape, openblas, one_kernel, blocked };
+void set_route(Route route);
+struct Blocking {
+  std::size_t rows, cols, depth;  // of C's blocks, and K's slices
+  double min_multiply_adds;
+};
+Blocking set_blocking(const Blocking& blocking);
+}  // namespace detail
+
 }  // namespace rwd::blas

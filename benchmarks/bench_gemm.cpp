@@ -5,9 +5,11 @@
 // forward h_{t-1} W_hhᵀ and its backward's g W_hh have this shape): the rate
 // a step of the training-step rows can reach at best.
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <rewind/autograd/blas.hpp>
+#include <rewind/autograd/threads.hpp>
 
 #include "bench_common.hpp"
 
@@ -43,6 +45,59 @@ void gemm_rate(benchmark::State& state, std::size_t m) {
   state.counters["GFLOPs"] = gflops;
 }
 
+// A sequence-wide product of a layer at H = 512 with G = 4 gates (LSTM),
+// over rows = T·B: the input projection x W_ihᵀ [rows, 2048] (B transposed),
+// the input gradient g W_ih [rows, 512], the weight gradient gᵀ x [2048, 512]
+// (A transposed, K = rows).
+struct SequenceProduct {
+  const char* name;
+  bool ta, tb;
+  std::size_t m, n, k;
+};
+
+std::vector<SequenceProduct> sequence_products(std::size_t rows) {
+  return {{"x_WT", false, true, rows, 2048, 512}, {"g_W", false, false, rows, 512, 2048},
+          {"gT_x", true, false, 2048, 512, rows}};
+}
+
+// route: how blas::gemm computes it (by_shape is the library's own choice).
+template <class T>
+void sequence_rate(benchmark::State& state, SequenceProduct p, blas::detail::Route route, std::size_t threads) {
+  std::vector<T> a(p.m * p.k, T(0.5)), b(p.k * p.n, T(0.25)), c(p.m * p.n);
+  const std::size_t lda = p.ta ? p.m : p.k, ldb = p.tb ? p.k : p.n;
+  set_num_threads(threads);
+  blas::detail::set_route(route);
+  auto run = [&] { blas::gemm(p.ta, p.tb, p.m, p.n, p.k, T(1), a.data(), lda, b.data(), ldb, T(0), c.data(), p.n); };
+  run();
+  const double start = timer_seconds();
+  for (auto _ : state) {
+    run();
+    benchmark::DoNotOptimize(c.data());
+  }
+  const double seconds = timer_seconds() - start;
+  blas::detail::set_route(blas::detail::Route::by_shape);
+  set_num_threads(std::size_t(thread_count()));  // the other rows' (REWIND_BENCH_THREADS)
+  state.counters["GFLOPs"] = 2.0 * double(p.m) * double(p.n) * double(p.k) * double(state.iterations()) / seconds / 1e9;
+}
+
+void register_sequence_products() {
+  using blas::detail::Route;
+  const std::pair<const char*, Route> routes[] = {{"openblas", Route::openblas}, {"blocked", Route::blocked},
+                                                 {"by_shape", Route::by_shape}};
+  for (std::size_t rows : {std::size_t(1600), std::size_t(12800)})
+    for (const SequenceProduct& p : sequence_products(rows))
+      for (const auto& [route_name, route] : routes)
+        for (std::size_t threads : {std::size_t(1), std::size_t(2)}) {
+          if (route == Route::openblas && threads > 1) continue;  // OpenBLAS's threads: OPENBLAS_NUM_THREADS
+          const std::string name = "gemm_seq/f32/" + std::string(p.name) + "/M=" + std::to_string(p.m) +
+                                   "/N=" + std::to_string(p.n) + "/K=" + std::to_string(p.k) + "/" + route_name +
+                                   "/threads=" + std::to_string(threads);
+          benchmark::RegisterBenchmark(name.c_str(), [p, route, threads](benchmark::State& s) {
+            sequence_rate<float>(s, p, route, threads);
+          })->Unit(benchmark::kMillisecond);
+        }
+}
+
 }  // namespace
 
 // Used when the gemm/ rows were filtered out: about 0.3 s of the same GEMM.
@@ -69,6 +124,7 @@ void register_gemm() {
       benchmark::RegisterBenchmark(("gemm/f64" + shape).c_str(), [m](benchmark::State& s) { gemm_rate<double>(s, m); })
           ->Unit(benchmark::kMillisecond);
   }
+  register_sequence_products();
 }
 
 }  // namespace rwd::bench

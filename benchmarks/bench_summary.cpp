@@ -126,6 +126,28 @@ std::string without_nan(const std::string& text) {
   return std::regex_replace(text, non_finite, "$1null");
 }
 
+// The sequence-wide products (gemm_seq/ rows: a layer's products over all
+// T·B rows), by route and thread count, as a share of the same run's
+// gemm/f32/M=512 rate (one thread).
+void print_sequence_products(const Table& table) {
+  double reference = 0;
+  if (table.rows.count("gemm/f32/M=512/N=512") && table.rows.at("gemm/f32/M=512/N=512").count("K=512"))
+    reference = table.rows.at("gemm/f32/M=512/N=512").at("K=512").counters.at("GFLOPs");
+  bool header = false;
+  for (const auto& config : table.order) {
+    if (!starts_with(config, "gemm_seq/")) continue;
+    if (!header)
+      std::cout << "\nSequence-wide products (float; by_shape: blas::gemm's own choice), GFLOP/s and % of the "
+                   "M=512 GEMM rate:\n\n| product/route | threads | GFLOP/s | % GEMM |\n|---|---|---|---|\n";
+    header = true;
+    for (const auto& [method, row] : table.rows.at(config)) {
+      const double rate = row.counters.count("GFLOPs") ? row.counters.at("GFLOPs") : 0;
+      std::cout << "| " << config << " | " << method << " | " << number(rate) << " | "
+                << (reference > 0 ? number(100 * rate / reference, 3) : std::string("–")) << " |\n";
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -160,6 +182,8 @@ int main(int argc, char** argv) {
     if (starts_with(config, "gemm/"))
       for (const auto& [method, row] : table.rows.at(config))
         std::cout << "| " << config << "/" << method << " | " << number(row.counters.at("GFLOPs")) << " |\n";
+
+  print_sequence_products(table);
 
   std::cout << "\nTraining step (forward over T, MSE, backward), ms; ratios < 1 mean the first is faster:\n\n"
             << "| config | tape | hand | ops_loop | torch | torch_ops_loop | tape/hand | ops_loop/hand | torch/tape "

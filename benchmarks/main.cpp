@@ -3,13 +3,19 @@
 // --full (or REWIND_BENCH_FULL=1) registers the full configuration grid
 // instead of the default subset; --benchmark_filter=<regex> picks rows.
 // REWIND_BENCH_THREADS=n (default 1) gives libtorch n threads and switches the
-// rates to wall-clock time; OPENBLAS_NUM_THREADS must say the same (bench.sh does).
+// rates to wall-clock time, and runs the blocked products (rwd::set_num_threads)
+// on n threads; OPENBLAS_NUM_THREADS must say the same (bench.sh does).
+// REWIND_BENCH_NO_BLOCKS=1 turns the blocked products off (A/B runs).
 #include <malloc.h>
 
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
+
+#include <rewind/autograd/blas.hpp>
+#include <rewind/autograd/threads.hpp>
 
 #include "bench_common.hpp"
 
@@ -35,6 +41,9 @@ int main(int argc, char** argv) {
   rwd::bench::set_full_grid(full);
   const char* threads = std::getenv("REWIND_BENCH_THREADS");
   rwd::bench::set_thread_count(threads != nullptr && std::atoi(threads) > 1 ? std::atoi(threads) : 1);
+  rwd::set_num_threads(std::size_t(rwd::bench::thread_count()));  // the blocked products' threads too
+  if (std::getenv("REWIND_BENCH_NO_BLOCKS"))  // A/B: every product one kernel call, as before the blocks (#28)
+    rwd::blas::detail::set_blocking({64, 512, 256, std::numeric_limits<double>::infinity()});
   rwd::bench::register_gemm();
   rwd::bench::register_rnn();
   rwd::bench::register_gated();

@@ -7,6 +7,7 @@
 #   autograd/instantiate.hpp   REWIND_FOR_EACH_SCALAR, the explicit instantiations of every source
 #   autograd/op_catalog.hpp    the op gradient-check tables of the tests and `rewind gradcheck`
 #   autograd/blas.hpp          the one place Rewind calls BLAS (cblas is a private dependency)
+#   autograd/thread_pool.hpp   the threads of the blocked products and the batch shards
 #   autograd/vector_math.hpp   xsimd kernels of the fused steps
 #   autograd/node.hpp          the record behind a Tensor (the engine's own)
 #   autograd/tape_memory.hpp   the per-thread pools behind nodes and arrays
@@ -25,6 +26,7 @@ set(REWIND_PUBLIC_HEADERS
   autograd/inline_function.hpp
   autograd/ops.hpp
   autograd/random.hpp
+  autograd/threads.hpp
   autograd/tolerance.hpp
   autograd/tensor.hpp
   bptt/elman_bptt.hpp
@@ -53,8 +55,10 @@ set(REWIND_PUBLIC_HEADERS
   optim/adagrad.hpp
   optim/adam.hpp
   optim/clip_grad.hpp
+  optim/data_parallel.hpp
   optim/lr_scheduler.hpp
   optim/optimizer.hpp
   optim/rmsprop.hpp
   optim/sgd.hpp
+  optim/shard.hpp
   optim/tbptt.hpp)

@@ -6,6 +6,7 @@
 #include <climits>
 
 #include "../autograd/engine.hpp"
+#include "../optim/data_parallel.hpp"
 #include "mpi_type.hpp"
 
 namespace rwd::dist {
@@ -40,43 +41,16 @@ void sum_in_rank_order(const Context& context, std::vector<T>& values) {
 double mean_over_ranks(const Context& context, double value) {
   std::vector<double> all(static_cast<std::size_t>(context.size()));
   MPI_Allgather(&value, 1, MPI_DOUBLE, all.data(), 1, MPI_DOUBLE, context.comm());
-  double sum = 0;
-  for (double v : all) sum += v;  // rank order, on every rank alike
-  return sum / double(context.size());
+  return optim::mean_in_order(all);  // rank order, on every rank alike
 }
 
+// The layout and the mean are optim/data_parallel.hpp's, shared with the threads of one process.
 template <class T>
 void allreduce_gradients(const Context& context, const std::vector<Tensor<T>>& params) {
   if (context.size() == 1) return;
-  // [every gradient, in parameter order | one "has a gradient" count per parameter]
-  std::size_t total = 0;
-  for (const auto& p : params) total += p.numel();
-  std::vector<T> buffer(total + params.size(), T(0));
-  std::size_t at = 0;
-  for (std::size_t k = 0; k < params.size(); ++k) {
-    const Tensor<T> g = params[k].grad();
-    if (g.defined()) {
-      std::copy_n(g.data(), g.numel(), buffer.begin() + std::ptrdiff_t(at));
-      buffer[total + k] = T(1);
-    }
-    at += params[k].numel();
-  }
+  std::vector<T> buffer = optim::pack_gradients(params);
   sum_in_rank_order(context, buffer);
-  const T ranks = static_cast<T>(context.size());
-  at = 0;
-  for (std::size_t k = 0; k < params.size(); ++k) {
-    Tensor<T> p = params[k];
-    const std::size_t n = p.numel();
-    if (buffer[total + k] == T(0)) {
-      p.zero_grad();  // no rank has one
-    } else {
-      // A fresh array: a gradient tensor may be shared by two leaves, so it is never written in place.
-      xt::xarray<T> mean = xt::empty<T>(p.shape());
-      for (std::size_t i = 0; i < n; ++i) mean.data()[i] = buffer[at + i] / ranks;
-      p.set_grad(Tensor<T>(std::move(mean)));
-    }
-    at += n;
-  }
+  optim::set_mean_gradients(params, buffer, static_cast<std::size_t>(context.size()));
 }
 
 template void sum_in_rank_order<float>(const Context&, std::vector<float>&);

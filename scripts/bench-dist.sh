@@ -5,7 +5,9 @@
 #   1 process  × 1 BLAS thread   (the baseline)
 #   2 processes × 1 BLAS thread  (mpirun -np 2; each takes 32 sequences)
 #   1 process  × 2 BLAS threads  (OPENBLAS_NUM_THREADS=2)
-# The three run in turn, ROUNDS times (default 5), so machine noise hits all
+#   1 process  × 2 threads       (--threads 2: each thread 32 sequences, its own
+#                                 copy of the model; optim/data_parallel.hpp)
+# The four run in turn, ROUNDS times (default 5), so machine noise hits all
 # alike; the table gives each one's median step time (wall clock), its
 # throughput relative to the baseline, and the parallel efficiency
 # (speed-up / 2). The machine is shared: compare within one run. When it is
@@ -38,6 +40,7 @@ for model in $models; do
     mpirun -np 2 --bind-to none -x OPENBLAS_NUM_THREADS=1 "$bench" --model "$model" --steps "$steps" "${args[@]}" \
       | sed 's/^/2x1 /' >> "$log"
     OPENBLAS_NUM_THREADS=2 "$bench" --model "$model" --steps "$steps" "${args[@]}" | sed 's/^/1x2 /' >> "$log"
+    OPENBLAS_NUM_THREADS=1 "$bench" --model "$model" --steps "$steps" --threads 2 "${args[@]}" | sed 's/^/1t2 /' >> "$log"
   done
 done
 echo
@@ -56,14 +59,14 @@ awk '
     return m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
   }
   END {
-    print "| model (B=64, T=200, H=512, float32) | processes × BLAS threads | step, ms (median, wall) | throughput vs 1×1 | parallel efficiency | compute CPU ms (slowest rank) | CPU-time speed-up |"
+    print "| model (B=64, T=200, H=512, float32) | processes × threads | step, ms (median, wall) | throughput vs 1×1 | parallel efficiency | compute CPU ms (slowest rank; threads: per thread) | CPU-time speed-up |"
     print "|---|---|---|---|---|---|---|"
     for (m in models) {
       base = med(m " 1x1", 0); cbase = med(m " 1x1", 1)
-      split("1x1 2x1 1x2", cs, " ")
-      for (ci = 1; ci <= 3; ci++) {
+      split("1x1 2x1 1x2 1t2", cs, " ")
+      for (ci = 1; ci <= 4; ci++) {
         k = m " " cs[ci]; v = med(k, 0); s = base / v; cv = med(k, 1)
-        printf "| %s | %s | %.1f | %.2f× | %s | %s | %s |\n", m, (cs[ci] == "1x1" ? "1 × 1" : cs[ci] == "2x1" ? "2 × 1 (mpirun)" : "1 × 2"), v, s, (cs[ci] == "1x1" ? "–" : sprintf("%.0f %%", 100 * s / 2)), (cs[ci] == "1x2" ? "–" : sprintf("%.1f", cv)), (cs[ci] == "2x1" ? sprintf("%.2f×", cbase / cv) : "–")
+        printf "| %s | %s | %.1f | %.2f× | %s | %s | %s |\n", m, (cs[ci] == "1x1" ? "1 × 1" : cs[ci] == "2x1" ? "2 × 1 (mpirun)" : cs[ci] == "1x2" ? "1 × 2 BLAS threads" : "1 × 2 (--threads 2)"), v, s, (cs[ci] == "1x1" ? "–" : sprintf("%.0f %%", 100 * s / 2)), (cs[ci] == "1x2" ? "–" : sprintf("%.1f", cv)), (cs[ci] == "2x1" || cs[ci] == "1t2" ? sprintf("%.2f×", cbase / cv) : "–")
       }
       printf "(%s: gradient exchange alone, ms, per round:%s)\n", m, x[m]
     }

@@ -5,23 +5,23 @@
 
 #include "../autograd/engine.hpp"
 
-namespace rwd::dist {
+namespace rwd::optim {
 
-Shard shard_of(std::size_t batch, int rank, int ranks) {
-  if (ranks < 1 || rank < 0 || rank >= ranks)
-    throw Error("dist::shard_of: rank " + std::to_string(rank) + " of " + std::to_string(ranks) + " is not a rank");
-  const auto n = static_cast<std::size_t>(ranks);
+Shard shard_of(std::size_t batch, int index, int count, const std::string& parts) {
+  if (count < 1 || index < 0 || index >= count)
+    throw Error("shard_of: shard " + std::to_string(index) + " of " + std::to_string(count) + " is not a shard");
+  const auto n = static_cast<std::size_t>(count);
   if (batch % n != 0)
     throw Error("a batch of " + std::to_string(batch) + " sequences cannot be split evenly over " +
-                std::to_string(ranks) + " processes (the batch size must be a multiple of the process count)");
-  const std::size_t each = batch / n, r = static_cast<std::size_t>(rank);
+                std::to_string(count) + " " + parts + " (the batch size must be a multiple of their count)");
+  const std::size_t each = batch / n, r = static_cast<std::size_t>(index);
   return {r * each, (r + 1) * each};
 }
 
 template <class T>
 xt::xarray<T> shard_rows(const xt::xarray<T>& values, std::size_t axis, const Shard& shard) {
   if (axis >= values.dimension() || shard.end > values.shape()[axis] || shard.begin > shard.end)
-    throw Error("dist::shard_rows: rows [" + std::to_string(shard.begin) + ", " + std::to_string(shard.end) +
+    throw Error("shard_rows: rows [" + std::to_string(shard.begin) + ", " + std::to_string(shard.end) +
                 ") of axis " + std::to_string(axis) + " of an array of shape " +
                 format_shape(Shape(values.shape().begin(), values.shape().end())));
   xt::xstrided_slice_vector slices(values.dimension(), xt::all());
@@ -39,4 +39,4 @@ template xt::xarray<double> shard_rows<double>(const xt::xarray<double>&, std::s
 template Tensor<float> shard_batch<float>(const Tensor<float>&, std::size_t, const Shard&);
 template Tensor<double> shard_batch<double>(const Tensor<double>&, std::size_t, const Shard&);
 
-}  // namespace rwd::dist
+}  // namespace rwd::optim
