@@ -16,10 +16,14 @@ constexpr std::uint64_t saturated = std::numeric_limits<std::uint64_t>::max();
 // Revolve's nesting of recomputations is r deep (r: the smallest with l <= β(s, r)).
 constexpr std::size_t max_recomputations = 64;
 
-// The smallest r with l <= β(s, r).
+// The smallest r with l <= β(s, r), by β(s, r) = β(s, r - 1)·(s + r)/r.
 std::size_t repetitions(std::size_t units, std::size_t slots) {
+  std::uint64_t capacity = 1;
   std::size_t r = 0;
-  while (binomial_capacity(slots, r) < units) ++r;
+  for (; capacity < units; ++r) {
+    const std::uint64_t factor = slots + r + 1;
+    capacity = capacity > saturated / factor ? saturated : capacity * factor / (r + 1);
+  }
   return r;
 }
 

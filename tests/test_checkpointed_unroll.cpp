@@ -244,7 +244,9 @@ TEST_SUITE("checkpointed unroll") {
                                       head.parameters()};
     // One [T, B, H] float64 output: 12.8 MB; the plain tape holds several such per step.
     const std::int64_t output_bytes = steps * batch * hidden * 8;
-    for (const auto& options : {nn::CheckpointedUnrollOptions{}, nn::CheckpointedUnrollOptions{.slots = 32}}) {
+    // √T segments, and revolve with 32 slots over units of 10 steps (10^4 units: r = 4).
+    const std::vector<nn::CheckpointedUnrollOptions> schedules{{}, {.schedule = binomial_schedule(steps, 32, 10)}};
+    for (const auto& options : schedules) {
       const std::int64_t nodes = detail::live_nodes(), heap = heap_in_use();
       detail::reset_peak_live_nodes();
       heap_peak = heap;
@@ -261,8 +263,8 @@ TEST_SUITE("checkpointed unroll") {
       CHECK(detail::live_nodes() == nodes);  // nothing left behind
       // √T: 317 segments' checkpoints and states (a few nodes each) plus one
       // segment's ~10 nodes per step: about 20·√T = 6,300; revolve: 32 slots
-      // and a unit of 1 step, a few hundred.
-      CHECK(peak_nodes < (options.slots ? 600 : 7000));
+      // and a unit of 10 steps, a few hundred.
+      CHECK(peak_nodes < (options.schedule ? 600 : 7000));
       // States (2·B·H·8 = 256 bytes each, 317 of them) and a segment's records
       // (~20 KB per step · 317 steps): a few MB; half an output is a loose bound.
       CHECK(peak_bytes < output_bytes / 2);
