@@ -39,6 +39,13 @@ void add_train_options(CLI::App& cmd, TrainConfig& c) {
                  "Gradient checkpointing: keep every k-th state, recompute the steps between in backward "
                  "(memory O(T/k + k); k ≈ √T; 0: off; same gradients)")
       ->capture_default_str();
+  cmd.add_option("--checkpoint-memory", c.checkpoint_memory_mb,
+                 "Gradient checkpointing within MB megabytes for the kept states and one piece's records: √T "
+                 "segments when they fit, else a binomial (revolve) schedule with the fewest recomputations "
+                 "(0: off; same gradients)")
+      ->capture_default_str();
+  cmd.add_flag("--print-schedule", c.print_schedule,
+               "Print the checkpoint schedule: the states it keeps, the steps it recomputes");
   auto* steps = cmd.add_option("--steps", c.steps, "Training steps (optimizer updates of full BPTT)")
                     ->capture_default_str();
   cmd.add_option("--epochs", c.steps, "Alias of --steps (each step is one pass over the batch)")->excludes(steps);
