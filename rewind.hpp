@@ -3,6 +3,7 @@
 #pragma once
 
 #include "autograd/checkpoint.hpp"
+#include "autograd/checkpoint_schedule.hpp"
 #include "autograd/dot.hpp"
 #include "autograd/engine.hpp"
 #include "autograd/functional.hpp"
@@ -28,6 +29,7 @@
 #include "nn/loss.hpp"
 #include "nn/lstm_cell.hpp"
 #include "nn/module.hpp"
+#include "nn/checkpointed_unroll.hpp"
 #include "nn/recurrent.hpp"
 #include "nn/recurrent_cell.hpp"
 #include "nn/recurrent_layers.hpp"

@@ -104,6 +104,7 @@ class Trainer {
     check_data_sizes(weights.has_value());
     build(arch, weights);
     if (!c_.resume.empty()) restore(*weights);
+    choose_schedule();
     out_dir_ = c_.out_dir;
     if (fs::exists(out_dir_) && !fs::is_directory(out_dir_))
       fail("--out-dir '" + c_.out_dir + "' exists and is not a directory");
@@ -119,6 +120,12 @@ class Trainer {
     if (c_.checkpoint_every == 0) fail("--checkpoint-every must be >= 1");
     if (c_.threads == 0) fail("--threads must be >= 1");
     if (c_.threads > 1 && c_.tbptt) fail("--threads applies to full BPTT; with --tbptt, train on processes (mpiexec)");
+    if (c_.checkpoint_memory_mb && c_.checkpoint_segment)
+      fail("--checkpoint-memory and --checkpoint-segment exclude each other (the budget chooses the segments)");
+    if (c_.checkpoint_memory_mb && c_.tbptt)
+      fail("--checkpoint-memory applies to full BPTT; with --tbptt use --checkpoint-segment");
+    if (c_.print_schedule && !c_.checkpoint_memory_mb && !c_.checkpoint_segment)
+      fail("--print-schedule needs --checkpoint-segment or --checkpoint-memory");
   }
 
   // The team's check of the batch, then this process's share of it over --threads.
@@ -409,6 +416,44 @@ class Trainer {
     return nn::mse_loss(output, y);
   }
 
+  // Full BPTT under --checkpoint-segment or --checkpoint-memory: the schedule
+  // nn::checkpointed_unroll runs (the head and the loss inside its pieces).
+  void choose_schedule() {
+    if (c_.tbptt || (!c_.checkpoint_segment && !c_.checkpoint_memory_mb)) return;
+    const nn::Recurrent<T>& layer = model_->recurrent();
+    const std::size_t batch = data_.task == TaskKind::files ? data_.fixed.x.shape()[1] : c_.batch_size;
+    try {
+      schedule_ = c_.checkpoint_memory_mb
+                      ? schedule_for_budget(time_steps(), c_.checkpoint_memory_mb << 20, nn::state_bytes(layer, batch),
+                                            nn::estimated_step_bytes(layer, batch))
+                      : segment_schedule(time_steps(), c_.checkpoint_segment);
+    } catch (const Error& e) {
+      fail(fmt::format("--checkpoint-memory {}: {}", c_.checkpoint_memory_mb, e.what()));
+    }
+    if (layer.num_directions() == 2 && schedule_->kind != CheckpointSchedule::Kind::segments)
+      fail(fmt::format("--checkpoint-memory {} is too small for √T segments, and a bidirectional model runs in "
+                       "segments only ({})",
+                       c_.checkpoint_memory_mb, schedule_->describe()));
+  }
+
+  // The loss of one full-BPTT step, L(head(rnn(x)), y): whole, or under the schedule.
+  Tensor<T> full_loss(const Batch<T>& b) const {
+    const std::size_t length = b.x.shape()[0];
+    if (!schedule_) return loss_of(model_->forward(b.x).output, b, 0, length);
+    const nn::Linear<T>& head = model_->head();
+    // Each piece's mean loss weighted by its share of the steps: the whole
+    // sequence's mean (the adding task: the last step's loss alone).
+    nn::Readout<T> readout{[this, &b, &head, length](std::size_t first, const Tensor<T>& h) {
+                             const std::size_t n = h.size(0);
+                             if (data_.task == TaskKind::adding)
+                               return first + n == length ? nn::mse_loss(select(head.forward(h), 0, n - 1), b.y)
+                                                          : Tensor<T>();
+                             return loss_of(head.forward(h), b, first, first + n) * T(double(n) / double(length));
+                           },
+                           head.parameters()};
+    return nn::checkpointed_unroll(model_->recurrent(), b.x, readout, {.schedule = schedule_}).loss;
+  }
+
   // One optimizer update from the gradients in place; returns the gradient norm before clipping.
   double update(std::size_t step) {
     team_.average_gradients(params_);
@@ -439,7 +484,7 @@ class Trainer {
       return {value, update(step)};
     }
     if (!c_.tbptt || c_.tbptt >= length) {
-      Tensor<T> loss = loss_of(model_->forward(b.x).output, b, 0, length);
+      Tensor<T> loss = full_loss(b);
       const double value = team_.mean(static_cast<double>(loss.item()));
       if (!std::isfinite(value)) diverged(step, "loss", value);
       loss.backward();
@@ -528,6 +573,7 @@ class Trainer {
                team_.size() > 1 ? fmt::format(", {} processes", team_.size()) : "",
                c_.threads > 1 ? fmt::format("{} {} threads", team_.size() > 1 ? " ×" : ",", c_.threads) : "");
     fmt::print("{}", note_);
+    if (c_.print_schedule && schedule_) fmt::print("checkpoint schedule: {}\n", schedule_->describe());
   }
 
   // Rank 0 after the last step: the loss history, --save, the plot, what was
@@ -597,6 +643,7 @@ class Trainer {
   std::optional<std::size_t> last_checkpoint_;
   fs::path out_dir_;
   std::string note_;
+  std::optional<CheckpointSchedule> schedule_;  // full BPTT under checkpointing
   bool tty_ = false;
 };
 

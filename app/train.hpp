@@ -33,6 +33,8 @@ struct TrainConfig {
   double clip_norm = 0;    // 0: no clipping
   std::size_t tbptt = 0;   // 0: full BPTT
   std::size_t checkpoint_segment = 0;  // recompute segments of k steps in backward (0: keep every step)
+  std::size_t checkpoint_memory_mb = 0;  // a memory budget for the checkpoints (nn::checkpointed_unroll); 0: none
+  bool print_schedule = false;          // print the checkpoint schedule (what it keeps, what it recomputes)
   std::size_t steps = 500;
   std::size_t threads = 1;  // --threads: data-parallel threads in this process, each a shard of the batch
   std::size_t batch_size = 32, seq_len = 50;

@@ -8,6 +8,25 @@
 
 namespace rwd::app {
 
+namespace {
+
+// Full BPTT with gradient checkpointing (nn::checkpointed_unroll).
+void add_checkpoint_options(CLI::App& cmd, TrainConfig& c) {
+  cmd.add_option("--checkpoint-segment", c.checkpoint_segment,
+                 "Gradient checkpointing: keep every k-th state, recompute the steps between in backward "
+                 "(memory O(T/k + k); k ≈ √T; 0: off; same gradients)")
+      ->capture_default_str();
+  cmd.add_option("--checkpoint-memory", c.checkpoint_memory_mb,
+                 "Gradient checkpointing within MB megabytes for the kept states and one piece's records: √T "
+                 "segments when they fit, else a binomial (revolve) schedule with the fewest recomputations "
+                 "(0: off; same gradients)")
+      ->capture_default_str();
+  cmd.add_flag("--print-schedule", c.print_schedule,
+               "Print the checkpoint schedule: the states it keeps, the steps it recomputes");
+}
+
+}  // namespace
+
 void add_train_options(CLI::App& cmd, TrainConfig& c) {
   cmd.add_option("--task", c.task,
                  "Built-in task: sine (next-value regression, MSE), adding (adding problem) or reber (next "
@@ -35,10 +54,7 @@ void add_train_options(CLI::App& cmd, TrainConfig& c) {
   cmd.add_option("--clip-norm", c.clip_norm, "Clip the global gradient norm to this (0: off)")->capture_default_str();
   cmd.add_option("--tbptt", c.tbptt, "Truncated BPTT: one update every k time steps (0: full BPTT)")
       ->capture_default_str();
-  cmd.add_option("--checkpoint-segment", c.checkpoint_segment,
-                 "Gradient checkpointing: keep every k-th state, recompute the steps between in backward "
-                 "(memory O(T/k + k); k ≈ √T; 0: off; same gradients)")
-      ->capture_default_str();
+  add_checkpoint_options(cmd, c);
   auto* steps = cmd.add_option("--steps", c.steps, "Training steps (optimizer updates of full BPTT)")
                     ->capture_default_str();
   cmd.add_option("--epochs", c.steps, "Alias of --steps (each step is one pass over the batch)")->excludes(steps);

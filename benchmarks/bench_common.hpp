@@ -106,6 +106,7 @@ void register_gemm();
 void register_rnn();
 void register_gated();
 void register_layer_options();  // lengths and checkpointing, fused and op by op
+void register_long_sequences();  // full BPTT at T up to 10^5: plain, √T segments, revolve (issue 27)
 void register_custom_cell();  // bench_gated.cpp: the minimal gated unit as a loop of ops
 void register_torch();  // no-op without REWIND_WITH_LIBTORCH
 void register_tiny_ops();

@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   rwd::bench::register_rnn();
   rwd::bench::register_gated();
   rwd::bench::register_layer_options();
+  rwd::bench::register_long_sequences();
   rwd::bench::register_custom_cell();
   rwd::bench::register_torch();
   rwd::bench::register_tiny_ops();

@@ -8,6 +8,7 @@
 #include "../autograd/grad_mode.hpp"
 #include "../autograd/ops.hpp"
 #include "dropout.hpp"
+#include "recurrent_unroll.hpp"
 
 namespace rwd::nn {
 
@@ -105,13 +106,15 @@ UnrollResult<T> unroll_direction(const std::string& name, const RecurrentCell<T>
   return {reshape(concat(outputs, 0), {count, batch, hidden}), std::move(state), std::move(steps), per_step, {}};
 }
 
+}  // namespace
+
 // One layer, one direction, over `input` [T, B, I]: the cell's fused steps
 // when it has them and `fused` is set, else its project_input and step op by op.
 template <class T>
-UnrollResult<T> run_direction(const std::string& name, const RecurrentCell<T>& cell, const Tensor<T>& input,
+UnrollResult<T> impl::run_direction(const std::string& name, const RecurrentCell<T>& cell, const Tensor<T>& input,
                               RecurrentState<T> state, const std::vector<Tensor<T>>& masks,
                               const std::vector<std::size_t>& lengths, bool reverse, bool fused,
-                              bool keep_steps = false) {
+                              bool keep_steps) {
   if (fused)
     if (std::optional<UnrollResult<T>> result = cell.fused_unroll(input, state, reverse, lengths, keep_steps))
       return std::move(*result);
@@ -126,6 +129,15 @@ UnrollResult<T> run_direction(const std::string& name, const RecurrentCell<T>& c
   const Tensor<T> rows = reshape(projected, {steps * batch, projected.size(-1)});
   return unroll_direction(name, cell, row_blocks(rows, batch), std::move(state), masks, reverse);
 }
+#define REWIND_INSTANTIATE(T)                                                                                    \
+  template UnrollResult<T> impl::run_direction<T>(const std::string&, const RecurrentCell<T>&, const Tensor<T>&, \
+                                                    RecurrentState<T>, const std::vector<Tensor<T>>&,              \
+                                                    const std::vector<std::size_t>&, bool, bool, bool);
+REWIND_INSTANTIATE(float)
+REWIND_INSTANTIATE(double)
+#undef REWIND_INSTANTIATE
+
+namespace {
 
 // run_direction in segments of k steps, each one checkpoint (autograd/
 // checkpoint.hpp) over (the state it starts from, its rows of the layer input
@@ -158,7 +170,7 @@ UnrollResult<T> checkpointed_direction(const std::string& name, const std::share
                            fused](const std::vector<Tensor<T>>& in) {
       RecurrentState<T> initial(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(state_size));
       const Tensor<T> segment_input = reshape(in[state_size], {count, batch, in[state_size].size(1)});
-      UnrollResult<T> result = run_direction(name, *cell, segment_input, std::move(initial), segment_masks,
+      UnrollResult<T> result = impl::run_direction(name, *cell, segment_input, std::move(initial), segment_masks,
                                              segment_lengths, reverse, fused);
       std::vector<Tensor<T>> out = std::move(result.state);
       out.push_back(std::move(result.output));
@@ -233,8 +245,8 @@ UnrollResult<T> unroll_layer(const std::string& name, const RecurrentOptions& op
                              const std::vector<std::size_t>& lengths, bool reverse) {
   const std::size_t segment = options.checkpoint_segment;
   if (segment == 0)
-    return run_direction(name, *cell, layer_input, std::move(state), masks, lengths, reverse, options.fused,
-                         options.retain_step_grads);
+    return impl::run_direction(name, *cell, layer_input, std::move(state), masks, lengths, reverse, options.fused,
+                               options.retain_step_grads);
   const std::size_t rows = layer_input.size(0) * layer_input.size(1);
   return checkpointed_direction(name, cell, reshape(layer_input, {rows, layer_input.size(-1)}), std::move(state), masks,
                                 lengths, reverse, options.fused, segment);

@@ -38,5 +38,10 @@ bad "model" --model transformer
 bad "betas" --betas 0.9
 bad "could not be converted\|not a valid\|Could not convert" --lr abc
 bad "tbptt does not apply" --task adding --tbptt 5
+bad "--checkpoint-memory and --checkpoint-segment exclude each other" --checkpoint-memory 8 --checkpoint-segment 4
+bad "--checkpoint-memory applies to full BPTT; with --tbptt use --checkpoint-segment" --checkpoint-memory 8 --tbptt 5
+bad "--print-schedule needs --checkpoint-segment or --checkpoint-memory" --print-schedule
+bad "a bidirectional model runs in segments only" --bidirectional --seq-len 100000 --checkpoint-memory 1
+bad "--checkpoint-memory 1: checkpoint memory of 1048576 bytes holds no schedule" --hidden-size 512 --batch-size 64 --seq-len 100000 --checkpoint-memory 1
 bad "batch-size applies to the built-in tasks" --input "$D/x.npy" --target "$D/y.npy" --batch-size 4
 OUT_DIR=out/loss.csv bad "not a directory"
