@@ -35,38 +35,6 @@ Shape kept_shape(const Shape& shape, const std::vector<std::size_t>& axes) {
   return kept;
 }
 
-// Σ over `axes` (sorted). Reducing the leading axes (a bias gradient: column
-// sums) or the trailing ones (row sums) of a row-major array is a plain loop;
-// other patterns go through xtensor's reducer, which is far slower for these.
-template <class T>
-xt::xarray<T> sum_leading_or_trailing(const xt::xarray<T>& x, const std::vector<std::size_t>& axes) {
-  const std::size_t rank = x.dimension(), count = axes.size();
-  const bool leading = count > 0 && axes.back() == count - 1;
-  const bool trailing = count > 0 && axes.front() == rank - count;
-  if (!leading && !trailing) return xt::sum(x, axes);
-  Shape shape;
-  std::size_t outer = 1, inner = 1;
-  for (std::size_t axis = 0; axis < rank; ++axis) {
-    const bool reduced = leading ? axis < count : axis >= rank - count;
-    if (!reduced) shape.push_back(x.shape()[axis]);
-    (axis < (leading ? count : rank - count) ? outer : inner) *= x.shape()[axis];
-  }
-  xt::xarray<T> out = detail::filled_array<T>(shape, T(0));
-  const T* in = x.data();
-  T* sums = out.data();
-  if (leading) {  // out[j] = Σ_i x[i, j]
-    for (std::size_t i = 0; i < outer; ++i)
-      for (std::size_t j = 0; j < inner; ++j) sums[j] += in[i * inner + j];
-  } else {  // out[i] = Σ_j x[i, j]
-    for (std::size_t i = 0; i < outer; ++i) {
-      T total = 0;
-      for (std::size_t j = 0; j < inner; ++j) total += in[i * inner + j];
-      sums[i] = total;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 // y = Σ x                       dy/dx = g broadcast to x.shape
@@ -81,8 +49,13 @@ template <class T>
 Tensor<T> sum(const Tensor<T>& x, const std::vector<int>& axes, bool keepdim) {
   const auto reduced = normalize_axes("sum", axes, x.dim());
   const Shape kept = kept_shape(x.shape(), reduced);
-  xt::xarray<T> value = sum_leading_or_trailing(x.value(), reduced);
-  if (keepdim) value.reshape(kept);
+  xt::xarray<T> value = detail::sum_to_value(x.value(), kept);  // the strided loop sum_to uses
+  if (!keepdim) {
+    Shape dropped;
+    for (std::size_t axis = 0; axis < x.dim(); ++axis)
+      if (!std::binary_search(reduced.begin(), reduced.end(), axis)) dropped.push_back(x.shape()[axis]);
+    value.reshape(dropped);
+  }
   return record<T>("sum", std::move(value), {x}, [kept](const auto& in, const auto&, const Tensor<T>& g) {
     return Grads<T>{expand(reshape(g, kept), in[0].shape())};
   });
