@@ -12,6 +12,7 @@
 #include <map>
 #include <sstream>
 
+#include <rewind/autograd/gradcheck_doctest.hpp>
 #include <rewind/rewind.hpp>
 
 #include "test_support.hpp"
@@ -186,5 +187,57 @@ TEST_SUITE("cell_ops") {
              log_sigmoid(x) + gelu(x) + gelu(x, "tanh") + var(x, -1, true, true) + rwd::std(x, 0) + min(x, 1, true);
     sum(y).backward();
     CHECK(x.grad().shape() == x.shape());
+  }
+
+  TEST_CASE("nn::LayerNorm: PyTorch's parameter names, init, printing and state dict") {
+    nn::LayerNorm<double> ln({3, 4});
+    const auto named = ln.named_parameters();
+    REQUIRE(named.size() == 2);
+    CHECK(named[0].first == "weight");
+    CHECK(named[1].first == "bias");
+    CHECK(ln.weight.shape() == Shape{3, 4});
+    CHECK(ln.weight.value() == xt::ones<double>({3, 4}));
+    CHECK(ln.bias.value() == xt::zeros<double>({3, 4}));
+    CHECK(ln.to_string() == "LayerNorm((3, 4), eps=1e-05, elementwise_affine=True)");
+    CHECK(nn::LayerNorm<float>({4}, 1e-3, false).to_string() == "LayerNorm((4,), eps=0.001, elementwise_affine=False)");
+    CHECK(nn::LayerNorm<float>({4}, 1e-3, false).parameters().empty());
+    // loaded values are what forward uses: the same as the functional form
+    Generator gen(9);
+    const auto w = randn<double>({3, 4}, gen), b = randn<double>({3, 4}, gen), x = randn<double>({2, 3, 4}, gen);
+    nn::load_state_dict(ln, nn::StateDict<double>{{"weight", w.value()}, {"bias", b.value()}});
+    CHECK(nn::state_dict(ln).at("bias") == b.value());
+    CHECK(ln(x).value() == layer_norm(x, {3, 4}, w, b).value());
+    CHECK_THROWS_WITH_AS(nn::LayerNorm<double>({}), "LayerNorm: normalized_shape is empty; it must name at least one axis",
+                         Error);
+    CHECK_THROWS_WITH_AS(nn::LayerNorm<double>({4}, 0.0), "LayerNorm: eps must be positive, got 0", Error);
+    CHECK_THROWS_WITH_AS(ln(zeros<double>({2, 4})),
+                         "layer_norm: input of shape [2, 4] does not end in normalized_shape [3, 4]", Error);
+  }
+
+  // A layer-normalised LSTM cell (Ba, Kiros & Hinton 2016, eqs. 20-22) written
+  // with the new ops: gates = LN(W_ih x) + LN(W_hh h) + b, split by chunk;
+  // c' = σ(f) c + σ(i) tanh(g); h' = σ(o) tanh(LN(c')). Every input and
+  // parameter checked, first and second order.
+  TEST_CASE("a layer-normalised LSTM cell built from the new ops gradchecks") {
+    Generator gen(26);
+    const std::size_t B = 2, I = 3, H = 2;
+    const In inputs = {randn<double>({B, I}, gen, true),     randn<double>({B, H}, gen, true),
+                       randn<double>({B, H}, gen, true),     randn<double>({4 * H, I}, gen, true),
+                       randn<double>({4 * H, H}, gen, true), randn<double>({4 * H}, gen, true),
+                       randn<double>({4 * H}, gen, true),    randn<double>({4 * H}, gen, true),
+                       randn<double>({4 * H}, gen, true),    randn<double>({4 * H}, gen, true),
+                       randn<double>({H}, gen, true),        randn<double>({H}, gen, true)};
+    auto cell = [](const In& p) {
+      const auto& [x, h, c, w_ih, w_hh, b] = std::tie(p[0], p[1], p[2], p[3], p[4], p[5]);
+      const auto gates = layer_norm(linear(x, w_ih), {8}, p[6], p[7]) + layer_norm(linear(h, w_hh), {8}, p[8], p[9]) + b;
+      const auto parts = chunk(gates, 4, -1);  // i, f, g, o
+      const auto c_next = sigmoid(parts[1]) * c + sigmoid(parts[0]) * tanh(parts[2]);
+      const auto h_next = sigmoid(parts[3]) * tanh(layer_norm(c_next, {2}, p[10], p[11]));
+      return concat(In{h_next, c_next}, -1);
+    };
+    GradcheckOptions options;
+    options.name = "layer-normalised LSTM cell";
+    CHECK_GRAD(cell, inputs, options);
+    CHECK_GRADGRAD(cell, inputs, options);
   }
 }
