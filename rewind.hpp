@@ -25,6 +25,7 @@
 #include "nn/gradient_report.hpp"
 #include "nn/gru_cell.hpp"
 #include "nn/init.hpp"
+#include "nn/layer_norm.hpp"
 #include "nn/linear.hpp"
 #include "nn/loss.hpp"
 #include "nn/lstm_cell.hpp"

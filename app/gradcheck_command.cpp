@@ -133,6 +133,13 @@ void add_module_checks(std::vector<Check>& checks, Generator& gen) {
     checks.push_back(std::move(check));
   }
   {
+    auto norm = std::make_shared<nn::LayerNorm<T>>(Shape{4});
+    Check check{"module", "LayerNorm", {randn<T>({3, 2, 4}, gen, true)}, {}, true};
+    check.parameters = add_parameters(check.inputs, *norm);
+    check.f = [norm](const std::vector<Tensor<T>>& in) { return norm->forward(in[0]); };
+    checks.push_back(std::move(check));
+  }
+  {
     // Index 1 picked twice: its gradient rows add up.
     auto embedding = std::make_shared<nn::Embedding<T>>(5, 3, gen);
     Check check{"module", "Embedding", {}, {}};

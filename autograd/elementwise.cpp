@@ -1,3 +1,7 @@
+#include <algorithm>
+#include <cmath>
+#include <string>
+
 #include <xtensor/xmath.hpp>
 #include <xtensor/xnoalias.hpp>
 #include <xtensor/xoperation.hpp>
@@ -119,6 +123,97 @@ Tensor<T> where(const Tensor<T>& mask, const Tensor<T>& a, const Tensor<T>& b) {
                    });
 }
 
+// ---- the ops a custom cell needs (issue 26) ---------------------------------
+
+// y = 1/√x                      dy/dx = -g y³ / 2
+template <class T>
+Tensor<T> rsqrt(const Tensor<T>& x) {
+  return record<T>("rsqrt", map_values<T>(x.value(), [](T v) { return T(1) / std::sqrt(v); }), {x},
+                   [](const auto&, const Tensor<T>& y, const Tensor<T>& g) {
+                     return Grads<T>{pointwise_grad(g, y, [](T v) { return T(-0.5) * v * v * v; },
+                                                    [&] { return g * (y * y * y) * T(-0.5); })};
+                   });
+}
+
+// y = sin x                     dy/dx = g ⊙ cos x
+template <class T>
+Tensor<T> sin(const Tensor<T>& x) {
+  return record<T>("sin", map_values<T>(x.value(), [](T v) { return std::sin(v); }), {x},
+                   [](const auto& in, const auto&, const Tensor<T>& g) { return Grads<T>{g * cos(in[0])}; });
+}
+
+// y = cos x                     dy/dx = -g ⊙ sin x
+template <class T>
+Tensor<T> cos(const Tensor<T>& x) {
+  return record<T>("cos", map_values<T>(x.value(), [](T v) { return std::cos(v); }), {x},
+                   [](const auto& in, const auto&, const Tensor<T>& g) { return Grads<T>{neg(g * sin(in[0]))}; });
+}
+
+// y = log σ(x) = min(x, 0) - ln(1 + e^-|x|)   (no overflow)       dy/dx = g ⊙ σ(-x)
+template <class T>
+Tensor<T> log_sigmoid(const Tensor<T>& x) {
+  auto f = [](T v) { return std::min(v, T(0)) - std::log1p(std::exp(-std::abs(v))); };
+  return record<T>("log_sigmoid", map_values<T>(x.value(), f), {x},
+                   [](const auto& in, const auto&, const Tensor<T>& g) { return Grads<T>{g * sigmoid(neg(in[0]))}; });
+}
+
+namespace {
+
+constexpr double sqrt1_2 = 0.70710678118654752440;      // 1/√2
+constexpr double inv_sqrt_2pi = 0.39894228040143267794; // 1/√(2π)
+constexpr double sqrt_2_pi = 0.79788456080286535588;    // √(2/π)
+constexpr double kappa = 0.044715;                      // the tanh form's cubic coefficient
+
+// φ(x) = e^(-x²/2) / √(2π), the standard normal density, as ops (differentiable to any order).
+template <class T>
+Tensor<T> normal_pdf(const Tensor<T>& x) {
+  return exp(x * x * T(-0.5)) * T(inv_sqrt_2pi);
+}
+
+// y = Φ(x) = (1 + erf(x/√2)) / 2                dy/dx = g ⊙ φ(x)
+template <class T>
+Tensor<T> normal_cdf(const Tensor<T>& x) {
+  return record<T>("normal_cdf", map_values<T>(x.value(), [](T v) { return T(0.5) * (T(1) + std::erf(v * T(sqrt1_2))); }),
+                   {x}, [](const auto& in, const auto&, const Tensor<T>& g) { return Grads<T>{g * normal_pdf(in[0])}; });
+}
+
+// The two forms of gelu and their derivatives, per element (PyTorch's formulas).
+template <class T>
+T gelu_value(T v, bool tanh_form) {
+  if (!tanh_form) return v * T(0.5) * (T(1) + std::erf(v * T(sqrt1_2)));
+  return T(0.5) * v * (T(1) + std::tanh(T(sqrt_2_pi) * (v + T(kappa) * v * v * v)));
+}
+template <class T>
+T gelu_derivative(T v, bool tanh_form) {
+  if (!tanh_form)  // Φ(x) + x φ(x)
+    return T(0.5) * (T(1) + std::erf(v * T(sqrt1_2))) + v * T(inv_sqrt_2pi) * std::exp(T(-0.5) * v * v);
+  const T t = std::tanh(T(sqrt_2_pi) * (v + T(kappa) * v * v * v));
+  return T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * T(sqrt_2_pi) * (T(1) + T(3 * kappa) * v * v);
+}
+// The same derivatives as ops of x (recorded under create_graph).
+template <class T>
+Tensor<T> gelu_derivative(const Tensor<T>& x, bool tanh_form) {
+  if (!tanh_form) return normal_cdf(x) + x * normal_pdf(x);
+  const Tensor<T> t = tanh((x + x * x * x * T(kappa)) * T(sqrt_2_pi));
+  return (t + T(1)) * T(0.5) + x * (T(1) - t * t) * (x * x * T(3 * kappa) + T(1)) * T(0.5 * sqrt_2_pi);
+}
+
+}  // namespace
+
+// y = gelu(x)                   dy/dx = g ⊙ gelu'(x)   (Φ(x) + x φ(x) for the exact form)
+template <class T>
+Tensor<T> gelu(const Tensor<T>& x, const std::string& approximate) {
+  if (approximate != "none" && approximate != "tanh")
+    throw Error("gelu: approximate must be \"none\" or \"tanh\", got \"" + approximate + "\"");
+  const bool tanh_form = approximate == "tanh";
+  return record<T>("gelu", map_values<T>(x.value(), [tanh_form](T v) { return gelu_value(v, tanh_form); }), {x},
+                   [tanh_form](const auto& in, const auto&, const Tensor<T>& g) {
+                     if (detail::pass_creates_graph()) return Grads<T>{g * gelu_derivative(in[0], tanh_form)};
+                     return Grads<T>{Tensor<T>(detail::zip_values<T>(
+                         g.value(), in[0].value(), [tanh_form](T gi, T v) { return gi * gelu_derivative(v, tanh_form); }))};
+                   });
+}
+
 #define REWIND_INSTANTIATE(T)                                                               \
   template Tensor<T> exp<T>(const Tensor<T>&);                                       \
   template Tensor<T> log<T>(const Tensor<T>&);                                       \
@@ -130,7 +225,12 @@ Tensor<T> where(const Tensor<T>& mask, const Tensor<T>& a, const Tensor<T>& b) {
   template Tensor<T> sqrt<T>(const Tensor<T>&);                                      \
   template Tensor<T> abs<T>(const Tensor<T>&);                                       \
   template Tensor<T> clamp<T>(const Tensor<T>&, T, T);                               \
-  template Tensor<T> where<T>(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&);
+  template Tensor<T> where<T>(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&);  \
+  template Tensor<T> rsqrt<T>(const Tensor<T>&);                                     \
+  template Tensor<T> sin<T>(const Tensor<T>&);                                       \
+  template Tensor<T> cos<T>(const Tensor<T>&);                                       \
+  template Tensor<T> log_sigmoid<T>(const Tensor<T>&);                               \
+  template Tensor<T> gelu<T>(const Tensor<T>&, const std::string&);
 REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
 #undef REWIND_INSTANTIATE
 

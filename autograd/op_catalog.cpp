@@ -91,8 +91,40 @@ OpGroup elementwise_group() {
      [](const In& x) { return where(relu(x[0]), x[1], x[2] * x[2]); }},
     {"where [4] ? [3,1] : [2,1,1]", {constant({4}), any({3, 1}), any({2, 1, 1})},
      [](const In& x) { return where(relu(x[0]), exp(x[1]), x[2]); }},
+    {"rsqrt", {positive({2, 3})}, [](const In& x) { return rsqrt(x[0]); }},
+    {"sin", {any({2, 3})}, [](const In& x) { return sin(x[0] * 3.0); }},
+    {"cos", {any({2, 3})}, [](const In& x) { return cos(x[0] * 3.0); }},
+    {"log_sigmoid", {any({2, 3})}, [](const In& x) { return log_sigmoid(x[0] * 4.0); }},
+    {"log_sigmoid, large |x|", {{{2, 3}, -30.0, 30.0}}, [](const In& x) { return log_sigmoid(x[0]); }},
+    {"gelu", {any({2, 3})}, [](const In& x) { return gelu(x[0] * 3.0); }},
+    {"gelu tanh", {any({2, 3})}, [](const In& x) { return gelu(x[0] * 3.0, "tanh"); }},
   };
   return {"elementwise", 200, std::move(cases)};
+}
+
+// min (as max), var and std in every form, sum and mean over one int axis
+std::vector<OpCase> min_var_std_cases() {
+  std::vector<OpCase> cases = {
+      {"min all", {any({2, 3, 4})}, [](const In& x) { return min(x[0]) * x[0]; }},
+      {"min axis 1 + x sum", {any({3, 4})}, [](const In& x) { return min(x[0], 1) * sum(x[0], 1); }},
+      {"sum int axis -1", {any({2, 3, 4})}, [](const In& x) { return sum(x[0] * x[0], -1); }},
+      {"mean int axis 1 keepdim", {any({2, 3, 4})}, [](const In& x) { return mean(x[0] * x[0], 1, true); }},
+      {"var all", {any({2, 3, 4})}, [](const In& x) { return var(x[0]); }},
+      {"var all correction 0", {any({2, 3})}, [](const In& x) { return var(x[0], Correction{0}); }},
+      {"var all unbiased false", {any({5})}, [](const In& x) { return var(x[0], false); }},
+      {"var axis 1", {any({2, 3, 4})}, [](const In& x) { return var(x[0], 1); }},
+      {"var axes 0 2 keepdim correction 2", {any({2, 3, 4})},
+       [](const In& x) { return var(x[0], {0, 2}, Correction{2}, true); }},
+      {"var axis -1 unbiased false", {any({3, 4})}, [](const In& x) { return var(x[0], -1, false); }},
+      {"std all", {any({2, 3, 4})}, [](const In& x) { return std(x[0]); }},
+      {"std axis -1 keepdim", {any({3, 4})}, [](const In& x) { return std(x[0], -1, true, true); }},
+      {"std axes 0 1 correction 0", {any({2, 3, 4})}, [](const In& x) { return std(x[0], {0, 1}, Correction{0}); }},
+  };
+  for (bool keepdim : {false, true})
+    for (int axis : {0, 2, -1})
+      cases.push_back({label("min axis ", axis, keepdim ? " keepdim" : ""), {any({2, 3, 4})},
+                       [axis, keepdim](const In& x) { return min(x[0] * x[0], axis, keepdim); }});
+  return cases;
 }
 
 // reductions, every axis form
@@ -126,7 +158,21 @@ OpGroup reductions_group() {
                        [axis](const In& x) { return log_softmax(x[0] * 2.0, axis); }});
     }
   cases.push_back({"softmax 1-D", {any({5})}, [](const In& x) { return softmax(x[0], 0); }});
+  for (auto& c : min_var_std_cases()) cases.push_back(std::move(c));
   return {"reductions", 300, std::move(cases)};
+}
+
+// chunk: the last chunk smaller; fewer chunks than asked
+std::vector<OpCase> chunk_cases() {
+  return {{"chunk 3 of 7 axis 0", {any({7, 2})},
+           [](const In& x) {
+             auto parts = chunk(x[0], 3);  // sizes 3, 3, 1
+             return concat(In{parts[0] * parts[0], parts[1] * 2.0, exp(parts[2])}, 0);
+           }},
+          {"chunk 4 of 6 axis -1 (three)", {any({2, 6})}, [](const In& x) {
+             auto parts = chunk(x[0], 4, -1);  // sizes 2, 2, 2
+             return concat(In{exp(parts[2]), parts[0] * parts[1]}, -1);
+           }}};
 }
 
 // shape and indexing ops, every axis form
@@ -185,6 +231,7 @@ OpGroup shape_group() {
                        return concat(In{parts[2] * 2.0, exp(parts[1]), parts[0] * parts[0]}, axis);
                      }});
   }
+  for (auto& c : chunk_cases()) cases.push_back(std::move(c));
   return {"shape", 400, std::move(cases)};
 }
 
@@ -202,6 +249,22 @@ OpGroup matmul_group() {
   return {"matmul", 500, std::move(cases)};
 }
 
+// layer_norm: over one and two trailing axes, with and without weight and bias
+OpGroup normalization_group() {
+  const Tensor<double> none;
+  std::vector<OpCase> cases = {
+      {"layer_norm [2,3,4] over [4]", {any({2, 3, 4}), any({4}), any({4})},
+       [](const In& x) { return layer_norm(x[0], {4}, x[1], x[2]); }},
+      {"layer_norm over [3,4], no affine", {any({2, 3, 4})}, [none](const In& x) { return layer_norm(x[0], {3, 4}); }},
+      {"layer_norm weight only, eps 0.1", {any({3, 5}), any({5})},
+       [none](const In& x) { return layer_norm(x[0], {5}, x[1], none, 0.1); }},
+      {"layer_norm bias only", {any({3, 5}), any({5})}, [none](const In& x) { return layer_norm(x[0], {5}, none, x[1]); }},
+      {"layer_norm 1-D over [6], x twice", {any({6}), any({6})},
+       [](const In& x) { return layer_norm(x[0] * x[0], {6}, x[1], x[1]) * x[0]; }},
+  };
+  return {"normalization", 600, std::move(cases)};
+}
+
 }  // namespace
 
 Tensor<double> draw(const OpInput& spec, Generator& gen) {
@@ -213,7 +276,8 @@ Tensor<double> draw(const OpInput& spec, Generator& gen) {
 }
 
 std::vector<OpGroup> op_catalog() {
-  return {arithmetic_group(), elementwise_group(), reductions_group(), shape_group(), matmul_group()};
+  return {arithmetic_group(), elementwise_group(), reductions_group(), shape_group(), matmul_group(),
+          normalization_group()};
 }
 
 }  // namespace rwd

@@ -34,7 +34,7 @@ struct OpCase {
 
 // The cases of one kind of op, and the Generator seed of the first (case k draws from seed + k).
 struct OpGroup {
-  std::string name;  // arithmetic | elementwise | reductions | shape | matmul
+  std::string name;  // arithmetic | elementwise | reductions | shape | matmul | normalization
   std::uint64_t seed = 0;
   std::vector<OpCase> cases;
 };

@@ -6,6 +6,8 @@
 // naming the op and the shapes.
 #pragma once
 
+#include <concepts>
+#include <string>
 #include <vector>
 
 #include "engine.hpp"
@@ -104,6 +106,83 @@ namespace detail {
 template <class T>
 Grads<T> linear_grads(std::size_t rows, const Tensor<T>& g, const std::vector<Tensor<T>>& sources);
 }  // namespace detail
+
+// ---- the ops a custom cell needs (issue 26) ---------------------------------
+// elementwise.cpp
+// y = 1/√x                      dy/dx = -g y³ / 2
+template <class T> Tensor<T> rsqrt(const Tensor<T>& x);
+template <class T> Tensor<T> sin(const Tensor<T>& x);
+template <class T> Tensor<T> cos(const Tensor<T>& x);
+// y = log σ(x) = min(x, 0) - log(1 + e^-|x|), computed stably     dy/dx = g ⊙ σ(-x)
+template <class T> Tensor<T> log_sigmoid(const Tensor<T>& x);
+// PyTorch's F.gelu: approximate "none" is x Φ(x) (Φ the standard normal CDF,
+// through erf); "tanh" is x (1 + tanh(√(2/π) (x + 0.044715 x³))) / 2.
+template <class T> Tensor<T> gelu(const Tensor<T>& x, const std::string& approximate = "none");
+
+// reduction.cpp: over one axis as well as a list (`sum(x, 1)`; a braced list
+// `{1}` still means the list, and `{}` no axes).
+template <class T, std::same_as<int> A>
+Tensor<T> sum(const Tensor<T>& x, A axis, bool keepdim = false) { return sum(x, std::vector<int>{axis}, keepdim); }
+template <class T, std::same_as<int> A>
+Tensor<T> mean(const Tensor<T>& x, A axis, bool keepdim = false) { return mean(x, std::vector<int>{axis}, keepdim); }
+// min: ties share the gradient equally, as max's do (PyTorch's amin).
+template <class T> Tensor<T> min(const Tensor<T>& x);
+template <class T> Tensor<T> min(const Tensor<T>& x, int axis, bool keepdim = false);
+
+// var and std (reduction.cpp), PyTorch's: Σ (x - x̄)² / max(N - correction, 0)
+// over all elements or over axes; `unbiased` is correction 1 (true) or 0.
+// std = √var (var's node, then sqrt's); write it rwd::std (as torch::std) where
+// `using namespace rwd` would make a bare `std(` ambiguous.
+struct Correction {
+  double value = 1;
+};
+template <class T>
+Tensor<T> var(const Tensor<T>& x, const std::vector<int>& axes, Correction correction = {}, bool keepdim = false);
+template <class T>
+Tensor<T> std(const Tensor<T>& x, const std::vector<int>& axes, Correction correction = {}, bool keepdim = false);
+// The other forms, as torch.var's: all elements, one axis, `unbiased`. (The
+// constrained templates keep a braced axis list `var(x, {1})` meaning the list.)
+namespace detail {
+template <class T> Tensor<T> var_all(const Tensor<T>& x, Correction correction);  // over every axis, 0-D
+}
+template <class T> Tensor<T> var(const Tensor<T>& x) { return detail::var_all(x, Correction{}); }
+template <class T, std::same_as<Correction> C> Tensor<T> var(const Tensor<T>& x, C c) { return detail::var_all(x, c); }
+template <class T, std::same_as<bool> B> Tensor<T> var(const Tensor<T>& x, B unbiased) {
+  return detail::var_all(x, Correction{unbiased ? 1.0 : 0.0});
+}
+template <class T>
+Tensor<T> var(const Tensor<T>& x, const std::vector<int>& axes, bool unbiased, bool keepdim = false) {
+  return var(x, axes, Correction{unbiased ? 1.0 : 0.0}, keepdim);
+}
+template <class T, std::same_as<int> A>
+Tensor<T> var(const Tensor<T>& x, A axis, Correction c = {}, bool keepdim = false) { return var(x, std::vector<int>{axis}, c, keepdim); }
+template <class T, std::same_as<int> A>
+Tensor<T> var(const Tensor<T>& x, A axis, bool unbiased, bool keepdim = false) {
+  return var(x, std::vector<int>{axis}, unbiased, keepdim);
+}
+template <class T> Tensor<T> std(const Tensor<T>& x) { return sqrt(var(x)); }
+template <class T, std::same_as<Correction> C> Tensor<T> std(const Tensor<T>& x, C c) { return sqrt(var(x, c)); }
+template <class T, std::same_as<bool> B> Tensor<T> std(const Tensor<T>& x, B unbiased) { return sqrt(var(x, unbiased)); }
+template <class T>
+Tensor<T> std(const Tensor<T>& x, const std::vector<int>& axes, bool unbiased, bool keepdim = false) {
+  return sqrt(var(x, axes, unbiased, keepdim));
+}
+template <class T, std::same_as<int> A>
+Tensor<T> std(const Tensor<T>& x, A axis, Correction c = {}, bool keepdim = false) { return sqrt(var(x, axis, c, keepdim)); }
+template <class T, std::same_as<int> A>
+Tensor<T> std(const Tensor<T>& x, A axis, bool unbiased, bool keepdim = false) { return sqrt(var(x, axis, unbiased, keepdim)); }
+
+// shape.cpp: torch.chunk: slices of ceil(n / chunks) along axis, the last
+// smaller, so there may be fewer than `chunks` of them.
+template <class T> std::vector<Tensor<T>> chunk(const Tensor<T>& x, std::size_t chunks, int axis = 0);
+
+// normalization.cpp: PyTorch's F.layer_norm, one node: each slice over the
+// trailing axes `normalized_shape` normalised to mean 0 and variance 1
+// (biased, plus eps), then times weight and plus bias (each of shape
+// normalized_shape; undefined for none).
+template <class T>
+Tensor<T> layer_norm(const Tensor<T>& x, const Shape& normalized_shape, const Tensor<T>& weight = Tensor<T>(),
+                     const Tensor<T>& bias = Tensor<T>(), double eps = 1e-5);
 
 // Normalise a possibly negative axis for a tensor of rank `rank`; throws naming `op`.
 std::size_t normalize_axis(const char* op, int axis, std::size_t rank);

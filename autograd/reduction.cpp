@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <numeric>
 
 #include <xtensor/xmath.hpp>
 #include <xtensor/xreducer.hpp>
@@ -35,36 +36,12 @@ Shape kept_shape(const Shape& shape, const std::vector<std::size_t>& axes) {
   return kept;
 }
 
-// Σ over `axes` (sorted). Reducing the leading axes (a bias gradient: column
-// sums) or the trailing ones (row sums) of a row-major array is a plain loop;
-// other patterns go through xtensor's reducer, which is far slower for these.
-template <class T>
-xt::xarray<T> sum_leading_or_trailing(const xt::xarray<T>& x, const std::vector<std::size_t>& axes) {
-  const std::size_t rank = x.dimension(), count = axes.size();
-  const bool leading = count > 0 && axes.back() == count - 1;
-  const bool trailing = count > 0 && axes.front() == rank - count;
-  if (!leading && !trailing) return xt::sum(x, axes);
-  Shape shape;
-  std::size_t outer = 1, inner = 1;
-  for (std::size_t axis = 0; axis < rank; ++axis) {
-    const bool reduced = leading ? axis < count : axis >= rank - count;
-    if (!reduced) shape.push_back(x.shape()[axis]);
-    (axis < (leading ? count : rank - count) ? outer : inner) *= x.shape()[axis];
-  }
-  xt::xarray<T> out = detail::filled_array<T>(shape, T(0));
-  const T* in = x.data();
-  T* sums = out.data();
-  if (leading) {  // out[j] = Σ_i x[i, j]
-    for (std::size_t i = 0; i < outer; ++i)
-      for (std::size_t j = 0; j < inner; ++j) sums[j] += in[i * inner + j];
-  } else {  // out[i] = Σ_j x[i, j]
-    for (std::size_t i = 0; i < outer; ++i) {
-      T total = 0;
-      for (std::size_t j = 0; j < inner; ++j) total += in[i * inner + j];
-      sums[i] = total;
-    }
-  }
-  return out;
+// The input shape without the reduced axes.
+Shape dropped_shape(const Shape& shape, const std::vector<std::size_t>& axes) {
+  Shape dropped;
+  for (std::size_t axis = 0; axis < shape.size(); ++axis)
+    if (!std::binary_search(axes.begin(), axes.end(), axis)) dropped.push_back(shape[axis]);
+  return dropped;
 }
 
 }  // namespace
@@ -81,8 +58,8 @@ template <class T>
 Tensor<T> sum(const Tensor<T>& x, const std::vector<int>& axes, bool keepdim) {
   const auto reduced = normalize_axes("sum", axes, x.dim());
   const Shape kept = kept_shape(x.shape(), reduced);
-  xt::xarray<T> value = sum_leading_or_trailing(x.value(), reduced);
-  if (keepdim) value.reshape(kept);
+  xt::xarray<T> value = detail::sum_to_value(x.value(), kept);  // the strided loop sum_to uses
+  if (!keepdim) value.reshape(dropped_shape(x.shape(), reduced));
   return record<T>("sum", std::move(value), {x}, [kept](const auto& in, const auto&, const Tensor<T>& g) {
     return Grads<T>{expand(reshape(g, kept), in[0].shape())};
   });
@@ -103,25 +80,32 @@ Tensor<T> mean(const Tensor<T>& x, const std::vector<int>& axes, bool keepdim) {
   return sum(x, axes, keepdim) * (T(1) / static_cast<T>(count));
 }
 
-// y = max x                     dy/dx = g ⊙ [x = y] / #ties
+namespace {
+
+// y = max x (or min x)            dy/dx = g ⊙ [x = y] / #ties
 template <class T>
-Tensor<T> max(const Tensor<T>& x) {
-  if (x.numel() == 0) throw Error("max: the tensor is empty");
-  const T top = xt::amax(x.value())();
-  return record<T>("max", detail::filled_array<T>({}, top), {x}, [top](const auto& in, const auto&, const Tensor<T>& g) {
+Tensor<T> extreme(const char* op, const Tensor<T>& x, bool largest) {
+  if (x.numel() == 0) throw Error(std::string(op) + ": the tensor is empty");
+  const T top = largest ? xt::amax(x.value())() : xt::amin(x.value())();
+  return record<T>(op, detail::filled_array<T>({}, top), {x}, [top](const auto& in, const auto&, const Tensor<T>& g) {
     xt::xarray<T> ties = xt::cast<T>(xt::equal(in[0].value(), top));
     ties /= xt::sum(ties)();
     return Grads<T>{g * Tensor<T>(std::move(ties))};
   });
 }
 
-// y = max_axis x                dy/dx = g ⊙ [x = y] / #ties along axis
+// y = max_axis x (or min)         dy/dx = g ⊙ [x = y] / #ties along axis
 template <class T>
-Tensor<T> max(const Tensor<T>& x, int axis, bool keepdim) {
-  const std::size_t a = normalize_axis("max", axis, x.dim());
-  if (x.shape()[a] == 0) throw Error("max: reducing over an empty axis of shape " + format_shape(x.shape()));
+Tensor<T> extreme(const char* op, const Tensor<T>& x, int axis, bool keepdim, bool largest) {
+  const std::size_t a = normalize_axis(op, axis, x.dim());
+  if (x.shape()[a] == 0)
+    throw Error(std::string(op) + ": reducing over an empty axis of shape " + format_shape(x.shape()));
   const Shape kept = kept_shape(x.shape(), {a});
-  xt::xarray<T> top = xt::amax(x.value(), {a});
+  xt::xarray<T> top;
+  if (largest)
+    top = xt::amax(x.value(), {a});
+  else
+    top = xt::amin(x.value(), {a});
   top.reshape(kept);
   xt::xarray<T> ties = xt::cast<T>(xt::equal(x.value(), top));  // top broadcasts along axis
   xt::xarray<T> count = xt::sum(ties, {a});
@@ -133,10 +117,62 @@ Tensor<T> max(const Tensor<T>& x, int axis, bool keepdim) {
     dropped.erase(dropped.begin() + static_cast<std::ptrdiff_t>(a));
     value.reshape(dropped);
   }
-  return record<T>("max", std::move(value), {x},
+  return record<T>(op, std::move(value), {x},
                    [kept, mask = Tensor<T>(std::move(ties))](const auto&, const auto&, const Tensor<T>& g) {
                      return Grads<T>{reshape(g, kept) * mask};
                    });
+}
+
+}  // namespace
+
+template <class T>
+Tensor<T> max(const Tensor<T>& x) {
+  return extreme("max", x, true);
+}
+template <class T>
+Tensor<T> max(const Tensor<T>& x, int axis, bool keepdim) {
+  return extreme("max", x, axis, keepdim, true);
+}
+template <class T>
+Tensor<T> min(const Tensor<T>& x) {
+  return extreme("min", x, false);
+}
+template <class T>
+Tensor<T> min(const Tensor<T>& x, int axis, bool keepdim) {
+  return extreme("min", x, axis, keepdim, false);
+}
+
+// y = Σ_axes (x - x̄)² / d,  d = max(N - correction, 0)         dy/dx = g ⊙ 2 (x - x̄) / d
+// (N the number of elements reduced; d = 0 gives inf or nan, as in PyTorch)
+template <class T>
+Tensor<T> var(const Tensor<T>& x, const std::vector<int>& axes, Correction correction, bool keepdim) {
+  const auto reduced = normalize_axes("var", axes, x.dim());
+  const Shape kept = kept_shape(x.shape(), reduced);
+  std::size_t count = 1;
+  for (auto axis : reduced) count *= x.shape()[axis];
+  const T divisor = static_cast<T>(std::max(0.0, static_cast<double>(count) - correction.value));
+  xt::xarray<T> centre = detail::sum_to_value(x.value(), kept);  // x̄
+  centre *= T(1) / static_cast<T>(count);
+  xt::xarray<T> squares =
+      detail::broadcast_apply("var", x, Tensor<T>(std::move(centre)), [](T v, T m) { return (v - m) * (v - m); });
+  xt::xarray<T> value = detail::sum_to_value(squares, kept);
+  value /= divisor;
+  if (!keepdim) value.reshape(dropped_shape(x.shape(), reduced));
+  return record<T>("var", std::move(value), {x}, [axes, kept, divisor](const auto& in, const auto&, const Tensor<T>& g) {
+    return Grads<T>{reshape(g, kept) * (in[0] - mean(in[0], axes, true)) * (T(2) / divisor)};
+  });
+}
+
+template <class T>
+Tensor<T> detail::var_all(const Tensor<T>& x, Correction correction) {
+  std::vector<int> axes(x.dim());
+  std::iota(axes.begin(), axes.end(), 0);
+  return var(x, axes, correction, false);
+}
+
+template <class T>
+Tensor<T> std(const Tensor<T>& x, const std::vector<int>& axes, Correction correction, bool keepdim) {
+  return sqrt(var(x, axes, correction, keepdim));
 }
 
 // y = e^(x - m) / Σ_axis e^(x - m)   (m = max along axis, for stability)
@@ -183,6 +219,11 @@ Tensor<T> log_softmax(const Tensor<T>& x, int axis) {
   template Tensor<T> mean<T>(const Tensor<T>&, const std::vector<int>&, bool); \
   template Tensor<T> max<T>(const Tensor<T>&);                                 \
   template Tensor<T> max<T>(const Tensor<T>&, int, bool);                      \
+  template Tensor<T> min<T>(const Tensor<T>&);                                 \
+  template Tensor<T> min<T>(const Tensor<T>&, int, bool);                      \
+  template Tensor<T> var<T>(const Tensor<T>&, const std::vector<int>&, Correction, bool); \
+  template Tensor<T> std<T>(const Tensor<T>&, const std::vector<int>&, Correction, bool); \
+  template Tensor<T> detail::var_all<T>(const Tensor<T>&, Correction);        \
   template Tensor<T> softmax<T>(const Tensor<T>&, int);                        \
   template Tensor<T> log_softmax<T>(const Tensor<T>&, int);
 REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)

@@ -277,6 +277,18 @@ std::vector<Tensor<T>> split(const Tensor<T>& x, const std::vector<std::size_t>&
       });
 }
 
+// torch.chunk: split into slices of ceil(n / chunks) along axis, the last smaller
+template <class T>
+std::vector<Tensor<T>> chunk(const Tensor<T>& x, std::size_t chunks, int axis) {
+  if (chunks == 0) throw Error("chunk: chunks must be greater than 0, got 0");
+  const std::size_t a = normalize_axis("chunk", axis, x.dim());
+  const std::size_t n = x.shape()[a], size = (n + chunks - 1) / chunks;
+  if (size == 0) return split(x, std::vector<std::size_t>(chunks, 0), axis);  // an empty axis: `chunks` empty ones (torch 1.13)
+  std::vector<std::size_t> sizes(n / size, size);
+  if (n % size != 0) sizes.push_back(n % size);
+  return split(x, sizes, axis);
+}
+
 #define REWIND_INSTANTIATE(T)                                                                                          \
   template Tensor<T> reshape<T>(const Tensor<T>&, const Shape&);                                                \
   template Tensor<T> transpose<T>(const Tensor<T>&, int, int);                                                  \
@@ -289,7 +301,8 @@ std::vector<Tensor<T>> split(const Tensor<T>& x, const std::vector<std::size_t>&
   template Tensor<T> index_add<T>(const Tensor<T>&, int, const std::vector<std::size_t>&, const Shape&);        \
   template Tensor<T> concat<T>(const std::vector<Tensor<T>>&, int);                                             \
   template Tensor<T> stack<T>(const std::vector<Tensor<T>>&, int);                                              \
-  template std::vector<Tensor<T>> split<T>(const Tensor<T>&, const std::vector<std::size_t>&, int);
+  template std::vector<Tensor<T>> split<T>(const Tensor<T>&, const std::vector<std::size_t>&, int);              \
+  template std::vector<Tensor<T>> chunk<T>(const Tensor<T>&, std::size_t, int);
 REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE)
 #undef REWIND_INSTANTIATE
 

@@ -110,6 +110,7 @@ void register_long_sequences();  // full BPTT at T up to 10^5: plain, √T segme
 void register_custom_cell();  // bench_gated.cpp: the minimal gated unit as a loop of ops
 void register_torch();  // no-op without REWIND_WITH_LIBTORCH
 void register_tiny_ops();
+void register_broadcast();  // bench_broadcast.cpp: each broadcast pattern beside the equal-shape op
 void register_memory();  // no-op when allocations are not counted (sanitizers)
 void register_train();   // no-op unless the rewind program is built alongside
 

@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   rwd::bench::register_custom_cell();
   rwd::bench::register_torch();
   rwd::bench::register_tiny_ops();
+  rwd::bench::register_broadcast();
   rwd::bench::register_memory();
   rwd::bench::register_train();
 

@@ -42,6 +42,7 @@ set(REWIND_PUBLIC_HEADERS
   nn/gradient_report.hpp
   nn/gru_cell.hpp
   nn/init.hpp
+  nn/layer_norm.hpp
   nn/linear.hpp
   nn/loss.hpp
   nn/lstm_cell.hpp

@@ -46,6 +46,7 @@ TEST_SUITE("ops") {
   TEST_CASE("reductions, every axis form") { run("reductions"); }
   TEST_CASE("shape and indexing ops, every axis form") { run("shape"); }
   TEST_CASE("matmul: every transpose flag, 2-D, batched, shared weight") { run("matmul"); }
+  TEST_CASE("normalization: layer_norm with and without weight and bias") { run("normalization"); }
 
   TEST_CASE("float gradchecks pass with the float tolerances") {
     Generator gen(7);

@@ -10,6 +10,8 @@ for layer in "RNN (tanh)" "RNN (relu)" LSTM GRU "RNN (2 layers, bidir.)" "LSTM (
   row layer "$layer"
 done
 row module Linear
+row module LayerNorm
+for op in gelu var layer_norm chunk; do row op "$op"; done
 row module Embedding
 row module "SequenceModel (lstm + head)"
 for loss in mse_loss cross_entropy bce_with_logits; do row loss "$loss"; done
