@@ -355,7 +355,8 @@ TEST_SUITE("recurrent") {
     // Each cell from the parameters of a freshly drawn one, in order.
     std::vector<TensorD> inputs{randn<double>({steps, batch, input_size}, gen, true),
                                 randn<double>({4, batch, hidden}, gen, true)};
-    nn::Recurrent<double> fresh(options, [&](std::size_t in) { return std::make_shared<MinimalGatedUnit>(in, hidden, gen); });
+    nn::Recurrent<double> fresh(options,
+                                [&](std::size_t in) { return std::make_shared<MinimalGatedUnit<double>>(in, hidden, gen); });
     CHECK(fresh.named_parameters()[0].first == "cell_l0.weight_ih");
     CHECK(fresh.named_parameters().back().first == "cell_l1_reverse.weight_hh");
     for (const auto& p : fresh.parameters()) inputs.push_back(TensorD(p.value(), true));
@@ -364,7 +365,7 @@ TEST_SUITE("recurrent") {
       std::size_t next = 2;
       nn::Recurrent<double> model(options, [&](std::size_t) {
         next += 4;
-        return std::make_shared<MinimalGatedUnit>(in[next - 4], in[next - 3], in[next - 2], in[next - 1]);
+        return std::make_shared<MinimalGatedUnit<double>>(in[next - 4], in[next - 3], in[next - 2], in[next - 1]);
       });
       auto result = model.forward(in[0], {in[1]}, lengths);
       return flatten_all({result.output, result.final_state[0]});
