@@ -80,7 +80,7 @@ class Trainer {
     team_.agree_on([&] { prepare(); });  // under mpirun: one process's bad input stops all, naming it
     team_.share_model(*model_, start_step_);
     make_replicas();
-    return loop(after);
+    return start_step_ == c_.steps ? complete(after) : loop(after);
   }
 
  private:
@@ -315,8 +315,9 @@ class Trainer {
     if (data_.task == TaskKind::chars &&
         (!w.count("train.vocabulary") || vocabulary_of(w, weights_source) != data_.corpus.vocabulary))
       fail(weights_source + ": its vocabulary differs from this text's (resume on the same text)");
-    if (start_step_ >= c_.steps)
-      fail(fmt::format("{} is at step {}, nothing to do for --steps {}", weights_source, start_step_, c_.steps));
+    if (start_step_ > c_.steps)
+      fail(fmt::format("{} is at step {}, past --steps {}: its weights are step {}'s, not step {}'s", weights_source,
+                       start_step_, c_.steps, start_step_, c_.steps));
   }
 
   // Next-character prediction on `text`: one-hot inputs, one class per character.
@@ -585,8 +586,9 @@ class Trainer {
     if (!c_.save.empty()) io::write_npz(c_.save, model_file_entries(*model_));
     std::string note;
     summary.plot = plot_losses(summary.csv, out_dir_, note);
-    fmt::print("loss {:.6g} -> {:.6g} over {} steps in {:.2f} s ({:.1f} steps/s)\n", losses_.front(), losses_.back(),
-               losses_.size(), summary.seconds, double(summary.steps_run) / std::max(summary.seconds, 1e-9));
+    if (summary.steps_run > 0)
+      fmt::print("loss {:.6g} -> {:.6g} over {} steps in {:.2f} s ({:.1f} steps/s)\n", losses_.front(), losses_.back(),
+                 losses_.size(), summary.seconds, double(summary.steps_run) / std::max(summary.seconds, 1e-9));
     fmt::print("wrote {} (loss history), {} (weights, optimizer state, step){}\n", summary.csv.string(),
                summary.checkpoint.string(), c_.save.empty() ? "" : ", " + c_.save + " (final weights)");
     if (!summary.plot.empty())
@@ -594,6 +596,23 @@ class Trainer {
     else
       fmt::print("{}\n", note);
     if (c_.diagnose) diagnose();
+  }
+
+  // --resume of a run that already reached --steps: nothing to train. It ends
+  // as that run ended (checkpoint, loss.csv, --save, the plot, from the
+  // checkpoint), so a script that resumes until done may run it once more.
+  TrainSummary complete(const std::function<void(SequenceModel<T>&)>& after) {
+    TrainSummary summary;
+    summary.losses = losses_;
+    if (team_.leader()) {
+      fs::create_directories(out_dir_);
+      fmt::print("{} is at step {} of --steps {}: the run is complete, nothing to train\n", c_.resume, start_step_,
+                 c_.steps);
+      write_checkpoint(start_step_);
+      finish(summary);
+    }
+    if (after) after(*model_);
+    return summary;
   }
 
   TrainSummary loop(const std::function<void(SequenceModel<T>&)>& after) {

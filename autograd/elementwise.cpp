@@ -128,11 +128,12 @@ Tensor<T> where(const Tensor<T>& mask, const Tensor<T>& a, const Tensor<T>& b) {
 // y = 1/√x                      dy/dx = -g y³ / 2
 template <class T>
 Tensor<T> rsqrt(const Tensor<T>& x) {
-  return record<T>("rsqrt", map_values<T>(x.value(), [](T v) { return T(1) / std::sqrt(v); }), {x},
-                   [](const auto&, const Tensor<T>& y, const Tensor<T>& g) {
-                     return Grads<T>{pointwise_grad(g, y, [](T v) { return T(-0.5) * v * v * v; },
-                                                    [&] { return g * (y * y * y) * T(-0.5); })};
-                   });
+  return record<T>(
+      "rsqrt", map_values<T>(x.value(), [](T v) { return T(1) / std::sqrt(v); }), {x},
+      [](const auto&, const Tensor<T>& y, const Tensor<T>& g) {
+        return Grads<T>{pointwise_grad(g, y, [](T v) { return T(-0.5) * v * v * v; })};
+      },
+      [](const auto&, const Tensor<T>& y, const Tensor<T>& g) { return Grads<T>{g * (y * y * y) * T(-0.5)}; });
 }
 
 // y = sin x                     dy/dx = g ⊙ cos x
@@ -206,12 +207,15 @@ Tensor<T> gelu(const Tensor<T>& x, const std::string& approximate) {
   if (approximate != "none" && approximate != "tanh")
     throw Error("gelu: approximate must be \"none\" or \"tanh\", got \"" + approximate + "\"");
   const bool tanh_form = approximate == "tanh";
-  return record<T>("gelu", map_values<T>(x.value(), [tanh_form](T v) { return gelu_value(v, tanh_form); }), {x},
-                   [tanh_form](const auto& in, const auto&, const Tensor<T>& g) {
-                     if (detail::pass_creates_graph()) return Grads<T>{g * gelu_derivative(in[0], tanh_form)};
-                     return Grads<T>{Tensor<T>(detail::zip_values<T>(
-                         g.value(), in[0].value(), [tanh_form](T gi, T v) { return gi * gelu_derivative(v, tanh_form); }))};
-                   });
+  return record<T>(
+      "gelu", map_values<T>(x.value(), [tanh_form](T v) { return gelu_value(v, tanh_form); }), {x},
+      [tanh_form](const auto& in, const auto&, const Tensor<T>& g) {
+        return Grads<T>{Tensor<T>(detail::zip_values<T>(
+            g.value(), in[0].value(), [tanh_form](T gi, T v) { return gi * gelu_derivative(v, tanh_form); }))};
+      },
+      [tanh_form](const auto& in, const auto&, const Tensor<T>& g) {
+        return Grads<T>{g * gelu_derivative(in[0], tanh_form)};
+      });
 }
 
 #define REWIND_INSTANTIATE(T)                                                               \

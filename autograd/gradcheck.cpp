@@ -20,14 +20,31 @@ bool GradcheckReport::passed() const {
 }
 
 
+std::vector<std::string> GradcheckReport::warnings() const {
+  std::vector<std::string> lines;
+  for (const auto& c : inputs)
+    if (c.all_zero)
+      lines.push_back("warning: input " + c.name +
+                      ": every analytic and numeric entry is exactly 0, so this check proves nothing"
+                      " (does f use in[" + std::to_string(c.input) + "], not a captured tensor?)");
+  if (!skipped.empty()) {
+    std::string names;
+    for (const auto& n : skipped) names += (names.empty() ? "" : ", ") + n;
+    lines.push_back("warning: not checked, since they do not require grad: " + names);
+  }
+  return lines;
+}
+
 std::string GradcheckReport::to_string() const {
   std::ostringstream out;
-  out << "gradcheck " << name << ": " << (passed() ? "PASSED" : "FAILED") << " (" << mode << ", eps " << eps
-      << ", atol " << atol << ", rtol " << rtol << ")\n";
+  out << (second_order ? "gradgradcheck " : "gradcheck ") << name << ": " << (passed() ? "PASSED" : "FAILED")
+      << " (" << precision << ", " << mode << ", eps " << eps << ", atol " << atol << ", rtol " << rtol << ")\n";
   // One row per checked input; "worst" is the output element (flat index) and
   // the input element (index in the input's shape) whose error is nearest its tolerance.
-  out << "  input  shape          max abs err   max rel err   worst: out, in          analytic        numeric       "
-         "  result\n";
+  std::size_t width = 7;
+  for (const auto& c : inputs) width = std::max(width, c.name.size() + 2);
+  out << "  " << std::left << std::setw(static_cast<int>(width)) << "input"
+      << "shape          max abs err   max rel err   worst: out, in          analytic        numeric         result\n";
   const bool projected = mode.rfind("fast", 0) == 0;
   for (const auto& c : inputs) {
     std::ostringstream where;
@@ -35,11 +52,12 @@ std::string GradcheckReport::to_string() const {
       where << "(projection)";
     else
       where << c.worst_output << ", " << format_shape(unravel(c.worst_element, c.shape));
-    out << "  " << std::left << std::setw(7) << c.input << std::setw(15) << format_shape(c.shape) << std::scientific
-        << std::setprecision(3) << std::setw(14) << c.max_abs_error << std::setw(14) << c.max_rel_error
-        << std::setw(24) << where.str() << std::setprecision(6) << std::setw(16) << c.analytic << std::setw(16)
-        << c.numeric << (c.passed ? "pass" : "FAIL") << std::defaultfloat << "\n";
+    out << "  " << std::left << std::setw(static_cast<int>(width)) << c.name << std::setw(15) << format_shape(c.shape)
+        << std::scientific << std::setprecision(3) << std::setw(14) << c.max_abs_error << std::setw(14)
+        << c.max_rel_error << std::setw(24) << where.str() << std::setprecision(6) << std::setw(16) << c.analytic
+        << std::setw(16) << c.numeric << (c.passed ? "pass" : "FAIL") << std::defaultfloat << "\n";
   }
+  for (const auto& line : warnings()) out << "  " << line << "\n";
   return out.str();
 }
 
@@ -52,19 +70,44 @@ struct Checker {
   const Function<T>& f;
   std::vector<Tensor<T>> inputs;   // fresh leaves holding the caller's values
   std::vector<std::size_t> checked;  // positions of inputs that require grad
+  std::vector<std::string> names;    // of every input
   GradcheckReport report;
 
   Checker(const Function<T>& fn, const std::vector<Tensor<T>>& given, const GradcheckOptions& o) : f(fn) {
     report.name = o.name;
+    report.precision = std::is_same_v<T, double> ? "float64" : "float32";
     report.eps = o.eps.value_or(GradcheckTolerance<T>::eps);
     report.atol = o.atol.value_or(GradcheckTolerance<T>::atol);
     report.rtol = o.rtol.value_or(GradcheckTolerance<T>::rtol);
+    check_options(o, given.size());
     for (std::size_t i = 0; i < given.size(); ++i) {
       if (!given[i].defined()) throw Error("gradcheck: input " + std::to_string(i) + " is undefined");
       inputs.emplace_back(given[i].value(), given[i].requires_grad());
-      if (given[i].requires_grad()) checked.push_back(i);
+      names.push_back(o.input_names.empty() ? std::to_string(i) : o.input_names[i]);
+      if (given[i].requires_grad())
+        checked.push_back(i);
+      else
+        report.skipped.push_back(names.back());
     }
     if (checked.empty()) throw Error("gradcheck: no input requires grad, so there is nothing to check");
+  }
+
+  void check_options(const GradcheckOptions& o, std::size_t n_inputs) const {
+    if (!std::is_same_v<T, double> && !o.allow_float)
+      throw Error("gradcheck " + o.name + ": the inputs are float32, whose central differences resolve about two "
+                  "digits (float's tolerances, 1e-2, pass a backward 0.5 % off); check in float64, or set "
+                  "GradcheckOptions::allow_float to accept that");
+    if (!o.input_names.empty() && o.input_names.size() != n_inputs)
+      throw Error("gradcheck " + o.name + ": " + std::to_string(o.input_names.size()) + " input names for " +
+                  std::to_string(n_inputs) + " inputs");
+  }
+
+  InputCheck new_check(std::size_t i) const {
+    InputCheck check;
+    check.input = i;
+    check.name = names[i];
+    check.shape = inputs[i].shape();
+    return check;
   }
 
   // Recording stays on: gradgradcheck's function differentiates inside f.
@@ -113,6 +156,7 @@ struct Checker {
     }
     check.max_abs_error = std::max(check.max_abs_error, std::isnan(error) ? INFINITY : error);
     check.max_rel_error = std::max(check.max_rel_error, relative_error(analytic, numeric));
+    if (analytic != 0 || numeric != 0) check.all_zero = false;
   }
 
   void full() {
@@ -131,9 +175,7 @@ struct Checker {
     }
     for (std::size_t c = 0; c < checked.size(); ++c) {
       const std::size_t i = checked[c];
-      InputCheck check;
-      check.input = i;
-      check.shape = inputs[i].shape();
+      InputCheck check = new_check(i);
       for (std::size_t k = 0; k < inputs[i].numel(); ++k) {
         xt::xarray<T> direction = xt::zeros<T>(inputs[i].shape());
         direction.data()[k] = T(1);
@@ -156,27 +198,32 @@ struct Checker {
       const xt::xarray<T> u = randn<T>(inputs[i].shape(), gen).value();
       const double analytic = xt::sum(vjp[c].value() * u)();
       const double numeric = xt::sum(central_difference(i, u) * v.value())();
-      InputCheck check;
-      check.input = i;
-      check.shape = inputs[i].shape();
+      InputCheck check = new_check(i);
       compare(check, true, 0, 0, analytic, numeric);
       report.inputs.push_back(check);
     }
   }
 };
 
-}  // namespace
-
 template <class T>
-GradcheckReport gradcheck(const std::type_identity_t<Function<T>>& f, const std::vector<Tensor<T>>& inputs,
-                          const GradcheckOptions& options) {
+GradcheckReport run_check(const Function<T>& f, const std::vector<Tensor<T>>& inputs, const GradcheckOptions& options,
+                          bool second_order) {
   GradModeGuard recording(true);
   Checker<T> checker(f, inputs, options);
+  checker.report.second_order = second_order;
   if (options.fast_mode)
     checker.fast(options.seed);
   else
     checker.full();
   return checker.report;
+}
+
+}  // namespace
+
+template <class T>
+GradcheckReport gradcheck(const std::type_identity_t<Function<T>>& f, const std::vector<Tensor<T>>& inputs,
+                          const GradcheckOptions& options) {
+  return run_check<T>(f, inputs, options, false);
 }
 
 // Second derivatives: the first derivative, contracted with a fixed random v,
@@ -186,6 +233,7 @@ template <class T>
 GradcheckReport gradgradcheck(const std::type_identity_t<Function<T>>& f, const std::vector<Tensor<T>>& inputs,
                               const GradcheckOptions& options) {
   GradModeGuard recording(true);
+  { const Checker<T> validate(f, inputs, options); }  // the option and input errors, before f runs
   const Tensor<T> probe = f(inputs);
   Generator gen(options.seed + 1);
   const Tensor<T> v = randn<T>(probe.shape(), gen);
@@ -203,9 +251,7 @@ GradcheckReport gradgradcheck(const std::type_identity_t<Function<T>>& f, const 
     }
     return concat(parts, 0);
   };
-  GradcheckOptions second = options;
-  second.name = options.name + " (second derivative)";
-  return gradcheck<T>(first_derivative, inputs, second);
+  return run_check<T>(first_derivative, inputs, options, true);
 }
 
 #define REWIND_INSTANTIATE(T)                                                                                           \

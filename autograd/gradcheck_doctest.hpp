@@ -1,6 +1,7 @@
 // One-line gradient checks in doctest: include doctest first, then this.
 //   CHECK_GRAD(f, {x, w});             CHECK_GRADGRAD(f, {x, w}, options);
-// On failure doctest prints the whole gradcheck report.
+// On failure doctest prints the whole gradcheck report, warnings included (a
+// pass with warnings passes: assert on report.warnings() where they matter).
 #pragma once
 
 #include "gradcheck.hpp"

@@ -68,11 +68,12 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Shape& normalized_shape, const Te
   if (weight.defined()) inputs.push_back(weight);
   if (bias.defined()) inputs.push_back(bias);
   const bool has_weight = weight.defined(), has_bias = bias.defined();
-  return record<T>("layer_norm", std::move(y), std::move(inputs),
-                   [axes, eps, has_weight, has_bias, mu = Tensor<T>(std::move(centre)), rs = Tensor<T>(std::move(rstd))](
-                       const auto& in, const auto&, const Tensor<T>& g) {
+  // The fast backward reuses the forward's mean and 1/σ; the recorded one
+  // (create_graph) computes them again as ops, so that they are differentiated too.
+  auto backward = [axes, eps, has_weight, has_bias, mu = Tensor<T>(std::move(centre)), rs = Tensor<T>(std::move(rstd))](
+                      const auto& in, const Tensor<T>& g, bool recorded) {
                      Tensor<T> xhat, r = rs;
-                     if (detail::pass_creates_graph()) {
+                     if (recorded) {
                        const Tensor<T> centred = in[0] - mean(in[0], axes, true);
                        r = rsqrt(mean(centred * centred, axes, true) + static_cast<T>(eps));
                        xhat = centred * r;
@@ -86,7 +87,11 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Shape& normalized_shape, const Te
                      if (has_weight) grads.push_back(detail::if_needed(in, 1, [&] { return sum_to(g * xhat, in[1].shape()); }));
                      if (has_bias) grads.push_back(detail::if_needed(in, in.size() - 1, [&] { return sum_to(g, in.back().shape()); }));
                      return grads;
-                   });
+                   };
+  return record<T>(
+      "layer_norm", std::move(y), std::move(inputs),
+      [backward](const auto& in, const auto&, const Tensor<T>& g) { return backward(in, g, false); },
+      [backward](const auto& in, const auto&, const Tensor<T>& g) { return backward(in, g, true); });
 }
 
 #define REWIND_INSTANTIATE(T) \

@@ -8,6 +8,7 @@
 
 #include <concepts>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "engine.hpp"
@@ -37,13 +38,27 @@ template <class T> Tensor<T> operator-(const Tensor<T>& a, const Tensor<T>& b) {
 template <class T> Tensor<T> operator*(const Tensor<T>& a, const Tensor<T>& b) { return mul(a, b); }
 template <class T> Tensor<T> operator/(const Tensor<T>& a, const Tensor<T>& b) { return div(a, b); }
 template <class T> Tensor<T> operator-(const Tensor<T>& a) { return neg(a); }
-template <class T> Tensor<T> operator+(const Tensor<T>& a, T s) { return add_scalar(a, s); }
-template <class T> Tensor<T> operator+(T s, const Tensor<T>& a) { return add_scalar(a, s); }
-template <class T> Tensor<T> operator-(const Tensor<T>& a, T s) { return add_scalar(a, -s); }
-template <class T> Tensor<T> operator-(T s, const Tensor<T>& a) { return add_scalar(neg(a), s); }
-template <class T> Tensor<T> operator*(const Tensor<T>& a, T s) { return mul_scalar(a, s); }
-template <class T> Tensor<T> operator*(T s, const Tensor<T>& a) { return mul_scalar(a, s); }
-template <class T> Tensor<T> operator/(const Tensor<T>& a, T s) { return mul_scalar(a, T(1) / s); }
+// A scalar of any arithmetic type (1, 0.5, 2.0f) converts to the tensor's T:
+// x + 1, 1.0 - x, 0.5 * x and x / 2 mean the same for float and double tensors.
+template <class S>
+concept Scalar = std::is_arithmetic_v<S>;
+template <class T, Scalar S> Tensor<T> operator+(const Tensor<T>& a, S s) { return add_scalar(a, static_cast<T>(s)); }
+template <class T, Scalar S> Tensor<T> operator+(S s, const Tensor<T>& a) { return add_scalar(a, static_cast<T>(s)); }
+template <class T, Scalar S> Tensor<T> operator-(const Tensor<T>& a, S s) {
+  return add_scalar(a, -static_cast<T>(s));
+}
+template <class T, Scalar S> Tensor<T> operator-(S s, const Tensor<T>& a) {
+  return add_scalar(neg(a), static_cast<T>(s));
+}
+template <class T, Scalar S> Tensor<T> operator*(const Tensor<T>& a, S s) { return mul_scalar(a, static_cast<T>(s)); }
+template <class T, Scalar S> Tensor<T> operator*(S s, const Tensor<T>& a) { return mul_scalar(a, static_cast<T>(s)); }
+template <class T, Scalar S> Tensor<T> operator/(const Tensor<T>& a, S s) {
+  return mul_scalar(a, T(1) / static_cast<T>(s));
+}
+// s / a = s · a⁻¹, a constant 0-D numerator broadcast: d/da = -s / a²
+template <class T, Scalar S> Tensor<T> operator/(S s, const Tensor<T>& a) {
+  return div(Tensor<T>::scalar(static_cast<T>(s)), a);
+}
 
 // ---- elementwise functions (elementwise.cpp) --------------------------------
 template <class T> Tensor<T> exp(const Tensor<T>& x);
@@ -56,6 +71,13 @@ template <class T> Tensor<T> pow(const Tensor<T>& x, T exponent);
 template <class T> Tensor<T> sqrt(const Tensor<T>& x);
 template <class T> Tensor<T> abs(const Tensor<T>& x);
 template <class T> Tensor<T> clamp(const Tensor<T>& x, T low, T high);
+// pow(x, 2), clamp(x, 0, 1): other arithmetic types convert to T.
+template <class T, Scalar S>
+  requires(!std::is_same_v<S, T>)
+Tensor<T> pow(const Tensor<T>& x, S exponent) { return pow(x, static_cast<T>(exponent)); }
+template <class T, Scalar L, Scalar H>
+  requires(!std::is_same_v<L, T> || !std::is_same_v<H, T>)
+Tensor<T> clamp(const Tensor<T>& x, L low, H high) { return clamp(x, static_cast<T>(low), static_cast<T>(high)); }
 // y = mask ? a : b, elementwise with broadcasting; mask is a constant (nonzero = true).
 template <class T> Tensor<T> where(const Tensor<T>& mask, const Tensor<T>& a, const Tensor<T>& b);
 

@@ -214,6 +214,15 @@ template <class T>
 Tensor<T> zeros_like(const Tensor<T>& like);
 template <class T>
 Tensor<T> ones_like(const Tensor<T>& like);
+// Data in without xtensor: `values` in row-major order, as many as `shape`
+// holds (else rwd::Error). from_vector(std::vector<double>{1, 2, 3, 4, 5, 6}, {2, 3})
+template <class T>
+Tensor<T> from_vector(const std::vector<T>& values, const Shape& shape, bool requires_grad = false);
+// from_vector({1.0, 2.0, 3.0}, {3}): T from the list
+template <class T>
+Tensor<T> from_vector(std::initializer_list<T> values, const Shape& shape, bool requires_grad = false) {
+  return from_vector<T>(std::vector<T>(values), shape, requires_grad);
+}
 
 // A tensor's shape as format_shape prints it, or "undefined".
 template <class T>

@@ -13,7 +13,7 @@ int main() {
   rwd::nn::Recurrent<double> model(
       {.input_size = input_size, .hidden_size = hidden_size, .num_layers = 2, .bidirectional = true},
       [&](std::size_t layer_input_size) {
-        return std::make_shared<MinimalGatedUnit>(layer_input_size, hidden_size, gen);
+        return std::make_shared<MinimalGatedUnit<double>>(layer_input_size, hidden_size, gen);
       });
   std::cout << model.to_string() << "\n";
 

@@ -4,20 +4,25 @@
 //   f  = σ(x W_fᵀ + h U_fᵀ + b_f)              forget gate, the only gate
 //   h̃  = tanh(x W_hᵀ + (f ⊙ h) U_hᵀ + b_h)     candidate
 //   h' = (1 - f) ⊙ h + f ⊙ h̃
+// T is float or double; the literals (1.0 below) convert to T.
 #pragma once
 
 #include <cmath>
 
 #include <rewind/rewind.hpp>
 
-class MinimalGatedUnit : public rwd::nn::RecurrentCell<double> {
+template <class T = double>
+class MinimalGatedUnit : public rwd::nn::RecurrentCell<T> {
  public:
-  using Tensor = rwd::TensorD;
+  using Tensor = rwd::Tensor<T>;
 
   // weight_ih = [W_f; W_h] [2H, I], bias = [b_f; b_h] [2H], weight_fh = U_f [H, H], weight_hh = U_h [H, H].
   MinimalGatedUnit(Tensor weight_ih, Tensor bias, Tensor weight_fh, Tensor weight_hh)
-      : weight_ih_(register_parameter("weight_ih", weight_ih)), bias_(register_parameter("bias", bias)),
-        weight_fh_(register_parameter("weight_fh", weight_fh)), weight_hh_(register_parameter("weight_hh", weight_hh)) {}
+      // this->: register_parameter is a member of a base that depends on T, which
+      // C++ does not look into for an unqualified name.
+      : weight_ih_(this->register_parameter("weight_ih", weight_ih)), bias_(this->register_parameter("bias", bias)),
+        weight_fh_(this->register_parameter("weight_fh", weight_fh)),
+        weight_hh_(this->register_parameter("weight_hh", weight_hh)) {}
 
   // Fresh parameters ~ U(-1/√H, 1/√H), as PyTorch's cells.
   MinimalGatedUnit(std::size_t input_size, std::size_t hidden_size, rwd::Generator& gen)
@@ -34,7 +39,7 @@ class MinimalGatedUnit : public rwd::nn::RecurrentCell<double> {
   Tensor project_input(const Tensor& x) const override { return rwd::linear(x, weight_ih_, bias_); }
 
   // One step, from the projected input p and the state {h}.
-  rwd::RecurrentState<double> step(const Tensor& p, const rwd::RecurrentState<double>& state) const override {
+  rwd::RecurrentState<T> step(const Tensor& p, const rwd::RecurrentState<T>& state) const override {
     const Tensor& h = state[0];
     const auto x_part = rwd::split(p, {hidden_size(), hidden_size()}, 1);
     const Tensor f = rwd::sigmoid(x_part[0] + rwd::matmul(h, weight_fh_, false, true));
@@ -45,7 +50,7 @@ class MinimalGatedUnit : public rwd::nn::RecurrentCell<double> {
  private:
   static Tensor draw(const rwd::Shape& shape, std::size_t hidden_size, rwd::Generator& gen) {
     const double bound = 1.0 / std::sqrt(static_cast<double>(hidden_size));
-    return rwd::uniform<double>(shape, -bound, bound, gen);
+    return rwd::uniform<T>(shape, static_cast<T>(-bound), static_cast<T>(bound), gen);
   }
   Tensor weight_ih_, bias_, weight_fh_, weight_hh_;
 };

@@ -65,7 +65,8 @@ bool check_against_finite_differences() {
     return rnn.forward(in[0]).output;
   };
   GradcheckOptions options;
-  options.name = "IndRNN over 6 steps; inputs x, W, u, b";
+  options.name = "IndRNN over 6 steps";
+  options.input_names = {"x", "W", "u", "b"};
   const auto report = gradcheck<double>(unrolled, {x, drawn.weight_ih(), drawn.weight_hh(), drawn.bias()}, options);
   std::printf("%s\n", report.to_string().c_str());
   return report.passed();

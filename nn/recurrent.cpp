@@ -1,6 +1,10 @@
 #include "recurrent.hpp"
 
 #include <algorithm>
+#include <exception>
+#include <new>
+#include <optional>
+#include <string>
 #include <sstream>
 
 #include "../autograd/checkpoint.hpp"
@@ -13,6 +17,30 @@
 namespace rwd::nn {
 
 namespace {
+
+// An exception from a cell's step, on its way out of forward, which names the
+// layer and direction: the time step t and the step's own message.
+struct StepFailure : Error {
+  std::size_t t;
+  std::string original;
+  StepFailure(std::size_t step, std::string message)
+      : Error("time step " + std::to_string(step) + ": " + message), t(step), original(std::move(message)) {}
+};
+
+// cell.step, whose exceptions leave as a StepFailure at time step t.
+template <class T>
+RecurrentState<T> run_step(const RecurrentCell<T>& cell, const Tensor<T>& p, const RecurrentState<T>& state,
+                           std::size_t t) {
+  try {
+    return cell.step(p, state);
+  } catch (const StepFailure&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw StepFailure(t, e.what());
+  }
+}
 
 
 // The name of initial/final state tensor k in messages: h0, c0, then by position.
@@ -81,7 +109,7 @@ UnrollResult<T> unroll_direction(const std::string& name, const RecurrentCell<T>
   std::vector<Tensor<T>> steps(count * state.size());  // each step's new state before masking: its gradient is dL/dh_t
   for (std::size_t s = 0; s < count; ++s) {
     const std::size_t t = reverse ? count - 1 - s : s;
-    RecurrentState<T> next = cell.step(projected_steps[t], state);
+    RecurrentState<T> next = run_step(cell, projected_steps[t], state, t);
     if (s == 0) {  // a user cell's mistakes surface here, once, with names
       bool ok = next.size() == state.size();
       for (std::size_t k = 0; ok && k < next.size(); ++k) ok = next[k].defined() && next[k].shape() == state[k].shape();
@@ -166,14 +194,19 @@ UnrollResult<T> checkpointed_direction(const std::string& name, const std::share
                                                masks.begin() + static_cast<std::ptrdiff_t>(first + count));
     std::vector<std::size_t> segment_lengths;  // each sequence's steps within the segment
     for (std::size_t length : lengths) segment_lengths.push_back(length > first ? std::min(count, length - first) : 0);
-    CheckpointFn<T> run = [name, cell, segment_masks, segment_lengths, state_size, count, batch, reverse,
+    CheckpointFn<T> run = [name, cell, segment_masks, segment_lengths, state_size, first, count, batch, reverse,
                            fused](const std::vector<Tensor<T>>& in) {
       RecurrentState<T> initial(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(state_size));
       const Tensor<T> segment_input = reshape(in[state_size], {count, batch, in[state_size].size(1)});
-      UnrollResult<T> result = impl::run_direction(name, *cell, segment_input, std::move(initial), segment_masks,
-                                             segment_lengths, reverse, fused);
-      std::vector<Tensor<T>> out = std::move(result.state);
-      out.push_back(std::move(result.output));
+      std::optional<UnrollResult<T>> result;
+      try {
+        result = impl::run_direction(name, *cell, segment_input, std::move(initial), segment_masks,
+                                     segment_lengths, reverse, fused);
+      } catch (const StepFailure& e) {
+        throw StepFailure(first + e.t, e.original);  // t counts from the segment's first step
+      }
+      std::vector<Tensor<T>> out = std::move(result->state);
+      out.push_back(std::move(result->output));
       return out;
     };
     std::vector<Tensor<T>> inputs = state;
@@ -237,19 +270,26 @@ RecurrentState<T> starting_state(const std::vector<std::vector<Tensor<T>>>& init
 }
 
 // One layer in one direction over `layer_input` [T, B, ·]: checkpointed in
-// segments with options.checkpoint_segment, else every step on the tape.
+// segments with options.checkpoint_segment, else every step on the tape. An
+// exception from the cell's step names the layer, direction and time step.
 template <class T>
 UnrollResult<T> unroll_layer(const std::string& name, const RecurrentOptions& options,
                              const std::shared_ptr<RecurrentCell<T>>& cell, const Tensor<T>& layer_input,
                              RecurrentState<T> state, const std::vector<Tensor<T>>& masks,
-                             const std::vector<std::size_t>& lengths, bool reverse) {
-  const std::size_t segment = options.checkpoint_segment;
-  if (segment == 0)
-    return impl::run_direction(name, *cell, layer_input, std::move(state), masks, lengths, reverse, options.fused,
-                               options.retain_step_grads);
-  const std::size_t rows = layer_input.size(0) * layer_input.size(1);
-  return checkpointed_direction(name, cell, reshape(layer_input, {rows, layer_input.size(-1)}), std::move(state), masks,
-                                lengths, reverse, options.fused, segment);
+                             const std::vector<std::size_t>& lengths, std::size_t layer, bool reverse) {
+  const std::size_t segment = options.checkpoint_segment, steps = layer_input.size(0);
+  try {
+    if (segment == 0)
+      return impl::run_direction(name, *cell, layer_input, std::move(state), masks, lengths, reverse, options.fused,
+                                 options.retain_step_grads);
+    const std::size_t rows = steps * layer_input.size(1);
+    return checkpointed_direction(name, cell, reshape(layer_input, {rows, layer_input.size(-1)}), std::move(state),
+                                  masks, lengths, reverse, options.fused, segment);
+  } catch (const StepFailure& e) {
+    throw Error(name + ": in the cell's step at layer " + std::to_string(layer) + ", " +
+                (reverse ? "reverse" : "forward") + " direction, time step " + std::to_string(e.t) + " (of 0.." +
+                std::to_string(steps - 1) + "): " + e.original);
+  }
 }
 
 // The last layer's output [T, B, D·H] in the caller's layout, and the final
@@ -353,7 +393,8 @@ RecurrentOutput<T> Recurrent<T>::forward(const Tensor<T>& input, const Recurrent
     for (std::size_t direction = 0; direction < directions; ++direction) {
       const std::size_t j = layer * directions + direction;
       UnrollResult<T> result = unroll_layer(name_, options_, cells_[j], layer_input,
-                                            starting_state(initial, sizes, j, batch), masks, lengths, direction == 1);
+                                            starting_state(initial, sizes, j, batch), masks, lengths, layer,
+                                            direction == 1);
       if (options_.retain_step_grads) {
         if (result.reports.empty())
           for (auto& tensor : result.steps)

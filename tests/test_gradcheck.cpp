@@ -106,7 +106,7 @@ TEST_SUITE("gradcheck") {
     // the worst element as (output, index in the input's shape).
     const std::string text = report.to_string();
     INFO(text);
-    CHECK(text.find("gradcheck function: FAILED (full Jacobian, eps 1e-06, atol 1e-05, rtol 0.001)") == 0);
+    CHECK(text.find("gradcheck function: FAILED (float64, full Jacobian, eps 1e-06, atol 1e-05, rtol 0.001)") == 0);
     CHECK(text.find("max abs err") != std::string::npos);
     CHECK(text.find("worst: out, in") != std::string::npos);
     CHECK(text.find("[2, 3]") != std::string::npos);
@@ -128,7 +128,7 @@ TEST_SUITE("gradcheck") {
     CHECK_FALSE(report.inputs[0].passed);
     CHECK(report.inputs[1].passed);
     CHECK(report.mode.find("fast") == 0);
-    CHECK(report.to_string().find("gradcheck softsign: FAILED (fast") == 0);
+    CHECK(report.to_string().find("gradcheck softsign: FAILED (float64, fast") == 0);
     CHECK(report.to_string().find("(projection)") != std::string::npos);
     // Whatever the projection, the bug shows: a few seeds all fail.
     for (std::uint64_t seed : {1, 2, 3}) {
@@ -144,7 +144,9 @@ TEST_SUITE("gradcheck") {
     // ... but d/dx of the backward was cut off the graph.
     const auto report = gradgradcheck(softsign_with(Bug::detached), {x, s});
     CHECK_FALSE(report.passed());
-    CHECK(report.name == "function (second derivative)");
+    CHECK(report.name == "function");
+    CHECK(report.second_order);
+    CHECK(report.to_string().find("gradgradcheck function: FAILED (float64, full Jacobian") == 0);
     CHECK_FALSE(report.inputs[0].passed);
     GradcheckOptions fast;
     fast.fast_mode = true;
@@ -154,7 +156,7 @@ TEST_SUITE("gradcheck") {
     CHECK(gradgradcheck(softsign_with(Bug::one_element), {x, s}).passed());
   }
 
-  TEST_CASE("tolerances: options override the defaults, float has its own") {
+  TEST_CASE("tolerances: options override the defaults") {
     auto [x, s] = draw_inputs();
     // Zero tolerance: even a correct op fails on finite-difference rounding.
     GradcheckOptions exact;
@@ -167,16 +169,117 @@ TEST_SUITE("gradcheck") {
     CHECK(gradcheck(softsign_with(Bug::one_element), {x, s}, loose).passed());
     CHECK(gradcheck(softsign_with(Bug::none), {x, s}).atol == GradcheckTolerance<double>::atol);
 
-    // The same op in float passes with float's defaults and fails with double's.
+  }
+
+  TEST_CASE("float32: an error unless the caller opts in, and the report says which precision") {
+    auto [x, s] = draw_inputs();
     TensorF xf(xt::xarray<float>(xt::cast<float>(x.value())), true);
     auto sf = TensorF::scalar(1.5f, true);
     auto float_op = [](const std::vector<TensorF>& in) { return scaled_softsign(in[0], in[1]); };
-    const auto report = gradcheck(float_op, {xf, sf});
+    CHECK_THROWS_WITH_AS(gradcheck(float_op, {xf, sf}),
+                         "gradcheck function: the inputs are float32, whose central differences resolve about two "
+                         "digits (float's tolerances, 1e-2, pass a backward 0.5 % off); check in float64, or set "
+                         "GradcheckOptions::allow_float to accept that",
+                         Error);
+    CHECK_THROWS_WITH_AS(gradgradcheck(float_op, {xf, sf}), doctest::Contains("allow_float"), Error);
+
+    GradcheckOptions in_float;
+    in_float.allow_float = true;
+    const auto report = gradcheck(float_op, {xf, sf}, in_float);
     CHECK(report.passed());
+    CHECK(report.precision == "float32");
     CHECK(report.eps == GradcheckTolerance<float>::eps);
-    GradcheckOptions double_tolerances;
-    double_tolerances.eps = 1e-6;
-    CHECK_FALSE(gradcheck(float_op, {xf, sf}, double_tolerances).passed());
+    CHECK(report.to_string().find("gradcheck function: PASSED (float32, full Jacobian, eps 0.01, atol 0.01, "
+                                  "rtol 0.01)") == 0);
+    CHECK(gradgradcheck(float_op, {xf, sf}, in_float).passed());
+    // Why float needs the opt-in: float's tolerances let the 0.5 slip pass at
+    // some inputs; with double's eps the correct op fails on rounding.
+    in_float.eps = 1e-6;
+    CHECK_FALSE(gradcheck(float_op, {xf, sf}, in_float).passed());
+    CHECK(gradcheck(softsign_with(Bug::none), {x, s}).precision == "float64");
+  }
+
+  // y = 2x with a backward returning 2.01: a 0.5 % bug. Float's tolerances
+  // (1e-2 + 1e-2·2 = 0.03 > 0.01) pass it; double's (1e-5 + 1e-3·2) catch it.
+  template <class T>
+  Tensor<T> doubled_slightly_wrong(const Tensor<T>& x) {
+    xt::xarray<T> value = T(2) * x.value();
+    return record<T>("doubled", std::move(value), {x},
+                     [](const std::vector<Tensor<T>>&, const Tensor<T>&, const Tensor<T>& g) {
+                       return Grads<T>{g * T(2.01)};
+                     });
+  }
+
+  TEST_CASE("a 0.5 % bug: double catches it, float (opted in) does not, which is why float is opt-in") {
+    TensorD x(xt::xarray<double>{0.3, -1.2, 2.0}, true);
+    TensorF xf(xt::xarray<float>{0.3f, -1.2f, 2.0f}, true);
+    CHECK_FALSE(gradcheck<double>([](const std::vector<TensorD>& in) { return doubled_slightly_wrong(in[0]); }, {x})
+                    .passed());
+    GradcheckOptions in_float;
+    in_float.allow_float = true;
+    CHECK(gradcheck<float>([](const std::vector<TensorF>& in) { return doubled_slightly_wrong(in[0]); }, {xf},
+                           in_float)
+              .passed());
+  }
+
+  TEST_CASE("inputs by name: in the rows, the warnings and the errors") {
+    auto [x, s] = draw_inputs();
+    GradcheckOptions named;
+    named.name = "softsign";
+    named.input_names = {"x", "scale"};
+    const auto report = gradcheck(softsign_with(Bug::one_element), {x, s}, named);
+    REQUIRE(report.inputs.size() == 2);
+    CHECK(report.inputs[0].name == "x");
+    CHECK(report.inputs[1].name == "scale");
+    const std::string text = report.to_string();
+    INFO(text);
+    CHECK(text.find("\n  input  shape") != std::string::npos);
+    CHECK(text.find("\n  x      [2, 3]") != std::string::npos);
+    CHECK(text.find("\n  scale  []") != std::string::npos);
+    // A long name widens the column.
+    named.input_names = {"the input sequence", "scale"};
+    CHECK(gradcheck(softsign_with(Bug::none), {x, s}, named).to_string().find("\n  the input sequence  [2, 3]") !=
+          std::string::npos);
+    // Unnamed inputs go by position.
+    CHECK(gradcheck(softsign_with(Bug::none), {x, s}).inputs[1].name == "1");
+    named.input_names = {"x"};
+    CHECK_THROWS_WITH_AS(gradcheck(softsign_with(Bug::none), {x, s}, named),
+                         "gradcheck softsign: 1 input names for 2 inputs", Error);
+    CHECK_THROWS_WITH_AS(gradgradcheck(softsign_with(Bug::none), {x, s}, named),
+                         "gradcheck softsign: 1 input names for 2 inputs", Error);
+  }
+
+  TEST_CASE("warnings: an input whose every entry is 0 on both sides, and inputs skipped") {
+    auto [x, s] = draw_inputs();
+    // f ignores in[1] and uses a captured tensor: its row passes, and says it proves nothing.
+    const TensorD captured = s.detach();
+    auto ignores_s = [captured](const std::vector<TensorD>& in) { return scaled_softsign(in[0], captured); };
+    GradcheckOptions named;
+    named.input_names = {"x", "s"};
+    const auto report = gradcheck<double>(ignores_s, {x, s}, named);
+    CHECK(report.passed());
+    REQUIRE(report.inputs.size() == 2);
+    CHECK_FALSE(report.inputs[0].all_zero);
+    CHECK(report.inputs[1].all_zero);
+    REQUIRE(report.warnings().size() == 1);
+    CHECK(report.warnings()[0] ==
+          "warning: input s: every analytic and numeric entry is exactly 0, so this check proves nothing (does f "
+          "use in[1], not a captured tensor?)");
+    CHECK(report.to_string().find("\n  " + report.warnings()[0] + "\n") != std::string::npos);
+    GradcheckOptions fast = named;
+    fast.fast_mode = true;
+    CHECK(gradcheck<double>(ignores_s, {x, s}, fast).inputs[1].all_zero);
+
+    // Inputs that do not require grad are listed, not dropped.
+    const auto partial = gradcheck(softsign_with(Bug::none), {x, s.detach()}, named);
+    CHECK(partial.skipped == std::vector<std::string>{"s"});
+    REQUIRE(partial.warnings().size() == 1);
+    CHECK(partial.warnings()[0] == "warning: not checked, since they do not require grad: s");
+    CHECK(partial.to_string().find(partial.warnings()[0]) != std::string::npos);
+    const auto clean = gradcheck(softsign_with(Bug::none), {x, s});
+    CHECK(clean.warnings().empty());
+    CHECK(clean.skipped.empty());
+    CHECK(clean.to_string().find("warning") == std::string::npos);
   }
 
   TEST_CASE("gradcheck leaves the caller's tensors alone and checks only inputs that require grad") {
@@ -185,8 +288,9 @@ TEST_SUITE("gradcheck") {
     auto constant_s = TensorD::scalar(1.5);
     const auto report = gradcheck(softsign_with(Bug::none), {x, constant_s});
     CHECK(report.passed());
-    REQUIRE(report.inputs.size() == 1);  // s does not require grad: not checked
+    REQUIRE(report.inputs.size() == 1);  // s does not require grad: not checked, listed
     CHECK(report.inputs[0].input == 0);
+    CHECK(report.skipped == std::vector<std::string>{"1"});
     CHECK(x.value() == before);
     CHECK_FALSE(x.grad().defined());
     // An output that does not depend on an input: zero gradient on both sides.

@@ -119,7 +119,7 @@ TEST_SUITE("long_run") {
   TEST_CASE("a custom cell (the minimal gated unit) trained with SGD: heap bytes and live nodes flat") {
     Generator gen(4);
     nn::Recurrent<double> model({.input_size = 2, .hidden_size = 3},
-                                [&](std::size_t input) { return std::make_shared<MinimalGatedUnit>(input, 3, gen); });
+                                [&](std::size_t input) { return std::make_shared<MinimalGatedUnit<double>>(input, 3, gen); });
     optim::SGD<double> sgd(model.parameters(), {.lr = 0.01, .momentum = 0.9});
     const auto x = randn<double>({4, 2, 2}, gen);
     const double loss_before = mean(model.forward(x).output * model.forward(x).output).item();

@@ -355,7 +355,8 @@ TEST_SUITE("recurrent") {
     // Each cell from the parameters of a freshly drawn one, in order.
     std::vector<TensorD> inputs{randn<double>({steps, batch, input_size}, gen, true),
                                 randn<double>({4, batch, hidden}, gen, true)};
-    nn::Recurrent<double> fresh(options, [&](std::size_t in) { return std::make_shared<MinimalGatedUnit>(in, hidden, gen); });
+    nn::Recurrent<double> fresh(options,
+                                [&](std::size_t in) { return std::make_shared<MinimalGatedUnit<double>>(in, hidden, gen); });
     CHECK(fresh.named_parameters()[0].first == "cell_l0.weight_ih");
     CHECK(fresh.named_parameters().back().first == "cell_l1_reverse.weight_hh");
     for (const auto& p : fresh.parameters()) inputs.push_back(TensorD(p.value(), true));
@@ -364,12 +365,61 @@ TEST_SUITE("recurrent") {
       std::size_t next = 2;
       nn::Recurrent<double> model(options, [&](std::size_t) {
         next += 4;
-        return std::make_shared<MinimalGatedUnit>(in[next - 4], in[next - 3], in[next - 2], in[next - 1]);
+        return std::make_shared<MinimalGatedUnit<double>>(in[next - 4], in[next - 3], in[next - 2], in[next - 1]);
       });
       auto result = model.forward(in[0], {in[1]}, lengths);
       return flatten_all({result.output, result.final_state[0]});
     };
     CHECK_GRAD(f, inputs);
+  }
+
+  TEST_CASE("an exception in a cell's step names the layer, direction and time step, and keeps its text") {
+    // p = x[..., :3], h' = tanh(p + h); the cell marked `fails` calls matmul
+    // with mismatched shapes on its 4th call (call 3), i.e. at t = 3 forward
+    // and t = T - 1 - 3 in reverse.
+    struct FailsAtCall3 : nn::RecurrentCell<double> {
+      std::size_t in = 3;
+      bool fails = false;
+      mutable std::size_t calls = 0;
+      std::string type_name() const override { return "FailsAtCall3"; }
+      std::size_t input_size() const override { return in; }
+      TensorD project_input(const TensorD& x) const override { return slice(x, -1, 0, 3); }
+      std::size_t hidden_size() const override { return 3; }
+      RecurrentState<double> step(const TensorD& p, const RecurrentState<double>& state) const override {
+        if (fails && calls++ == 3) return {matmul(p, zeros<double>({2, 4}))};
+        return {tanh(p + state[0])};
+      }
+    };
+    const std::string matmul_text = "matmul: inner dimensions differ: [5, 3] x [2, 4]";
+    CHECK_THROWS_WITH_AS(matmul(zeros<double>({5, 3}), zeros<double>({2, 4})), doctest::Contains(matmul_text.c_str()), Error);
+    const auto model_failing_at = [](std::size_t failing, const nn::RecurrentOptions& options) {
+      std::size_t made = 0;
+      return nn::Recurrent<double>(options, [&](std::size_t in) {
+        auto cell = std::make_shared<FailsAtCall3>();
+        cell->in = in;
+        cell->fails = made++ == failing;
+        return cell;
+      });
+    };
+    const TensorD x = zeros<double>({6, 5, 3});  // T = 6, B = 5
+    const nn::RecurrentOptions two_bidir{.input_size = 3, .hidden_size = 3, .num_layers = 2, .bidirectional = true};
+    const std::string prefix = "Recurrent: in the cell's step at layer ";
+    // Cells in order: layer 0 forward, layer 0 reverse, layer 1 forward, layer 1 reverse.
+    auto layer0 = model_failing_at(0, two_bidir);
+    CHECK_THROWS_WITH_AS(layer0.forward(x), (prefix + "0, forward direction, time step 3 (of 0..5): " + matmul_text).c_str(),
+                         Error);
+    auto layer1_reverse = model_failing_at(3, two_bidir);
+    CHECK_THROWS_WITH_AS(layer1_reverse.forward(x),
+                         (prefix + "1, reverse direction, time step 2 (of 0..5): " + matmul_text).c_str(), Error);
+    // Checkpointed in segments of 2 steps: t still counts from the sequence's start.
+    nn::RecurrentOptions segments = two_bidir;
+    segments.checkpoint_segment = 2;
+    auto checkpointed = model_failing_at(1, segments);
+    CHECK_THROWS_WITH_AS(checkpointed.forward(x),
+                         (prefix + "0, reverse direction, time step 2 (of 0..5): " + matmul_text).c_str(), Error);
+    auto with_lengths = model_failing_at(2, two_bidir);
+    CHECK_THROWS_WITH_AS(with_lengths.forward(x, {}, {6, 4, 4, 2, 1}),
+                         (prefix + "1, forward direction, time step 3 (of 0..5): " + matmul_text).c_str(), Error);
   }
 
   TEST_CASE("a user cell whose step returns the wrong state is reported once, by shape") {

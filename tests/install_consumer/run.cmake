@@ -1,8 +1,9 @@
 # Installs the built tree into a scratch prefix, then uses it as a downstream
 # project would:
-#   1. the installed headers are exactly cmake/RewindPublicHeaders.cmake's list
-#      (no internal header such as autograd/op_support.hpp), and each includes
-#      only installed headers;
+#   1. the installed headers are exactly cmake/RewindPublicHeaders.cmake's lists
+#      (no internal header such as autograd/op_support.hpp or dist/mpi_type.hpp:
+#      every installed header is on a public list, every listed one installed),
+#      and each includes only installed headers;
 #   2. find_package(rewind <major.minor> CONFIG) configures, builds and runs a
 #      program including <rewind/rewind.hpp>; a newer minor or major version
 #      request fails to configure;
@@ -30,9 +31,11 @@ endif()
 # 1. The public headers, and nothing else.
 include(${SOURCE_DIR}/cmake/RewindPublicHeaders.cmake)
 file(GLOB_RECURSE installed RELATIVE ${prefix}/include/rewind ${prefix}/include/rewind/*)
-list(FILTER installed EXCLUDE REGEX "^dist/")  # the optional MPI component installs its own (dist/CMakeLists.txt)
-list(SORT installed)
 set(expected ${REWIND_PUBLIC_HEADERS})
+if(EXISTS ${prefix}/include/rewind/dist)  # the optional MPI component, when it was built
+  list(APPEND expected ${REWIND_DIST_PUBLIC_HEADERS})
+endif()
+list(SORT installed)
 list(SORT expected)
 if(NOT installed STREQUAL expected)
   fail("installed headers differ from cmake/RewindPublicHeaders.cmake:\n  installed: ${installed}\n  listed:    ${expected}")
@@ -59,6 +62,20 @@ execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/install_consumer
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out)
 if(rc OR NOT out MATCHES "found rewind ${VERSION}")
   fail("find_package(rewind ${major}.${minor} CONFIG) failed:\n${out}")
+endif()
+if(NOT out MATCHES "rewind did not look for MPI")
+  fail("find_package(rewind) without COMPONENTS dist looked for MPI:\n${out}")
+endif()
+# COMPONENTS dist: found (MPI looked for) when rewind::dist was installed, else a configure error.
+execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/install_consumer -B ${WORK_DIR}/build-dist
+                        -DCMAKE_PREFIX_PATH=${prefix} -DREWIND_COMPONENTS=dist
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(EXISTS ${prefix}/include/rewind/dist)
+  if(rc OR NOT out MATCHES "rewind::dist found" OR NOT out MATCHES "rewind looked for MPI")
+    fail("find_package(rewind CONFIG COMPONENTS dist) failed:\n${out}${err}")
+  endif()
+elseif(NOT rc)
+  fail("find_package(rewind CONFIG COMPONENTS dist) should fail without rewind::dist installed:\n${out}")
 endif()
 execute_process(COMMAND ${CMAKE_COMMAND} --build ${WORK_DIR}/build RESULT_VARIABLE rc)
 if(rc)
