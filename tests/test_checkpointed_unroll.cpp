@@ -118,7 +118,7 @@ Problem make_problem(const std::string& kind, std::size_t layers, bool bidirecti
   if (kind == "GRU") p.layer = std::make_shared<nn::GRU<double>>(o, gen);
   if (kind == "MGU")
     p.layer = std::make_shared<nn::Recurrent<double>>(
-        o, [&](std::size_t in) { return std::make_shared<MinimalGatedUnit>(in, hidden, gen); });
+        o, [&](std::size_t in) { return std::make_shared<MinimalGatedUnit<double>>(in, hidden, gen); });
   const std::size_t directions = bidirectional ? 2 : 1;
   p.head = std::make_shared<nn::Linear<double>>(directions * hidden, 2, true, gen);
   p.x = randn<double>({steps, batch, input}, gen);
