@@ -21,6 +21,7 @@
 set(REWIND_PUBLIC_HEADERS
   rewind.hpp
   autograd/checkpoint.hpp
+  autograd/checkpoint_schedule.hpp
   autograd/dot.hpp
   autograd/engine.hpp
   autograd/functional.hpp
@@ -37,6 +38,7 @@ set(REWIND_PUBLIC_HEADERS
   bptt/gated_bptt.hpp
   bptt/options.hpp
   io/npz.hpp
+  nn/checkpointed_unroll.hpp
   nn/dropout.hpp
   nn/embedding.hpp
   nn/fused_steps.hpp
