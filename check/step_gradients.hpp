@@ -13,7 +13,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "recurrent.hpp"
+#include "../nn/recurrent.hpp"
 
 namespace rwd::nn {
 

@@ -31,7 +31,7 @@
 #include "../autograd/tensor.hpp"
 #include "../autograd/tolerance.hpp"
 #include "../bptt/elman_bptt.hpp"
-#include "recurrent_layers.hpp"
+#include "../nn/recurrent_layers.hpp"
 
 namespace rwd::nn {
 
