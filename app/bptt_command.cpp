@@ -3,7 +3,7 @@
 // (elman_bptt.hpp, gated_bptt.hpp). Prints the per-parameter and per-step
 // comparison and both timings; writes ||dL_T/dh_t|| (the last step's loss)
 // against t for full and truncated BPTT from the hand reference, and the
-// gradient-flow diagnostics of nn/gradient_flow.hpp (norms, step-Jacobian
+// gradient-flow diagnostics of check/gradient_flow.hpp (norms, step-Jacobian
 // estimates, verdict) from the tape, as CSVs and SVG plots through gnuplot
 // when it is on PATH: where gradients vanish (or, with --recurrent-gain > 1, explode).
 #include <algorithm>

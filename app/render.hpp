@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include <rewind/nn/gradient_flow.hpp>
+#include <rewind/check/gradient_flow.hpp>
 
 namespace rwd::app {
 

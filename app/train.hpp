@@ -47,7 +47,7 @@ struct TrainConfig {
   // outputs
   std::string out_dir = "rewind-out", save, resume;
   std::size_t checkpoint_every = 100, log_every = 0;
-  bool diagnose = false;  // after training: the recurrent layer's gradient flow (nn/gradient_flow.hpp)
+  bool diagnose = false;  // after training: the recurrent layer's gradient flow (check/gradient_flow.hpp)
   bool explicit_model = false, explicit_layers = false, explicit_hidden = false, explicit_nonlinearity = false;
   std::vector<std::string> task_flags_given;  // --task, --batch-size, --seq-len, --dtype as typed (refused with --input)
 };

@@ -2,7 +2,7 @@
 // out from the equations, with no autograd inside (plain xtensor arrays, BLAS,
 // vector math). It shares no code with nn/'s cells or fused steps, so it is a
 // second opinion on them (check_lstm_gradients / check_gru_gradients in
-// nn/gated_gradient_report.hpp compare the two).
+// check/gated_gradient_report.hpp compare the two).
 //
 // PyTorch's layout and gate order. Row-major, batch first within a step:
 // x_t [B, I], h_t, c_t [B, H]; W_ih [G·H, I], W_hh [G·H, H], b_ih, b_hh [G·H]

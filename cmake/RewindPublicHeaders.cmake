@@ -11,7 +11,7 @@
 #   autograd/vector_math.hpp   xsimd kernels of the fused steps
 #   autograd/node.hpp          the record behind a Tensor (the engine's own)
 #   autograd/tape_memory.hpp   the per-thread pools behind nodes and arrays
-#   nn/elman_parameter_names.hpp  PyTorch names -> the Elman reference's U, W, b, V, c (the gradient reports)
+#   check/elman_parameter_names.hpp  PyTorch names -> the Elman reference's U, W, b, V, c (the gradient reports)
 #   bptt/gated_steps.hpp       the LSTM/GRU references' per-cell pieces, included by bptt/'s sources only
 #   dist/mpi_type.hpp          the MPI datatype of a scalar, included by dist/'s sources only
 # Installed, public today, not a stable API: nn/fused_steps.hpp (the built-in
@@ -37,14 +37,15 @@ set(REWIND_PUBLIC_HEADERS
   bptt/elman_bptt.hpp
   bptt/gated_bptt.hpp
   bptt/options.hpp
+  check/gated_gradient_report.hpp
+  check/gradient_flow.hpp
+  check/gradient_report.hpp
+  check/step_gradients.hpp
   io/npz.hpp
   nn/checkpointed_unroll.hpp
   nn/dropout.hpp
   nn/embedding.hpp
   nn/fused_steps.hpp
-  nn/gated_gradient_report.hpp
-  nn/gradient_flow.hpp
-  nn/gradient_report.hpp
   nn/gru_cell.hpp
   nn/init.hpp
   nn/layer_norm.hpp
@@ -57,7 +58,6 @@ set(REWIND_PUBLIC_HEADERS
   nn/recurrent_layers.hpp
   nn/rnn_cell.hpp
   nn/state_dict.hpp
-  nn/step_gradients.hpp
   optim/adagrad.hpp
   optim/adam.hpp
   optim/clip_grad.hpp

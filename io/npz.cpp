@@ -456,9 +456,9 @@ std::size_t npz_size_limit(std::size_t file_size) {
                                                                      : std::max(floor, ratio * file_size);
 }
 
-}  // namespace
-
-NpzEntries read_npz(const std::filesystem::path& path) {
+// The archive at path, opened read-only with its consistency checked; each
+// way it can fail is one message naming the file.
+std::unique_ptr<zip_t, ZipDiscard> open_archive(const std::filesystem::path& path) {
   const std::string file = path.string();
   // libzip opens a 0-byte file as an empty archive; for us it is a broken file.
   std::error_code size_error;
@@ -474,6 +474,39 @@ NpzEntries read_npz(const std::filesystem::path& path) {
       default: throw Error(file + ": cannot open: " + zip_code_text(code));
     }
   }
+  return archive;
+}
+
+// Entry `index`'s bytes, exactly the `size` its directory record declares.
+// Grown as data arrives (a lying directory cannot make us allocate what the
+// data does not hold); one byte of room past the declared size detects an
+// entry that inflates to more.
+std::vector<char> read_entry(zip_t* archive, zip_uint64_t index, zip_uint64_t size, const std::string& what) {
+  std::unique_ptr<zip_file_t, ZipFileClose> handle(zip_fopen_index(archive, index, 0));
+  if (!handle) throw Error(what + ": cannot read: " + zip_strerror(archive));
+  std::vector<char> bytes;
+  std::vector<char> chunk(1 << 16);
+  for (;;) {
+    const std::size_t room = std::min<std::size_t>(chunk.size(), size - bytes.size() + 1);
+    const zip_int64_t n = zip_fread(handle.get(), chunk.data(), room);
+    if (n < 0) throw Error(what + " is corrupt: " + zip_file_strerror(handle.get()));
+    if (n == 0) break;
+    if (bytes.size() + static_cast<std::size_t>(n) > size)
+      throw Error(what + " inflates to more than the " + std::to_string(size) +
+                  " bytes its zip directory declares (corrupt or hostile archive)");
+    bytes.insert(bytes.end(), chunk.data(), chunk.data() + n);
+  }
+  if (bytes.size() != size)
+    throw Error(what + " is truncated: " + std::to_string(bytes.size()) + " of " + std::to_string(size) + " bytes");
+  return bytes;
+}
+
+}  // namespace
+
+NpzEntries read_npz(const std::filesystem::path& path) {
+  const std::string file = path.string();
+  const std::unique_ptr<zip_t, ZipDiscard> archive = open_archive(path);
+  std::error_code size_error;
   const std::size_t limit = npz_size_limit(std::filesystem::file_size(path, size_error));
   std::size_t declared_total = 0;
   NpzEntries entries;
@@ -497,26 +530,7 @@ NpzEntries read_npz(const std::filesystem::path& path) {
                   std::to_string(limit) + " bytes (max(64 MiB, 16 x the file's size); REWIND_NPZ_MAX_BYTES raises it)");
     declared_total += static_cast<std::size_t>(stat.size);
 
-    std::unique_ptr<zip_file_t, ZipFileClose> handle(zip_fopen_index(archive.get(), index, 0));
-    if (!handle) throw Error(what + ": cannot read: " + zip_strerror(archive.get()));
-    // Grown as data arrives (a lying directory cannot make us allocate what the
-    // data does not hold); one byte of room past the declared size detects an
-    // entry that inflates to more.
-    std::vector<char> bytes;
-    std::vector<char> chunk(1 << 16);
-    for (;;) {
-      const std::size_t room = std::min<std::size_t>(chunk.size(), stat.size - bytes.size() + 1);
-      const zip_int64_t n = zip_fread(handle.get(), chunk.data(), room);
-      if (n < 0) throw Error(what + " is corrupt: " + zip_file_strerror(handle.get()));
-      if (n == 0) break;
-      if (bytes.size() + static_cast<std::size_t>(n) > stat.size)
-        throw Error(what + " inflates to more than the " + std::to_string(stat.size) +
-                    " bytes its zip directory declares (corrupt or hostile archive)");
-      bytes.insert(bytes.end(), chunk.data(), chunk.data() + n);
-    }
-    if (bytes.size() != stat.size)
-      throw Error(what + " is truncated: " + std::to_string(bytes.size()) + " of " + std::to_string(stat.size) +
-                  " bytes");
+    const std::vector<char> bytes = read_entry(archive.get(), index, stat.size, what);
     NpyArray array = decode_npy(bytes.data(), bytes.size(), what);
     if (!entries.emplace(name, std::move(array)).second) throw Error(what + " appears twice");
   }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Lists the functions longer than a limit (default 60 lines, from the line of
-# the name to the closing brace) in the C++ sources of autograd/ nn/ optim/ app/,
+# the name to the closing brace) in the C++ sources of the library and the
+# program (autograd/ io/ bptt/ nn/ check/ optim/ dist/ app/),
 # longest first: "lines  file:line  name". Exit status 1 when there is one.
 # Usage: scripts/long-functions.sh [limit] [dir...]   (run from the repository root)
 #
@@ -14,7 +15,7 @@ set -euo pipefail
 limit=${1:-60}
 shift || true
 dirs=("$@")
-[ ${#dirs[@]} -gt 0 ] || dirs=(autograd nn optim app)
+[ ${#dirs[@]} -gt 0 ] || dirs=(autograd io bptt nn check optim dist app)
 find "${dirs[@]}" -type f \( -name '*.cpp' -o -name '*.hpp' \) | sort | python3 -c '
 import re, sys
 limit = int(sys.argv[1])

@@ -1,7 +1,7 @@
 // The hand-derived BPTT of the LSTM and GRU (bptt/gated_bptt.hpp) checked
 // independently of the tape (finite differences of its own forward; truncation
 // against full BPTT run window by window), then nn::LSTM / nn::GRU checked
-// against it on both the fused and the op-by-op paths (nn/gated_gradient_report.hpp),
+// against it on both the fused and the op-by-op paths (check/gated_gradient_report.hpp),
 // and a planted wrong backward located at its step.
 #include <doctest/doctest.h>
 

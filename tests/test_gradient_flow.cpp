@@ -1,4 +1,4 @@
-// nn::gradient_flow (nn/gradient_flow.hpp): its ‖∂L/∂h_t‖ and ‖∂L/∂c_t‖
+// nn::gradient_flow (check/gradient_flow.hpp): its ‖∂L/∂h_t‖ and ‖∂L/∂c_t‖
 // against the hand-derived BPTTs' dL/dh_t, dL/dc_t (bptt/); its Jacobian
 // estimates against the Jacobians written out (RNN: diag(1 - h_t²) W_hh;
 // LSTM's c: diag(f_t)); the verdict on models built to vanish, explode or not.

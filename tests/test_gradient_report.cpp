@@ -1,4 +1,4 @@
-// The gradient report (nn/gradient_report.hpp) on the Elman RNN: the
+// The gradient report (check/gradient_report.hpp) on the Elman RNN: the
 // comparison of one tensor, the table, a planted bug located at its step, the
 // truncation option, float, and names it cannot map.
 #include <doctest/doctest.h>

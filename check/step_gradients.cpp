@@ -66,9 +66,8 @@ Tensor<T> time_major(const Tensor<T>& input, const RecurrentOptions& options) {
 // The model's options for its twin: every step's state kept, none recomputed.
 template <class T>
 RecurrentOptions twin_options(const Recurrent<T>& model, const char* op) {
+  detail::require_no_active_dropout(op, model, ": the twin layer would draw other masks");
   RecurrentOptions options = model.options();
-  if (options.dropout > 0 && options.num_layers > 1 && model.is_training())
-    throw Error(std::string(op) + ": dropout is active (call eval() first): the twin layer would draw other masks");
   options.retain_step_grads = true;
   options.checkpoint_segment = 0;
   return options;
@@ -96,9 +95,7 @@ template <class T>
 std::vector<RecurrentState<T>> direction_steps(LayerStepGradients<T>& r, const Recurrent<T>& twin,
                                                const RecurrentCell<T>& cell, const Tensor<T>& layer_input,
                                                const RecurrentState<T>& initial, std::size_t row, std::size_t cells) {
-  StepGradients<T> grads = twin.step_gradients(r.layer, r.reverse);
-  r.h = std::move(grads.h);
-  r.c = std::move(grads.c);
+  static_cast<StepGradients<T>&>(r) = twin.step_gradients(r.layer, r.reverse);
   std::vector<RecurrentState<T>> states = twin.step_states(r.layer, r.reverse);
   const std::size_t steps = layer_input.size(0), batch = layer_input.size(1);
   for (std::size_t t = 0; t < steps; ++t) {
@@ -128,6 +125,13 @@ Tensor<T> next_layer_input(const std::vector<std::vector<RecurrentState<T>>>& st
 }
 
 }  // namespace
+
+template <class T>
+void detail::require_no_active_dropout(const char* op, const Recurrent<T>& model, const std::string& why) {
+  const RecurrentOptions& options = model.options();
+  if (options.dropout > 0 && options.num_layers > 1 && model.is_training())
+    throw Error(std::string(op) + ": dropout is active (call eval() first)" + why);
+}
 
 template <class T>
 std::vector<LayerStepGradients<T>> step_gradients(
@@ -176,5 +180,7 @@ template std::vector<LayerStepGradients<float>> step_gradients<float>(
 template std::vector<LayerStepGradients<double>> step_gradients<double>(
     Recurrent<double>&, const Tensor<double>&, const RecurrentState<double>&,
     const std::function<Tensor<double>(const Tensor<double>&)>&);
+template void detail::require_no_active_dropout<float>(const char*, const Recurrent<float>&, const std::string&);
+template void detail::require_no_active_dropout<double>(const char*, const Recurrent<double>&, const std::string&);
 
 }  // namespace rwd::nn

@@ -31,7 +31,7 @@
 #include "../autograd/tensor.hpp"
 #include "../autograd/tolerance.hpp"
 #include "../bptt/elman_bptt.hpp"
-#include "recurrent_layers.hpp"
+#include "../nn/recurrent_layers.hpp"
 
 namespace rwd::nn {
 
@@ -143,6 +143,10 @@ void add_step_rows(const char* op, GradientReport& report, const std::vector<std
 // [L, B, H] -> one [B, H] per layer; [B, H] -> one; undefined -> none (zeros)
 template <class T>
 std::vector<xt::xarray<T>> split_state_layers(const char* op, const Tensor<T>& h0);
+// What the hand references model, else rwd::Error: a unidirectional,
+// time-major layer without active dropout, x [T, B, I], a loss.
+template <class T>
+void require_reference_layout(const char* op, const Recurrent<T>& layer, const Tensor<T>& x, bool has_loss);
 }  // namespace detail
 
 }  // namespace rwd::nn

@@ -13,16 +13,17 @@
 #include <type_traits>
 #include <vector>
 
-#include "recurrent.hpp"
+#include "../nn/recurrent.hpp"
 
 namespace rwd::nn {
 
+// One layer and direction's StepGradients (h: dL/dh_t, t = 1..T in time
+// order, each [B, H], the total from every later use; c: an LSTM's dL/dc_t
+// likewise, else empty), with where they were taken and what each step saw.
 template <class T>
-struct LayerStepGradients {
+struct LayerStepGradients : StepGradients<T> {
   std::size_t layer = 0;
   bool reverse = false;
-  std::vector<Tensor<T>> h;  // dL/dh_t, t = 1..T in time order, each [B, H]: the total from every later use
-  std::vector<Tensor<T>> c;  // LSTM: dL/dc_t likewise; else empty
   // What each step saw, in time order: its state before the step (h_{t-1}, c_{t-1} …)
   // and its projected input, for re-running the step (gradient_flow's Jacobians).
   std::vector<RecurrentState<T>> state_before;
@@ -36,5 +37,12 @@ template <class T>
 std::vector<LayerStepGradients<T>> step_gradients(
     Recurrent<T>& model, const Tensor<T>& input, const RecurrentState<T>& initial_state,
     const std::type_identity_t<std::function<Tensor<T>(const Tensor<T>& output)>>& loss);
+
+namespace detail {
+// Throws unless `model` draws no dropout masks (dropout between layers, in
+// training mode): a second run would draw other masks. `why` ends the message.
+template <class T>
+void require_no_active_dropout(const char* op, const Recurrent<T>& model, const std::string& why = {});
+}  // namespace detail
 
 }  // namespace rwd::nn

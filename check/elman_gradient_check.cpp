@@ -35,8 +35,21 @@ std::vector<xt::xarray<T>> split_state_layers(const char* op, const Tensor<T>& h
   return out;
 }
 
-#define REWIND_INSTANTIATE_HELPERS(T) \
-  template std::vector<xt::xarray<T>> split_state_layers<T>(const char*, const Tensor<T>&);
+template <class T>
+void require_reference_layout(const char* op, const Recurrent<T>& layer, const Tensor<T>& x, bool has_loss) {
+  const RecurrentOptions& options = layer.options();
+  const std::string what = std::string(op) + ": ";
+  if (options.bidirectional)
+    throw Error(what + "the hand-derived reference is unidirectional (no bidirectional " + layer.type_name() + ")");
+  if (options.batch_first) throw Error(what + "pass a time-major " + layer.type_name() + " (batch_first=false)");
+  require_no_active_dropout(op, layer);
+  if (!x.defined() || x.dim() != 3) throw Error(what + "x must be [T, B, I], got " + format_shape(x));
+  if (!has_loss) throw Error(what + "no loss function given");
+}
+
+#define REWIND_INSTANTIATE_HELPERS(T)                                                        \
+  template std::vector<xt::xarray<T>> split_state_layers<T>(const char*, const Tensor<T>&); \
+  template void require_reference_layout<T>(const char*, const Recurrent<T>&, const Tensor<T>&, bool);
 REWIND_FOR_EACH_SCALAR(REWIND_INSTANTIATE_HELPERS)
 #undef REWIND_INSTANTIATE_HELPERS
 
@@ -145,16 +158,9 @@ GradientReport check_rnn_gradients(RNN<T>& rnn, const Tensor<T>& x, const Tensor
                                    const std::type_identity_t<std::function<Tensor<T>(const Tensor<T>& output)>>& loss,
                                    const Tolerance& tolerance) {
   const char* op = "check_rnn_gradients";
-  const RecurrentOptions& options = rnn.options();
-  if (options.bidirectional) throw Error(std::string(op) + ": the Elman reference has no bidirectional RNN");
-  if (options.batch_first) throw Error(std::string(op) + ": pass a time-major RNN (batch_first=false)");
-  if (options.dropout > 0 && options.num_layers > 1 && rnn.is_training())
-    throw Error(std::string(op) + ": dropout is active (call eval() first)");
-  if (!x.defined() || x.dim() != 3)
-    throw Error(std::string(op) + ": x must be [T, B, I], got " + format_shape(x));
-  if (!loss) throw Error(std::string(op) + ": no loss function given");
+  detail::require_reference_layout(op, rnn, x, bool(loss));
   const bptt::ElmanActivation activation =
-      options.nonlinearity == Nonlinearity::relu ? bptt::ElmanActivation::relu : bptt::ElmanActivation::tanh;
+      rnn.options().nonlinearity == Nonlinearity::relu ? bptt::ElmanActivation::relu : bptt::ElmanActivation::tanh;
 
   // 1. the RNN itself: parameters, h0 and x
   Tensor<T> x_leaf(x.value(), true), h0_leaf;

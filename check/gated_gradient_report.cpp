@@ -143,14 +143,7 @@ template <class T, class Forward>
 GradientReport check_layer(const char* op, bptt::GatedKind kind, Recurrent<T>& layer, const Tensor<T>& x,
                            const Tensor<T>& h0, const Tensor<T>& c0, const std::function<Tensor<T>(const Tensor<T>&)>& loss,
                            const Tolerance& tolerance, Forward forward) {
-  const RecurrentOptions& options = layer.options();
-  if (options.bidirectional) throw Error(std::string(op) + ": the hand-derived reference is unidirectional");
-  if (options.batch_first) throw Error(std::string(op) + ": pass a time-major layer (batch_first=false)");
-  if (options.dropout > 0 && options.num_layers > 1 && layer.is_training())
-    throw Error(std::string(op) + ": dropout is active (call eval() first)");
-  if (!x.defined() || x.dim() != 3)
-    throw Error(std::string(op) + ": x must be [T, B, I], got " + format_shape(x));
-  if (!loss) throw Error(std::string(op) + ": no loss function given");
+  detail::require_reference_layout(op, layer, x, bool(loss));
 
   TapeGradients<T> tape;
   tape.x = Tensor<T>(x.value(), true);

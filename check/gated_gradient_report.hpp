@@ -37,7 +37,7 @@ GradientReport check_gated_gradients(const TapeGradients<T>& tape, bptt::GatedKi
 // or op by op): zero_grad(), loss(forward(x, h0, c0).output).backward(); its
 // parameters', h0's, c0's and x's gradients are compared with the reference
 // seeded with the tape's dL/doutput, then dL/dh_t (and dL/dc_t) of every layer
-// and step (nn/step_gradients.hpp) too. Unidirectional, time-major, no active
+// and step (check/step_gradients.hpp) too. Unidirectional, time-major, no active
 // dropout (anything else throws rwd::Error). h0, c0: [L, B, H] or undefined.
 template <class T>
 GradientReport check_lstm_gradients(LSTM<T>& lstm, const Tensor<T>& x, const Tensor<T>& h0, const Tensor<T>& c0,

@@ -9,7 +9,7 @@
 // What is measured, for t = 1..T in time order:
 //   * ‖∂L/∂h_t‖ (and ‖∂L/∂c_t‖ for an LSTM): Frobenius norms over the batch of
 //     the total gradient reaching each state, from one backward of the loss
-//     (nn/step_gradients.hpp);
+//     (check/step_gradients.hpp);
 //   * ‖∂s_t/∂s_{t-1}‖ for each state tensor s (h; and c for an LSTM), the
 //     spectral norm of the step's Jacobian with the other states held fixed,
 //     estimated by power iteration on JᵀJ: J v by central finite differences
